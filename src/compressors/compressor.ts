@@ -1,0 +1,56 @@
+/**
+ * The `Compressor` boundary: everything the runner, `joint` and reports need from a
+ * compressor, classic or model-driven. Every compressor must be lossless:
+ * `decompress(await compress(x))` returns exactly `x`, for any bytes (empty included).
+ */
+export interface Compressor {
+  /** Stable, human-readable name used in tables and records, e.g. `gzip:9`, `zstd:19:long`, `lm:gpt2-docmix-7m`. */
+  readonly name: string;
+  /** Family for grouping in reports: `gzip`, `zstd`, `brotli`, `xz`, `bzip2`, `external`, `lm`, `order-k`. */
+  readonly family: string;
+  /** Settings that produced `name` (level, window, model id...), recorded verbatim in run records. */
+  readonly settings: Record<string, unknown>;
+  /**
+   * What shipping the decompressor costs, for Hutter-style totals:
+   * for LMs the weight file(s) plus tokenizer; for classic compressors a documented constant
+   * or a measured binary. `source` says which.
+   */
+  decompressorSize(): Promise<DecompressorSize>;
+  /** How much earlier input this compressor can still use when coding later bytes (gzip: 32 KiB). */
+  readonly reach: Reach;
+  compress(input: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array>;
+  decompress(archive: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array>;
+  /** Extra per-run facts (ideal bits, tokens, time split) from the last compress call, if any. */
+  lastStats?(): CompressStats | undefined;
+  /** Release native resources (model sessions). */
+  dispose?(): Promise<void>;
+}
+
+export interface DecompressorSize {
+  bytes: number;
+  /** e.g. `measured: onnx/model.onnx + tokenizer.json` or `constant: zstd 1.5 static binary (documented)` */
+  source: string;
+}
+
+/** How far back the compressor can see; `bytes` or `tokens` is the window, `Infinity` for unbounded. */
+export interface Reach {
+  unit: 'bytes' | 'tokens';
+  window: number;
+  note: string;
+}
+
+export interface CompressStats {
+  /** Σ −log2 p over coded symbols: the ideal code length the coded stream is measured against. */
+  idealBits?: number;
+  tokens?: number;
+  /** Seconds split by where time went (model forward, tokenizer, coder...). */
+  timing?: Record<string, number>;
+  /** Codec parameters that affect size (segments, context, prime), for the record. */
+  codec?: Record<string, unknown>;
+}
+
+/** Progress callbacks given by the CLI; nothing below the CLI prints by itself. */
+export interface ProgressHooks {
+  /** `done` and `total` in the unit the compressor counts (tokens for LMs, bytes otherwise). */
+  progress?(done: number, total: number, phase: 'encode' | 'decode'): void;
+}
