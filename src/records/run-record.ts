@@ -1,0 +1,76 @@
+/**
+ * `RunRecord`: everything needed to reproduce and compare one run. Reports, tables and the
+ * `check` gate read nothing else. Bump RECORD_VERSION on any breaking change of shape.
+ */
+export const RECORD_VERSION = 1;
+
+export interface RunRecord {
+  recordVersion: number;
+  /** ISO 8601 start time. */
+  startedAt: string;
+  harness: { name: 'compress-bench'; version: string; gitCommit: string | null };
+  environment: {
+    node: string;
+    onnxruntime: string | null;
+    platform: string;
+    arch: string;
+    cpu: string;
+    cpuCount: number;
+    gpu: string | null;
+  };
+  /** The command line that produced this record (argv after `compress-bench`). */
+  argv: string[];
+  results: ResultRecord[];
+}
+
+/** One compressor on one input. */
+export interface ResultRecord {
+  compressor: string;
+  family: string;
+  settings: Record<string, unknown>;
+  /** Model identity for LM compressors (absent for classic ones). */
+  model?: ModelRecord;
+  input: InputRecord;
+  inputBytes: number;
+  /** Size of the actual coded stream/archive, container header included. */
+  outputBytes: number;
+  bitsPerByte: number;
+  /** Σ −log2 p / inputBytes, reported beside the coded figure, never instead of it. */
+  idealBitsPerByte?: number;
+  idealBits?: number;
+  tokens?: number;
+  encodeSeconds: number;
+  decodeSeconds: number;
+  /** Byte-exact round trip verified. */
+  roundtrip: boolean;
+  decompressor: { bytes: number; source: string };
+  /** Hutter-style: outputBytes + decompressor bytes, and bpb of that total. */
+  totalBytes: number;
+  totalBitsPerByte: number;
+  timing?: Record<string, number>;
+  codec?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface ModelRecord {
+  id: string;
+  weightsSha256: string;
+  tokenizerSha256: string;
+  dtype: string;
+  device: string;
+  parameters?: number;
+  weightsBytes: number;
+}
+
+export interface InputRecord {
+  /** Display name: file path or `corpus:split`. */
+  name: string;
+  path?: string;
+  corpus?: string;
+  /** SHA-256 of the whole source file and of the slice actually compressed. */
+  fileSha256: string;
+  sliceSha256: string;
+  fileBytes: number;
+  offset: number;
+  limit: number | null;
+}
