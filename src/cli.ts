@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+/**
+ * compress-bench: score language models as lossless compressors.
+ * Exit codes: 0 success · 1 verification failed (round trip, regression gate) · 2 bad usage or
+ * input (missing file, unknown model, corrupted archive, model mismatch).
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from './records/atomic.js';
+import { loadModel, type ModelRequest } from './models/lookup.js';
+import { LmCompressor } from './compressors/lm.js';
+import { parseBaselines, partitionAvailable, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
+import { parseExternals, EXTERNAL_SYNTAX } from './compressors/external.js';
+import type { Compressor } from './compressors/compressor.js';
+import { readArchive } from './coding/container.js';
+import { readInput, type LoadedInput } from './runner/inputs.js';
+import { runAll } from './runner/run.js';
+import { newRunRecord, saveRunRecord } from './records/write.js';
+import { progressBar, progressEnabled } from './cli/progress.js';
+import { resultsTable } from './cli/table.js';
+import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
+import type { CodecOptions } from './coding/lm-codec.js';
+
+/** A failure the user caused or can fix: one line on stderr, exit 2. */
+export class UsageError extends Error {}
+
+const modelOptions = (y: Argv) =>
+  y
+    .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR, colon-separated)' })
+    .option('dtype', { type: 'string', default: 'fp32', describe: 'Weights variant: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4 (must exist in the model folder)' })
+    .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'onnxruntime execution provider' })
+    .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
+
+const codecOptions = (y: Argv) =>
+  y
+    .option('segments', { type: 'string', default: 'auto', describe: 'Independent segments coded as one batch: a number or "auto" (≈1 per 4096 tokens, ≤ 8)' })
+    .option('context', { type: 'number', describe: 'Context window in tokens (default: the model maximum)' })
+    .option('prime', { type: 'number', describe: 'Tokens kept when the window slides (default: half the context)' });
+
+function codecFrom(argv: { segments?: string; context?: number; prime?: number }): CodecOptions {
+  const seg = argv.segments ?? 'auto';
+  if (seg !== 'auto' && !/^\d+$/.test(seg)) throw new UsageError(`--segments must be a positive integer or "auto", got "${seg}"`);
+  return { segments: seg === 'auto' ? 'auto' : Number(seg), contextLength: argv.context, primeTokens: argv.prime };
+}
+
+/** Repeatable options arrive as a string once and as an array when repeated. */
+const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+function modelRequest(argv: { dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown }, model?: string): ModelRequest {
+  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device, offline: argv.offline };
+}
+
+/** Inputs: files, or registered corpora (`enwik8`, `enwik8:test`) present on disk. */
+async function loadInputs(specs: string[], offset: number, limit: number | undefined): Promise<LoadedInput[]> {
+  const out: LoadedInput[] = [];
+  for (const spec of specs) {
+    if (existsSync(spec)) {
+      out.push(await readInput(spec, { offset, limit }));
+      continue;
+    }
+    const r = await resolveInput(spec).catch((e) => {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    });
+    if (offset > r.length) throw new UsageError(`${spec}: --offset ${offset} is beyond its ${r.length} bytes`);
+    out.push(
+      await readInput(r.path, {
+        offset: r.offset + offset,
+        limit: Math.min(r.length - offset, limit ?? Infinity),
+        name: r.name,
+        corpus: r.corpus,
+      }),
+    );
+  }
+  return out;
+}
+
+async function benchCommand(argv: Record<string, unknown>): Promise<number> {
+  const a = argv as unknown as {
+    inputs: string[]; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
+    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string;
+    dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; segments?: string; context?: number; prime?: number;
+  };
+  if (!a.inputs?.length) throw new UsageError('no input files: compress-bench [--model M] FILE... (see --help)');
+  const inputs = await loadInputs(a.inputs, a.offset, a.limit);
+  const codec = codecFrom(a);
+  const compressors: Compressor[] = [];
+  const models = list(a.model);
+  for (const m of models.length ? models : [undefined]) {
+    compressors.push(new LmCompressor(await loadModel({ ...modelRequest(a, m), maxContext: a.context }), codec));
+  }
+  const { usable, skipped } = await partitionAvailable([
+    ...parseBaselines(a.baselines),
+    ...parseExternals(list(a.external), list(a['external-decompress'])),
+  ]);
+  for (const s of skipped) process.stderr.write(`warning: skipping ${s.name}: ${s.reason}\n`);
+  compressors.push(...usable);
+
+  const show = progressEnabled(a.quiet);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const results = await runAll(inputs, compressors, {
+    start: (c, input) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
+    done: () => bar?.stop(),
+  });
+  for (const c of compressors) await c.dispose?.();
+  const record = await newRunRecord(process.argv.slice(2), results);
+  if (a.record) {
+    const path = await saveRunRecord(record, a['record-dir']);
+    if (!a.json && !a.quiet) process.stderr.write(`record: ${path}\n`);
+  }
+  if (a.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
+  else process.stdout.write(resultsTable(results) + '\n');
+  return results.every((r) => r.roundtrip) ? 0 : 1;
+}
+
+async function compressCommand(a: { input: string; output: string; model?: string; quiet: boolean } & Parameters<typeof modelRequest>[0] & { segments?: string; context?: number; prime?: number }): Promise<number> {
+  const [input] = await loadInputs([a.input], 0, undefined);
+  const lm = new LmCompressor(await loadModel({ ...modelRequest(a, a.model), maxContext: a.context }), codecFrom(a));
+  const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet));
+  const archive = await lm.compress(input.bytes, bar);
+  bar.stop();
+  await writeFileAtomic(a.output, archive);
+  await lm.dispose();
+  const stats = lm.lastStats();
+  if (!a.quiet) {
+    const n = input.bytes.length;
+    process.stderr.write(
+      `${a.input}: ${n} → ${archive.length} bytes, ${n ? ((archive.length * 8) / n).toFixed(3) : '0'} bits/byte ` +
+        `(ideal ${n ? ((stats?.idealBits ?? 0) / n).toFixed(3) : '0'}), ${stats?.tokens} tokens, model ${lm.model.identity.id}\n`,
+    );
+  }
+  return 0;
+}
+
+async function decompressCommand(a: { input: string; output: string; model?: string; quiet: boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
+  const archive = new Uint8Array(await readFile(a.input).catch((e) => {
+    throw new UsageError(`${a.input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot read'}`);
+  }));
+  const { header } = readArchive(archive);
+  const model = await loadModel({ ...modelRequest({ ...a, dtype: header.dtype }, a.model ?? header.modelId) });
+  const lm = new LmCompressor(model);
+  const bar = progressBar(`decompress ${a.input}`, progressEnabled(a.quiet));
+  const out = await lm.decompress(archive, bar);
+  bar.stop();
+  await writeFileAtomic(a.output, out);
+  await lm.dispose();
+  return 0;
+}
+
+export function buildCli(args: string[]) {
+  return yargs(args)
+    .scriptName('compress-bench')
+    .command(
+      '$0 [inputs..]',
+      'Main job: score the model(s) and baselines on each input (files or corpus names)',
+      (y) =>
+        codecOptions(modelOptions(y))
+          .positional('inputs', { type: 'string', array: true, describe: 'Files, or corpora such as enwik8, enwik8:test' })
+          .option('model', { alias: 'm', type: 'string', describe: 'Model id, alias (gpt2), folder, or order-k[:K]; repeatable. Default: the embedded model' })
+          .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
+          .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
+          .option('external-decompress', { type: 'string', describe: 'NAME=TEMPLATE, paired with --external NAME' })
+          .option('limit', { type: 'number', describe: 'Take at most this many bytes of each input' })
+          .option('offset', { type: 'number', default: 0, describe: 'Skip this many bytes first' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
+          .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
+          .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go' }),
+      async (argv) => {
+        process.exitCode = await benchCommand(argv as Record<string, unknown>);
+      },
+    )
+    .command(
+      'compress <input>',
+      'Compress one file with a model into an archive',
+      (y) =>
+        codecOptions(modelOptions(y))
+          .positional('input', { type: 'string', demandOption: true })
+          .option('model', { alias: 'm', type: 'string', describe: 'Default: the embedded model' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true }),
+      async (argv) => {
+        process.exitCode = await compressCommand(argv as never);
+      },
+    )
+    .command(
+      'decompress <input>',
+      'Restore a file from an archive (the model comes from its header; --model-dir to find it)',
+      (y) =>
+        modelOptions(y)
+          .positional('input', { type: 'string', demandOption: true })
+          .option('model', { alias: 'm', type: 'string', describe: 'Override where the model is (must match the archive)' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true }),
+      async (argv) => {
+        process.exitCode = await decompressCommand(argv as never);
+      },
+    )
+    .command('corpora', 'Known corpora: list, fetch', (y) =>
+      y
+        .command('list', 'List registered corpora with sizes and hashes', {}, () => {
+          for (const c of listCorpora()) {
+            const splits = Object.keys(c.splits);
+            process.stdout.write(
+              `${c.name.padEnd(28)} ${c.bytes.toLocaleString('en-US').padStart(15)} B  ${c.sha256 ? c.sha256.slice(0, 16) + '…' : 'sha256 unverified'}` +
+                `${splits.length ? `  splits: ${splits.join(', ')}` : ''}\n`,
+            );
+          }
+        })
+        .command('fetch <names..>', 'Download, verify (SHA-256) and cache corpora', (yy) => yy.positional('names', { type: 'string', array: true }), async (argv) => {
+          for (const name of argv.names as string[]) process.stdout.write((await fetchCorpus(name)) + '\n');
+        })
+        .demandCommand(1, 'corpora list | corpora fetch NAME'),
+    )
+    .strict()
+    .help()
+    .version()
+    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildCli(hideBin(process.argv)).parseAsync();
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`compress-bench: ${msg.split('\n')[0]}\n`);
+    if (process.env.COMPRESS_BENCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = 2;
+  }
+}
+
+await main();

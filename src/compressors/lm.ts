@@ -1,0 +1,129 @@
+/**
+ * The LM compressor: a `LanguageModel` + the LM codec + the archive container, as a
+ * `Compressor`. Its archive carries the model's identity; decompressing with another model,
+ * tokenizer or dtype is refused with both hashes named.
+ */
+import type { Compressor, CompressStats, DecompressorSize, ProgressHooks, Reach } from './compressor.js';
+import type { LanguageModel } from '../models/language-model.js';
+import { decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
+import { ArchiveError, crc32Of, readArchive, writeArchive, type ArchiveHeader } from '../coding/container.js';
+import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
+
+const FREQUENCY_BITS = Math.log2(FREQUENCY_TOTAL);
+
+export class ModelMismatchError extends Error {}
+
+export class LmCompressor implements Compressor {
+  readonly family: string;
+  readonly name: string;
+  readonly settings: Record<string, unknown>;
+  readonly reach: Reach;
+  private stats?: CompressStats;
+
+  constructor(
+    readonly model: LanguageModel,
+    private readonly options: CodecOptions = {},
+  ) {
+    const id = model.identity;
+    this.family = id.runtime.startsWith('typescript order-k') ? 'order-k' : 'lm';
+    this.name = this.family === 'order-k' ? id.id : `lm:${id.id}${id.dtype === 'fp32' ? '' : `:${id.dtype}`}`;
+    this.settings = { model: id.id, dtype: id.dtype, device: id.device, ...options };
+    const window = Math.min(options.contextLength ?? Infinity, model.contextLength);
+    this.reach = {
+      unit: 'tokens',
+      window,
+      note: Number.isFinite(window)
+        ? `${window} tokens of context; the window slides keeping ${options.primeTokens ?? Math.floor(window / 2)} tokens`
+        : 'unbounded: adaptive statistics over everything seen in the segment',
+    };
+  }
+
+  async decompressorSize(): Promise<DecompressorSize> {
+    const id = this.model.identity;
+    if (id.files.length === 0) return { bytes: ORDER_K_DECOMPRESSOR_BYTES, source: 'constant: order-k model source, no weights' };
+    return { bytes: id.weightsBytes, source: `measured: ${id.files.map((f) => f.split('/').slice(-2).join('/')).join(' + ')}` };
+  }
+
+  lastStats(): CompressStats | undefined {
+    return this.stats;
+  }
+
+  async compress(input: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
+    const t0 = performance.now();
+    const tokens = this.model.tokenizer.encode(input);
+    const tokenize = (performance.now() - t0) / 1000;
+    const settings = resolveSettings(this.model, tokens.length, this.options);
+    const enc = await encodeTokens(this.model, tokens, settings, (d, t) => hooks?.progress?.(d, t, 'encode'));
+    const t1 = performance.now();
+    const id = this.model.identity;
+    const header: ArchiveHeader = {
+      originalLength: input.length,
+      originalCrc32: crc32Of(input),
+      modelId: id.id,
+      weightsSha256: id.weightsSha256,
+      tokenizerSha256: id.tokenizerSha256,
+      dtype: id.dtype,
+      runtime: `${id.runtime} ${process.arch} ${process.platform}`,
+      frequencyBits: FREQUENCY_BITS,
+      contextLength: settings.contextLength,
+      primeTokens: settings.primeTokens,
+      startToken: this.model.startToken,
+      segments: enc.lengths.map((tokens, i) => ({ tokens, bytes: enc.streams[i].length })),
+    };
+    const archive = writeArchive(header, enc.streams);
+    const payloadBytes = enc.streams.reduce((a, s) => a + s.length, 0);
+    this.stats = {
+      idealBits: enc.idealBits,
+      tokens: tokens.length,
+      timing: { tokenize, ...enc.timing, container: (performance.now() - t1) / 1000 },
+      codec: { ...settings, payloadBytes, containerBytes: archive.length - payloadBytes },
+    };
+    return archive;
+  }
+
+  async decompress(archive: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
+    const { header, streams } = readArchive(archive);
+    assertSameModel(header, this.model);
+    if (header.frequencyBits !== FREQUENCY_BITS) {
+      throw new ArchiveError(`archive uses ${header.frequencyBits}-bit frequencies; this build codes ${FREQUENCY_BITS}-bit`);
+    }
+    const lengths = header.segments.map((s) => s.tokens);
+    const settings = { segments: lengths.length, contextLength: header.contextLength, primeTokens: header.primeTokens };
+    const { tokens } = await decodeTokens(this.model, streams, lengths, settings, (d, t) =>
+      hooks?.progress?.(d, t, 'decode'),
+    );
+    const out = this.model.tokenizer.decode(tokens);
+    if (out.length !== header.originalLength || crc32Of(out) !== header.originalCrc32) {
+      const here = `${this.model.identity.runtime} ${process.arch} ${process.platform}`;
+      throw new ArchiveError(
+        `decoded data fails its checksum: the model computed different probabilities than when encoding ` +
+          `(encoded with ${header.runtime}; decoding with ${here}). Decode on the same runtime and hardware.`,
+      );
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+/** Documented constant: the order-k backend ships as ~8 KB of source, no weights. */
+const ORDER_K_DECOMPRESSOR_BYTES = 8 * 1024;
+
+export function assertSameModel(header: ArchiveHeader, model: LanguageModel): void {
+  const id = model.identity;
+  const problems: string[] = [];
+  if (header.weightsSha256 !== id.weightsSha256) {
+    problems.push(`weights: archive expects ${header.weightsSha256}, found ${id.weightsSha256}`);
+  }
+  if (header.tokenizerSha256 !== id.tokenizerSha256) {
+    problems.push(`tokenizer: archive expects ${header.tokenizerSha256}, found ${id.tokenizerSha256}`);
+  }
+  if (header.startToken !== model.startToken) problems.push(`start token: archive expects ${header.startToken}`);
+  if (problems.length) {
+    throw new ModelMismatchError(
+      `archive was made with model ${header.modelId} (${header.dtype}) but ${id.id} (${id.dtype}) is loaded: ${problems.join('; ')}`,
+    );
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * `fetchCorpus`: download a registered corpus file (or a whole collection) into the cache,
+ * unzip it when the source is an archive, check size and SHA-256, and only then move it into
+ * place. A file that fails its check never appears under its final name.
+ */
+import { open, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { tempSiblingPath } from '../records/atomic.js';
+import { describeError, downloadToFile, defaultFetch, type FetchImpl } from './download.js';
+import { sha256File } from './hash.js';
+import { listCorpora, selectCorpora, type CorpusEntry } from './manifest.js';
+import { cachePathFor, defaultCacheDir } from './paths.js';
+import { cachedSha256, rememberSha256 } from './verified-cache.js';
+import { extractZipMember } from './zip-member.js';
+
+export interface FetchCorpusOptions {
+  /** Defaults to `defaultCacheDir()`. */
+  cacheDir?: string;
+  /** Defaults to global `fetch` (plus `file://` support). */
+  fetchImpl?: FetchImpl;
+  /** Registry to look `name` up in; defaults to `listCorpora()`. */
+  corpora?: CorpusEntry[];
+  /** Progress and computed-hash lines; defaults to stderr, since a maintainer must see unpinned hashes. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Make `name` present in the cache and return its path: the file for a corpus file name
+ * (`enwik8`, `silesia/dickens`), the collection directory for a collection (`canterbury`).
+ * Files already cached with the right size and hash are not downloaded again.
+ */
+export async function fetchCorpus(name: string, options: FetchCorpusOptions = {}): Promise<string> {
+  const corpora = options.corpora ?? listCorpora();
+  const entries = selectCorpora(name, corpora);
+  if (entries.length === 0) {
+    const known = [...new Set(corpora.map((c) => c.collection))].join(', ');
+    throw new Error(`unknown corpus "${name}" (collections: ${known}; files are named like silesia/dickens)`);
+  }
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const fetchImpl = options.fetchImpl ?? defaultFetch;
+
+  // Entries sharing a source (one archive, many members) are fetched with one download.
+  const bySource = new Map<string, CorpusEntry[]>();
+  for (const entry of entries) {
+    if (await isCachedAndValid(entry, cacheDir, log)) continue;
+    const key = entry.urls.join('\n');
+    bySource.set(key, [...(bySource.get(key) ?? []), entry]);
+  }
+  for (const group of bySource.values()) await fetchGroup(group, cacheDir, fetchImpl, log);
+
+  const single = entries.length === 1 && entries[0]!.name === name;
+  return single ? cachePathFor(entries[0]!, cacheDir) : join(cacheDir, entries[0]!.collection);
+}
+
+async function isCachedAndValid(entry: CorpusEntry, cacheDir: string, log: (line: string) => void): Promise<boolean> {
+  const path = cachePathFor(entry, cacheDir);
+  const size = await stat(path).then((s) => s.size, () => undefined);
+  if (size === undefined) return false;
+  if (size !== entry.bytes) {
+    log(`${entry.name}: cached file ${path} has ${size} bytes, expected ${entry.bytes}; downloading again`);
+    return false;
+  }
+  const { sha256 } = await cachedSha256(path, cacheDir);
+  if (entry.sha256 !== null && sha256 !== entry.sha256) {
+    log(`${entry.name}: cached file ${path} has SHA-256 ${sha256}, expected ${entry.sha256}; downloading again`);
+    return false;
+  }
+  return true;
+}
+
+/** Try each source URL in turn until every entry of the group is in place. */
+async function fetchGroup(group: CorpusEntry[], cacheDir: string, fetchImpl: FetchImpl, log: (line: string) => void): Promise<void> {
+  let todo = group;
+  const failures: string[] = [];
+  for (const url of group[0]!.urls) {
+    const label = todo.length === 1 ? todo[0]!.name : todo[0]!.collection;
+    const isZip = todo[0]!.zipMember !== undefined;
+    // Archives go next to the cache; plain files straight to a temp sibling of their final path.
+    const download = isZip ? tempSiblingPath(join(cacheDir, basename(new URL(url).pathname) || 'download')) : tempSiblingPath(cachePathFor(todo[0]!, cacheDir));
+    await mkdir(dirname(download), { recursive: true });
+    try {
+      log(`${label}: downloading ${url}`);
+      try {
+        await downloadToFile(url, download, fetchImpl);
+      } catch (error) {
+        failures.push(`could not download ${label} from ${url}: ${describeError(error)}`);
+        continue;
+      }
+      const remaining: CorpusEntry[] = [];
+      for (const entry of todo) {
+        try {
+          const temp = isZip ? await extractToTemp(download, entry, cacheDir) : download;
+          await installVerified(temp, entry, cacheDir, url, log);
+        } catch (error) {
+          failures.push(describeError(error));
+          remaining.push(entry);
+        }
+      }
+      todo = remaining;
+      if (todo.length === 0) return;
+    } finally {
+      await rm(download, { force: true });
+    }
+  }
+  const where = todo.length === 1 ? cachePathFor(todo[0]!, cacheDir) : todo.map((e) => cachePathFor(e, cacheDir)).join(', ');
+  throw new Error(`${failures.join('; ')}; place the file${todo.length > 1 ? 's' : ''} at ${where} yourself`);
+}
+
+async function extractToTemp(archive: string, entry: CorpusEntry, cacheDir: string): Promise<string> {
+  const target = cachePathFor(entry, cacheDir);
+  await mkdir(dirname(target), { recursive: true });
+  const temp = tempSiblingPath(target);
+  const out = await open(temp, 'w');
+  try {
+    await extractZipMember(archive, entry.zipMember!, async (chunk) => {
+      await out.write(chunk);
+    });
+  } catch (error) {
+    await out.close();
+    await rm(temp, { force: true });
+    throw new Error(`could not unzip ${entry.zipMember} for ${entry.name}: ${describeError(error)}`);
+  }
+  await out.close();
+  return temp;
+}
+
+/** Check size and hash of `temp`, then rename it into place; `temp` is gone either way. */
+async function installVerified(temp: string, entry: CorpusEntry, cacheDir: string, url: string, log: (line: string) => void): Promise<void> {
+  const target = cachePathFor(entry, cacheDir);
+  try {
+    const { size } = await stat(temp);
+    if (size !== entry.bytes) throw new Error(`${entry.name} from ${url} has ${size} bytes, expected ${entry.bytes}; discarded it`);
+    const sha256 = await sha256File(temp);
+    if (entry.sha256 === null) {
+      log(`${entry.name}: no pinned SHA-256 (${entry.note ?? 'unverified'}); computed sha256 ${sha256} — pin it in corpora/*.json once checked`);
+    } else if (sha256 !== entry.sha256) {
+      throw new Error(`${entry.name} from ${url} has SHA-256 ${sha256}, expected ${entry.sha256}; discarded it`);
+    }
+    await mkdir(dirname(target), { recursive: true });
+    await rename(temp, target);
+    await rememberSha256(target, cacheDir, sha256);
+    log(`${entry.name}: ${entry.sha256 === null ? 'size checked' : 'verified'}, ${target}`);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Model lookup: turn what the user typed after --model into a `LanguageModel`.
+ *
+ * Order: the embedded default (no --model, or `embedded`) → `order-k[:K]` → an existing
+ * folder path → DIR/<id> for each --model-dir / COMPRESS_BENCH_MODEL_DIR entry (aliases
+ * tried too) → a download from the Hugging Face Hub into the cache, only when allowed.
+ * Models are data in the transformers.js layout; no model is special-cased.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LanguageModel } from './language-model.js';
+import { loadOnnxModel, CausalLmError } from './onnx-model.js';
+import { createOrderKModel } from './order-k.js';
+
+/** What users type → the transformers.js export on the Hub. */
+export const MODEL_ALIASES: Record<string, string> = {
+  gpt2: 'Xenova/gpt2',
+  distilgpt2: 'Xenova/distilgpt2',
+  'gpt2-medium': 'Xenova/gpt2-medium',
+  'smollm-135m': 'HuggingFaceTB/SmolLM-135M',
+  'smollm2-135m': 'HuggingFaceTB/SmolLM2-135M',
+  'qwen2.5-0.5b': 'onnx-community/Qwen2.5-0.5B',
+};
+
+export const EMBEDDED_MODEL_ID = 'embedded';
+/** The small byte-level model that ships in the repo (models/embedded). */
+export const EMBEDDED_MODEL_DIR = fileURLToPath(new URL('../../models/embedded', import.meta.url));
+
+export interface ModelRequest {
+  /** Id, alias, folder path, `order-k[:K]`, or undefined for the embedded default. */
+  model?: string;
+  modelDirs?: string[];
+  dtype?: string;
+  device?: 'cpu' | 'cuda';
+  /** Never touch the network. Also set by HF_HUB_OFFLINE=1. */
+  offline?: boolean;
+  maxContext?: number;
+}
+
+export function cacheDir(): string {
+  return process.env.COMPRESS_BENCH_CACHE ?? join(homedir(), '.cache', 'compress-bench');
+}
+
+export function modelDirsFromEnv(): string[] {
+  return (process.env.COMPRESS_BENCH_MODEL_DIR ?? '').split(':').filter(Boolean);
+}
+
+const isModelFolder = (dir: string) => existsSync(join(dir, 'config.json')) && statSync(dir).isDirectory();
+
+/** Where a model id resolves locally, or null. */
+export function findLocalModel(id: string, modelDirs: string[]): string | null {
+  if (id === EMBEDDED_MODEL_ID) return EMBEDDED_MODEL_DIR;
+  if (existsSync(id) && isModelFolder(resolve(id))) return resolve(id);
+  const names = [id, MODEL_ALIASES[id]].filter((n): n is string => !!n);
+  for (const dir of [...modelDirs, join(cacheDir(), 'hub')]) {
+    for (const name of names) if (isModelFolder(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
+  const id = req.model ?? EMBEDDED_MODEL_ID;
+  const orderK = /^order-k(?::(\d+))?$/.exec(id);
+  if (orderK) return createOrderKModel(orderK[1] === undefined ? 3 : Number(orderK[1]));
+  const modelDirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
+  const load = (dir: string) =>
+    loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext });
+
+  if (existsSync(id) && !isModelFolder(resolve(id))) {
+    throw new CausalLmError(`--model ${id}: this path is not a model folder (no config.json in it)`);
+  }
+  const local = findLocalModel(id, modelDirs);
+  if (local) return load(local);
+
+  const looked = modelDirs.length ? modelDirs.join(', ') : 'no --model-dir given';
+  const offline = req.offline || process.env.HF_HUB_OFFLINE === '1';
+  if (offline) {
+    throw new CausalLmError(`unknown model "${id}": not a folder and not found in ${looked} (offline: no download tried)`);
+  }
+  const hubId = MODEL_ALIASES[id] ?? id;
+  try {
+    await downloadFromHub(hubId, req.dtype ?? 'fp32');
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new CausalLmError(
+      `unknown model "${id}": not a folder, not found in ${looked}, and the Hub download of ${hubId} failed (${why}). ` +
+        'Pass --model-dir DIR holding DIR/<id>/ in the transformers.js layout, or --offline.',
+    );
+  }
+  return load(join(cacheDir(), 'hub', hubId));
+}
+
+/** Let transformers.js fetch the files into our cache, where the local loader finds them. */
+async function downloadFromHub(hubId: string, dtype: string): Promise<void> {
+  const tf = await import('@huggingface/transformers');
+  tf.env.allowRemoteModels = true;
+  tf.env.cacheDir = join(cacheDir(), 'hub');
+  const model = await tf.AutoModelForCausalLM.from_pretrained(hubId, { dtype: dtype as 'fp32' });
+  await tf.AutoTokenizer.from_pretrained(hubId);
+  await model.dispose();
+  if (!isModelFolder(join(cacheDir(), 'hub', hubId))) {
+    throw new Error(`downloaded, but the files are not in ${join(cacheDir(), 'hub', hubId)}`);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The regression gate: compare this run's bpb with a baseline record, per (input, compressor).
+ * Exit 0: nothing worse than baseline·(1+tolerance). 1: a regression (or a newly failing result).
+ * 2: the baseline cannot be used — and the reason says why, since a silent pass would be worse.
+ */
+import { RECORD_VERSION, type RunRecord } from '../records/run-record.js';
+import { compareRecords, type ComparisonRow } from './compare.js';
+import { formatPercent } from './format.js';
+
+export interface CheckResult {
+  exitCode: 0 | 1 | 2;
+  /** Markdown diff table; for exit 2, the reason the baseline is unusable. */
+  table: string;
+  rows: ComparisonRow[];
+  /** One-line verdict. */
+  message: string;
+}
+
+/**
+ * `0.5%` → 0.005, `0.005` → 0.005. A bare number ≥ 1 is refused (did you mean a percentage?),
+ * as are negatives and anything unparseable.
+ */
+export function parseTolerance(input: string | number): number {
+  const text = String(input).trim();
+  const match = /^([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)\s*(%?)$/i.exec(text);
+  if (!match) throw new Error(`invalid tolerance "${text}": use a percentage like 0.5% or a fraction like 0.005`);
+  const value = Number(match[1]);
+  if (match[2] === '%') return value / 100;
+  if (value >= 1) throw new Error(`tolerance ${text} would allow ${value * 100}% worse bpb; write ${text}% if you mean ${text} percent`);
+  return value;
+}
+
+type Parsed = { records: RunRecord[] } | { error: string };
+
+/** Accepts a record, an array of records, JSON text of either, or JSON Lines (one record per line). */
+export function parseBaseline(baseline: unknown): Parsed {
+  let value = baseline;
+  if (value instanceof Uint8Array) value = new TextDecoder().decode(value);
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (!text) return { error: 'baseline is empty' };
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      const lines = text.split(/\r?\n/).filter((l) => l.trim());
+      try {
+        value = lines.length > 1 ? lines.map((l) => JSON.parse(l)) : (() => { throw error; })();
+      } catch {
+        return { error: `baseline is not parseable JSON (${(error as Error).message})` };
+      }
+    }
+  }
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) return { error: 'baseline holds no records' };
+  for (const [i, rec] of list.entries()) {
+    const where = list.length > 1 ? `baseline record ${i + 1}` : 'baseline';
+    if (typeof rec !== 'object' || rec === null) return { error: `${where} is not a RunRecord object` };
+    const version = (rec as { recordVersion?: unknown }).recordVersion;
+    if (version === undefined) return { error: `${where} is not a RunRecord (no recordVersion)` };
+    if (version !== RECORD_VERSION) return { error: `${where} has recordVersion ${JSON.stringify(version)}; this build reads recordVersion ${RECORD_VERSION}` };
+    const results = (rec as { results?: unknown }).results;
+    if (!Array.isArray(results)) return { error: `${where} has no results array` };
+    for (const [j, r] of results.entries()) {
+      const ok =
+        typeof r === 'object' && r !== null &&
+        typeof r.compressor === 'string' && typeof r.bitsPerByte === 'number' &&
+        typeof r.input === 'object' && r.input !== null && typeof r.input.name === 'string' && typeof r.input.sliceSha256 === 'string';
+      if (!ok) return { error: `${where}: results[${j}] lacks compressor, bitsPerByte or input.name/sliceSha256` };
+    }
+  }
+  return { records: list as RunRecord[] };
+}
+
+export function checkAgainstBaseline(current: RunRecord[], baseline: unknown, options: { tolerance: number | string }): CheckResult {
+  const tolerance = parseTolerance(options.tolerance);
+  const parsed = parseBaseline(baseline);
+  if ('error' in parsed) return unusable(parsed.error, []);
+
+  const comparison = compareRecords(parsed.records, current, { tolerance });
+  if (comparison.overlapping === 0) {
+    const describe = (records: RunRecord[]) => {
+      const pairs = [...new Set(records.flatMap((r) => r.results.map((x) => `${x.input.name} × ${x.compressor}`)))];
+      return pairs.length ? pairs.slice(0, 5).join(', ') + (pairs.length > 5 ? `, … (${pairs.length})` : '') : 'nothing';
+    };
+    return unusable(`baseline has no (input, compressor) rows in common with this run: baseline has ${describe(parsed.records)}; this run has ${describe(current)}`, comparison.rows);
+  }
+  const bad = comparison.rows.filter((r) => r.status === 'regressed' || r.status === 'failed');
+  const tol = `tolerance ${formatPercent(tolerance).replace(/^\+/, '')}`;
+  const message = bad.length
+    ? `${bad.length} regression${bad.length === 1 ? '' : 's'} against the baseline (${tol}): ${bad.map((r) => `${r.input} × ${r.compressor}`).join(', ')}`
+    : `no regression in ${comparison.overlapping} compared row${comparison.overlapping === 1 ? '' : 's'} (${tol})`;
+  return { exitCode: bad.length ? 1 : 0, table: comparison.table, rows: comparison.rows, message };
+}
+
+function unusable(reason: string, rows: ComparisonRow[]): CheckResult {
+  return { exitCode: 2, table: `baseline unusable: ${reason}`, rows, message: `baseline unusable: ${reason}` };
+}

@@ -1,0 +1,125 @@
+/**
+ * The browser side of the HTML report: reads the embedded JSON (`#report-data`) and draws the
+ * four charts with the inlined echarts. Kept as a plain ES2017 string (no bundler, no network)
+ * so the page works straight from disk.
+ */
+
+/** Chart containers, in page order: id and heading. */
+export const CHARTS: ReadonlyArray<{ id: string; title: string; caption: string }> = [
+  { id: 'chart-bpb', title: 'Bits per byte by input', caption: 'Coded bits per byte (the real arithmetic-coded stream), lower is better.' },
+  { id: 'chart-hutter', title: 'Hutter totals by input', caption: 'Compressed bytes + decompressor bytes (model weights included), log scale.' },
+  { id: 'chart-speed', title: 'Bits per byte vs encode speed', caption: 'Input bytes per second while encoding (log scale); up-left is slow and poor, down-right fast and good.' },
+  { id: 'chart-size', title: 'Bits per byte vs decompressor size', caption: 'Decompressor bytes incl. weights (log scale): what each bit saved costs to ship.' },
+];
+
+export const CHART_SCRIPT = String.raw`
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var charts = [];
+
+  function si(v) {
+    if (v === null || v === undefined || !isFinite(v)) return '—';
+    var units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+    var i = 0;
+    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return (i === 0 ? Math.round(v) : Number(v.toPrecision(3))) + ' ' + units[i];
+  }
+  function find(input, compressor) {
+    for (var i = 0; i < data.points.length; i++) {
+      var p = data.points[i];
+      if (p.input === input && p.compressor === compressor) return p;
+    }
+    return null;
+  }
+  function pointsOf(compressor) {
+    return data.points.filter(function (p) { return p.compressor === compressor; });
+  }
+  function isModel(compressor) {
+    return data.points.some(function (p) { return p.compressor === compressor && p.isModel; });
+  }
+  function base(extra) {
+    var option = {
+      animation: false,
+      textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
+      legend: { type: 'scroll', top: 0, left: 0, right: 0, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
+      grid: { left: 8, right: 24, top: 48, bottom: 8, containLabel: true }
+    };
+    for (var k in extra) option[k] = extra[k];
+    return option;
+  }
+  function mount(id, option) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var chart = echarts.init(el, null, { renderer: 'canvas' });
+    chart.setOption(option);
+    charts.push(chart);
+  }
+  function bars(field, axis) {
+    return data.compressors.map(function (c) {
+      return {
+        name: c, type: 'bar', barMaxWidth: 28,
+        data: data.inputs.map(function (input) {
+          var p = find(input, c);
+          return p ? p[field] : null;
+        })
+      };
+    });
+  }
+  function scatter(xField) {
+    return data.compressors.map(function (c) {
+      return {
+        name: c, type: 'scatter', symbol: isModel(c) ? 'diamond' : 'circle', symbolSize: isModel(c) ? 14 : 10,
+        data: pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
+          .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c }; })
+      };
+    });
+  }
+  var categoryAxis = {
+    type: 'category', data: data.inputs,
+    axisLabel: { interval: 0, rotate: data.inputs.length > 4 ? 20 : 0, fontSize: 11 }
+  };
+
+  mount('chart-bpb', base({
+    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: function (v) { return v === null || v === undefined ? '—' : v.toFixed(4) + ' bpb'; } },
+    xAxis: categoryAxis,
+    yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
+    series: bars('bpb')
+  }));
+
+  mount('chart-hutter', base({
+    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: si },
+    xAxis: categoryAxis,
+    yAxis: { type: 'log', name: 'Hutter total', nameTextStyle: { align: 'left' }, axisLabel: { formatter: si } },
+    series: bars('totalBytes')
+  }));
+
+  function scatterTooltip(xLabel) {
+    return {
+      trigger: 'item',
+      formatter: function (item) {
+        var d = item.data;
+        return '<b>' + d.compressor + '</b><br/>' + d.input + '<br/>' + d.value[1].toFixed(4) + ' bpb · ' + xLabel(d.value[0]);
+      }
+    };
+  }
+  mount('chart-speed', base({
+    tooltip: scatterTooltip(function (x) { return si(x) + '/s encode'; }),
+    xAxis: { type: 'log', name: 'encode speed', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: function (v) { return si(v) + '/s'; } } },
+    yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
+    grid: { left: 8, right: 24, top: 48, bottom: 30, containLabel: true },
+    series: scatter('encodeBytesPerSecond')
+  }));
+
+  mount('chart-size', base({
+    tooltip: scatterTooltip(function (x) { return si(x) + ' decompressor'; }),
+    xAxis: { type: 'log', name: 'decompressor bytes (incl. weights)', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: si } },
+    yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
+    grid: { left: 8, right: 24, top: 48, bottom: 30, containLabel: true },
+    series: scatter('decompressorBytes')
+  }));
+
+  window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+  window.__reportCharts = charts.length;
+})();
+`;

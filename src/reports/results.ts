@@ -1,0 +1,90 @@
+/**
+ * Flattening `RunRecord[]` into the rows reports work with: one per (record, result), labelled,
+ * and grouped by input. Both the leaderboard and the gate read records only through here.
+ */
+import type { ResultRecord, RunRecord } from '../records/run-record.js';
+
+export interface ResultRow {
+  record: RunRecord;
+  result: ResultRecord;
+  /** Human label: the compressor name, plus model id and dtype for LM rows. */
+  label: string;
+  /** Identity across inputs and runs: compressor name, plus dtype for models (fp32 and q8 are different entries). */
+  key: string;
+  isModel: boolean;
+  /** A usable figure: no error and a verified round trip. */
+  valid: boolean;
+}
+
+export interface InputGroup {
+  /** `sliceSha256`, falling back to the name: the same bytes are the same input. */
+  key: string;
+  name: string;
+  inputBytes: number;
+  sliceSha256: string;
+  rows: ResultRow[];
+}
+
+/** Families whose results count as the classic baseline for Hutter crossovers. */
+export const CLASSIC_FAMILIES: ReadonlySet<string> = new Set(['gzip', 'zstd', 'brotli', 'xz', 'bzip2']);
+
+export function compressorLabel(result: ResultRecord): string {
+  if (!result.model) return result.compressor;
+  const { id, dtype } = result.model;
+  return result.compressor.includes(id) ? `${result.compressor} (${dtype})` : `${result.compressor} · ${id} (${dtype})`;
+}
+
+export function compressorKey(result: ResultRecord): string {
+  return result.model ? `${result.compressor}@${result.model.dtype}` : result.compressor;
+}
+
+export function toRows(records: RunRecord[]): ResultRow[] {
+  return records.flatMap((record) =>
+    record.results.map((result) => ({
+      record,
+      result,
+      label: compressorLabel(result),
+      key: compressorKey(result),
+      isModel: result.model !== undefined,
+      valid: result.error === undefined && result.roundtrip && Number.isFinite(result.bitsPerByte),
+    })),
+  );
+}
+
+export function inputKey(result: ResultRecord): string {
+  return result.input.sliceSha256 || `name:${result.input.name}`;
+}
+
+/** Groups in first-seen order; rows inside sorted by coded bpb, failures last. */
+export function groupByInput(rows: ResultRow[]): InputGroup[] {
+  const groups = new Map<string, InputGroup>();
+  for (const row of rows) {
+    const key = inputKey(row.result);
+    let group = groups.get(key);
+    if (!group) {
+      group = { key, name: row.result.input.name, inputBytes: row.result.inputBytes, sliceSha256: row.result.input.sliceSha256, rows: [] };
+      groups.set(key, group);
+    }
+    group.rows.push(row);
+  }
+  const names = new Map<string, number>();
+  for (const g of groups.values()) names.set(g.name, (names.get(g.name) ?? 0) + 1);
+  for (const g of groups.values()) {
+    g.rows.sort(byBpb);
+    // Two different slices under one name (e.g. different --limit) must not look like one input.
+    if ((names.get(g.name) ?? 0) > 1) g.name = `${g.name} [${g.sliceSha256.slice(0, 8)}]`;
+  }
+  return [...groups.values()];
+}
+
+export function byBpb(a: ResultRow, b: ResultRow): number {
+  if (a.valid !== b.valid) return a.valid ? -1 : 1;
+  if (!a.valid) return 0;
+  return a.result.bitsPerByte - b.result.bitsPerByte;
+}
+
+/** `settings.note`, where a run says e.g. that the model was trained on this data. */
+export function settingsNote(result: ResultRecord): string | undefined {
+  const note = result.settings['note'];
+  return typeof note === 'string' && note.trim() ? note.trim() : undefined;
+}

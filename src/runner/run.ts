@@ -1,0 +1,74 @@
+/**
+ * The runner: inputs × compressors → verified, timed `ResultRecord`s. Every result comes
+ * from a real compress and a real decompress whose output is compared byte for byte.
+ */
+import type { Compressor, ProgressHooks } from '../compressors/compressor.js';
+import type { ModelRecord, ResultRecord } from '../records/run-record.js';
+import type { LoadedInput } from './inputs.js';
+import { LmCompressor } from '../compressors/lm.js';
+
+export interface RunHooks {
+  /** Called before each compressor × input, with a progress sink for long ones. */
+  start?(compressor: Compressor, input: LoadedInput): ProgressHooks | undefined;
+  done?(result: ResultRecord): void;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+export async function runOne(compressor: Compressor, input: LoadedInput, hooks?: RunHooks): Promise<ResultRecord> {
+  const progress = hooks?.start?.(compressor, input);
+  const n = input.bytes.length;
+  const t0 = performance.now();
+  const archive = await compressor.compress(input.bytes, progress);
+  const t1 = performance.now();
+  const back = await compressor.decompress(archive, progress);
+  const t2 = performance.now();
+  const stats = compressor.lastStats?.();
+  const decompressor = await compressor.decompressorSize();
+  const bpb = (bytes: number) => (n === 0 ? 0 : (bytes * 8) / n);
+  const result: ResultRecord = {
+    compressor: compressor.name,
+    family: compressor.family,
+    settings: compressor.settings,
+    ...(compressor instanceof LmCompressor ? { model: modelRecord(compressor) } : {}),
+    input: input.record,
+    inputBytes: n,
+    outputBytes: archive.length,
+    bitsPerByte: bpb(archive.length),
+    ...(stats?.idealBits !== undefined
+      ? { idealBits: stats.idealBits, idealBitsPerByte: n === 0 ? 0 : stats.idealBits / n }
+      : {}),
+    ...(stats?.tokens !== undefined ? { tokens: stats.tokens } : {}),
+    encodeSeconds: (t1 - t0) / 1000,
+    decodeSeconds: (t2 - t1) / 1000,
+    roundtrip: bytesEqual(back, input.bytes),
+    decompressor,
+    totalBytes: archive.length + decompressor.bytes,
+    totalBitsPerByte: bpb(archive.length + decompressor.bytes),
+    ...(stats?.timing ? { timing: stats.timing } : {}),
+    ...(stats?.codec ? { codec: stats.codec } : {}),
+  };
+  hooks?.done?.(result);
+  return result;
+}
+
+function modelRecord(c: LmCompressor): ModelRecord {
+  const id = c.model.identity;
+  return {
+    id: id.id,
+    weightsSha256: id.weightsSha256,
+    tokenizerSha256: id.tokenizerSha256,
+    dtype: id.dtype,
+    device: id.device,
+    weightsBytes: id.weightsBytes,
+    ...(id.parameters ? { parameters: id.parameters } : {}),
+  };
+}
+
+export async function runAll(inputs: LoadedInput[], compressors: Compressor[], hooks?: RunHooks): Promise<ResultRecord[]> {
+  const results: ResultRecord[] = [];
+  for (const input of inputs) for (const c of compressors) results.push(await runOne(c, input, hooks));
+  return results;
+}
