@@ -4,19 +4,22 @@ import { mkdtemp, readdir, readFile, rm, writeFile, utimes } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { zipSync } from 'fflate';
+import { Zip, ZipDeflate, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CorpusNotPresentError,
   defaultCacheDir,
+  extractZipMember,
   fetchCorpus,
   HashMismatchError,
   listCorpora,
+  listZipMembers,
   loadCorpora,
   resolveInput,
   verifyFile,
   type CorpusEntry,
 } from '../src/corpora/index.js';
+import { defaultFetch } from '../src/corpora/download.js';
 
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 const SNAPPY_DIR = resolve(import.meta.dirname, '../../shared/corpora/snappy-testdata');
@@ -195,6 +198,71 @@ describe('fetchCorpus / verifyFile / resolveInput on a small corpus', () => {
     expect(logs.filter((l) => l.includes('downloading'))).toHaveLength(1);
   });
 
+  it('downloads a shared archive once even when members have their own fallbacks, and falls back on failure', async () => {
+    const files = {
+      a: { data: 'alpha'.repeat(10), sha256: sha256('alpha'.repeat(10)) },
+      b: { data: 'beta'.repeat(10), sha256: sha256('beta'.repeat(10)) },
+    };
+    const loaded = await zipCorpus('pair', files);
+    const primary = loaded[0]!.urls[0]!;
+    const withMirrors = loaded.map((e) => ({ ...e, urls: [primary, `https://mirror.invalid/${e.file}.zip`] }));
+    const calls: string[] = [];
+    const counting = async (url: string) => (calls.push(url), defaultFetch(url));
+    await fetchCorpus('pair', { cacheDir, corpora: withMirrors, log, fetchImpl: counting });
+    expect(calls).toEqual([primary]);
+
+    const deadPrimary = loaded.map((e) => ({ ...e, urls: ['https://dead.invalid/pair.zip', primary] }));
+    calls.length = 0;
+    const path = await fetchCorpus('pair/b', { cacheDir: join(dir, 'c2'), corpora: deadPrimary, log, fetchImpl: async (url) => {
+      calls.push(url);
+      if (url.startsWith('https:')) throw new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND dead.invalid') });
+      return defaultFetch(url);
+    } });
+    expect(calls).toEqual(['https://dead.invalid/pair.zip', primary]);
+    expect(await readFile(path, 'utf8')).toBe(files.b.data);
+  });
+
+  it('streams multi-megabyte deflated, stored and data-descriptor zip members intact', async () => {
+    const big = new Uint8Array(3_000_000);
+    // Pseudo-random low nibbles: compresses to about half, so the archive is read in several chunks.
+    let x = 2463534242;
+    for (let i = 0; i < big.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      big[i] = 0x40 | (x & 0x0f);
+    }
+    const plainZip = join(dir, 'plain.zip');
+    await writeFile(plainZip, zipSync({ 'd/deflated.bin': [big, { level: 6 }], 'd/stored.bin': [big, { level: 0 }] }));
+    // fflate's streaming Zip writes sizes only after the data (general-purpose flag bit 3).
+    const chunks: Uint8Array[] = [];
+    const streaming = new Zip((err, chunk) => {
+      if (err) throw err;
+      chunks.push(chunk);
+    });
+    const member = new ZipDeflate('streamed.bin', { level: 1 });
+    streaming.add(member);
+    member.push(big.subarray(0, 1_000_000));
+    member.push(big.subarray(1_000_000), true);
+    streaming.end();
+    const streamedZip = join(dir, 'streamed.zip');
+    await writeFile(streamedZip, Buffer.concat(chunks));
+
+    expect(await listZipMembers(plainZip)).toEqual(['d/deflated.bin', 'd/stored.bin']);
+    for (const [zip, name] of [[plainZip, 'deflated.bin'], [plainZip, 'd/stored.bin'], [streamedZip, 'streamed.bin']] as const) {
+      const hash = createHash('sha256');
+      let pieces = 0;
+      const bytes = await extractZipMember(zip, name, (chunk) => {
+        pieces++;
+        hash.update(chunk);
+      });
+      expect(bytes, name).toBe(big.length);
+      expect(hash.digest('hex'), name).toBe(sha256(big));
+      expect(pieces, name).toBeGreaterThan(1); // streamed, not inflated in one piece
+    }
+    await expect(extractZipMember(plainZip, 'nope', () => {})).rejects.toThrow(/has no member "nope" \(it has: d\/deflated.bin, d\/stored.bin\)/);
+  });
+
   it('verifyFile fails clearly on a wrong hash', async () => {
     const path = join(dir, 'f');
     await writeFile(path, content);
@@ -221,7 +289,7 @@ describe('fetchCorpus / verifyFile / resolveInput on a small corpus', () => {
     const error = await resolveInput('tiny', { cacheDir, searchDirs: [searchDir], corpora }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorpusNotPresentError);
     expect((error as Error).message).toMatch(/has SHA-256 [0-9a-f]{64}, expected/);
-    expect((error as Error).message).toContain('compress-bench fetch tiny');
+    expect((error as Error).message).toContain('compress-bench corpora fetch tiny');
   });
 
   it('tags a plain path as a corpus only when name, size and hash match', async () => {

@@ -186,7 +186,7 @@ def file_bits_per_byte(model, data, ctx=1024, stride=512):
 # ---------------------------------------------------------------- training
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--steps', type=int, default=1000)
+    ap.add_argument('--steps', type=int, default=1150)
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--warmup', type=int, default=50)
     ap.add_argument('--seed', type=int, default=1234)

@@ -138,7 +138,10 @@ export interface EncodeResult {
   /** One coded stream per segment. */
   streams: Uint8Array[];
   lengths: number[];
+  /** Σ −log2 p under the model's own softmax. */
   idealBits: number;
+  /** Σ −log2(freq/total) under the quantized tables: what the range coder itself aims at. */
+  tableBits: number;
   timing: CodecTiming;
 }
 
@@ -158,6 +161,7 @@ export async function encodeTokens(
   const coders = lengths.map(() => new RangeEncoder());
   const V = model.vocabSize;
   let ideal = 0;
+  let tableBits = 0;
   const steps = Math.max(0, ...lengths);
   for (let t = 0; t < steps; t++) {
     const tables = await stepper.tablesAt(t);
@@ -165,13 +169,15 @@ export async function encodeTokens(
     tables.forEach((table, r) => {
       if (!table) return;
       const symbol = stepper.rows[r][t];
-      coders[r].encode(cumulativeBelow(table.freq, symbol), table.freq[symbol], table.total);
+      const freq = table.freq[symbol];
+      coders[r].encode(cumulativeBelow(table.freq, symbol), freq, table.total);
       ideal += idealBits(stepper.logits, r * V, symbol, table);
+      tableBits += Math.log2(table.total / freq);
     });
     stepper.timing.coder += (performance.now() - t0) / 1000;
     progress?.(Math.min(tokens.length, (t + 1) * lengths.length), tokens.length);
   }
-  return { settings, streams: coders.map((c) => c.finish()), lengths, idealBits: ideal, timing: stepper.timing };
+  return { settings, streams: coders.map((c) => c.finish()), lengths, idealBits: ideal, tableBits, timing: stepper.timing };
 }
 
 export async function decodeTokens(

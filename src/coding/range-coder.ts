@@ -25,8 +25,7 @@ export class RangeEncoder {
   private low = 0;
   private range = TOP - 1;
   private cache = 0;
-  private pending = 0; // bytes waiting for a possible carry (the cache byte plus 0xFF run)
-  private started = false;
+  private pending = 1; // bytes waiting for a possible carry: the cache byte plus a run of 0xFF
   private out: Uint8Array = new Uint8Array(1 << 16);
   private length = 0;
 
@@ -54,19 +53,19 @@ export class RangeEncoder {
     while (step > 1 && Math.ceil(this.low / step) * step >= this.low + this.range) step /= 2;
     this.low = Math.ceil(this.low / step) * step;
     for (let i = 0; i < STATE_BYTES + 1; i++) this.shiftLow(); // the cache byte + the register
+    // LZMA's first output byte is always 0 (the interval never leaves [0, 2^48)): drop it.
+    if (this.out[0] !== 0) throw new Error('range coder invariant broken: first byte is not 0');
     let end = this.length;
-    while (end > 0 && this.out[end - 1] === 0) end--;
-    return this.out.slice(0, end);
+    while (end > 1 && this.out[end - 1] === 0) end--;
+    return this.out.slice(1, end);
   }
 
   private shiftLow(): void {
     if (this.low < 0xff * SHIFT || this.low >= TOP) {
       const carry = this.low >= TOP ? 1 : 0;
-      // The very first cache byte is always 0 (LZMA's property): skip writing it.
-      if (this.started) this.push(this.cache + carry);
+      this.push(this.cache + carry);
       for (; this.pending > 1; this.pending--) this.push((0xff + carry) & 0xff);
       this.pending = 0;
-      this.started = true;
       this.cache = Math.floor(this.low / SHIFT) & 0xff;
     }
     this.pending++;

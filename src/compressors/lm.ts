@@ -76,7 +76,7 @@ export class LmCompressor implements Compressor {
       idealBits: enc.idealBits,
       tokens: tokens.length,
       timing: { tokenize, ...enc.timing, container: (performance.now() - t1) / 1000 },
-      codec: { ...settings, payloadBytes, containerBytes: archive.length - payloadBytes },
+      codec: { ...settings, payloadBytes, containerBytes: archive.length - payloadBytes, tableBits: enc.tableBits },
     };
     return archive;
   }

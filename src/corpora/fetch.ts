@@ -40,12 +40,11 @@ export async function fetchCorpus(name: string, options: FetchCorpusOptions = {}
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const fetchImpl = options.fetchImpl ?? defaultFetch;
 
-  // Entries sharing a source (one archive, many members) are fetched with one download.
+  // Entries sharing a primary source (one archive, many members) are fetched with one download.
   const bySource = new Map<string, CorpusEntry[]>();
   for (const entry of entries) {
     if (await isCachedAndValid(entry, cacheDir, log)) continue;
-    const key = entry.urls.join('\n');
-    bySource.set(key, [...(bySource.get(key) ?? []), entry]);
+    bySource.set(entry.urls[0]!, [...(bySource.get(entry.urls[0]!) ?? []), entry]);
   }
   for (const group of bySource.values()) await fetchGroup(group, cacheDir, fetchImpl, log);
 
@@ -69,42 +68,63 @@ async function isCachedAndValid(entry: CorpusEntry, cacheDir: string, log: (line
   return true;
 }
 
-/** Try each source URL in turn until every entry of the group is in place. */
+/**
+ * Fetch a group from its shared primary URL; whatever is still missing then tries its own
+ * fallback URLs one by one. Throws, listing every failure, if anything could not be installed.
+ */
 async function fetchGroup(group: CorpusEntry[], cacheDir: string, fetchImpl: FetchImpl, log: (line: string) => void): Promise<void> {
-  let todo = group;
   const failures: string[] = [];
-  for (const url of group[0]!.urls) {
-    const label = todo.length === 1 ? todo[0]!.name : todo[0]!.collection;
-    const isZip = todo[0]!.zipMember !== undefined;
-    // Archives go next to the cache; plain files straight to a temp sibling of their final path.
-    const download = isZip ? tempSiblingPath(join(cacheDir, basename(new URL(url).pathname) || 'download')) : tempSiblingPath(cachePathFor(todo[0]!, cacheDir));
-    await mkdir(dirname(download), { recursive: true });
-    try {
-      log(`${label}: downloading ${url}`);
-      try {
-        await downloadToFile(url, download, fetchImpl);
-      } catch (error) {
-        failures.push(`could not download ${label} from ${url}: ${describeError(error)}`);
-        continue;
-      }
-      const remaining: CorpusEntry[] = [];
-      for (const entry of todo) {
-        try {
-          const temp = isZip ? await extractToTemp(download, entry, cacheDir) : download;
-          await installVerified(temp, entry, cacheDir, url, log);
-        } catch (error) {
-          failures.push(describeError(error));
-          remaining.push(entry);
-        }
-      }
-      todo = remaining;
-      if (todo.length === 0) return;
-    } finally {
-      await rm(download, { force: true });
+  const remaining = await fetchFrom(group[0]!.urls[0]!, group, cacheDir, fetchImpl, log, failures);
+  const unresolved: CorpusEntry[] = [];
+  for (const entry of remaining) {
+    let left = [entry];
+    for (const url of entry.urls.slice(1)) {
+      left = await fetchFrom(url, left, cacheDir, fetchImpl, log, failures);
+      if (left.length === 0) break;
     }
+    unresolved.push(...left);
   }
-  const where = todo.length === 1 ? cachePathFor(todo[0]!, cacheDir) : todo.map((e) => cachePathFor(e, cacheDir)).join(', ');
-  throw new Error(`${failures.join('; ')}; place the file${todo.length > 1 ? 's' : ''} at ${where} yourself`);
+  if (unresolved.length === 0) return;
+  const where = unresolved.map((e) => cachePathFor(e, cacheDir)).join(', ');
+  throw new Error(`${failures.join('; ')}; place the file${unresolved.length > 1 ? 's' : ''} at ${where} yourself`);
+}
+
+/** Download `url` once and install every entry it yields; returns the entries still missing. */
+async function fetchFrom(
+  url: string,
+  entries: CorpusEntry[],
+  cacheDir: string,
+  fetchImpl: FetchImpl,
+  log: (line: string) => void,
+  failures: string[],
+): Promise<CorpusEntry[]> {
+  const label = entries.length === 1 ? entries[0]!.name : entries[0]!.collection;
+  const isZip = entries[0]!.zipMember !== undefined;
+  // Archives go next to the cache; plain files straight to a temp sibling of their final path.
+  const download = tempSiblingPath(isZip ? join(cacheDir, basename(new URL(url).pathname) || 'download') : cachePathFor(entries[0]!, cacheDir));
+  await mkdir(dirname(download), { recursive: true });
+  try {
+    log(`${label}: downloading ${url}`);
+    try {
+      await downloadToFile(url, download, fetchImpl);
+    } catch (error) {
+      failures.push(`could not download ${label} from ${url}: ${describeError(error)}`);
+      return entries;
+    }
+    const missing: CorpusEntry[] = [];
+    for (const entry of entries) {
+      try {
+        const temp = isZip ? await extractToTemp(download, entry, cacheDir) : download;
+        await installVerified(temp, entry, cacheDir, url, log);
+      } catch (error) {
+        failures.push(describeError(error));
+        missing.push(entry);
+      }
+    }
+    return missing;
+  } finally {
+    await rm(download, { force: true });
+  }
 }
 
 async function extractToTemp(archive: string, entry: CorpusEntry, cacheDir: string): Promise<string> {

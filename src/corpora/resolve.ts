@@ -41,7 +41,7 @@ export class CorpusNotPresentError extends Error {
     super(
       `${corpus.name} is not present` +
         (rejected.length ? ` (rejected: ${rejected.join('; ')})` : '') +
-        `; run \`compress-bench fetch ${corpus.name}\` or place the file at ${expectedPath}`,
+        `; run \`compress-bench corpora fetch ${corpus.name}\` or place the file at ${expectedPath}`,
     );
     this.name = 'CorpusNotPresentError';
   }

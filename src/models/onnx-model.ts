@@ -57,6 +57,7 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
   const tokenizerPath = join(opts.dir, 'tokenizer.json');
   if (!existsSync(tokenizerPath)) throw new CausalLmError(`model ${opts.id} has no tokenizer.json in ${opts.dir}`);
 
+  if (opts.device === 'cuda' && process.platform === 'linux') await assertCudaProvider();
   const tf = await import('@huggingface/transformers');
   // Load strictly from the folder: lookup and downloads are done by models/lookup.ts.
   tf.env.allowRemoteModels = false;
@@ -116,6 +117,22 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     typeof vocabSize === 'number' ? vocabSize : config.vocab_size,
     config.bos_token_id ?? config.eos_token_id ?? 0,
   );
+}
+
+/**
+ * onnxruntime-node ships its CUDA provider only when installed with
+ * ONNXRUNTIME_NODE_INSTALL=cuda12 (README, "GPU"); check before ORT prints native errors.
+ */
+async function assertCudaProvider(): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  const lib = join(pkg, '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+  if (!existsSync(lib)) {
+    throw new CausalLmError(
+      `--device cuda: the CUDA execution provider is not installed (${lib} is missing). ` +
+        'Reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 on a machine with an NVIDIA GPU and internet (README, "GPU").',
+    );
+  }
 }
 
 function explainLoadError(e: unknown, opts: OnnxModelOptions): Error {

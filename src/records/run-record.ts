@@ -30,6 +30,8 @@ export interface ResultRecord {
   settings: Record<string, unknown>;
   /** Model identity for LM compressors (absent for classic ones). */
   model?: ModelRecord;
+  /** The input's display name (= input.name), kept flat for `--json` consumers. */
+  file: string;
   input: InputRecord;
   inputBytes: number;
   /** Size of the actual coded stream/archive, container header included. */
@@ -41,6 +43,8 @@ export interface ResultRecord {
   tokens?: number;
   encodeSeconds: number;
   decodeSeconds: number;
+  /** encodeSeconds + decodeSeconds. */
+  seconds: number;
   /** Byte-exact round trip verified. */
   roundtrip: boolean;
   decompressor: { bytes: number; source: string };

@@ -42,12 +42,10 @@ export function parseBaseline(baseline: unknown): Parsed {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      const lines = text.split(/\r?\n/).filter((l) => l.trim());
-      try {
-        value = lines.length > 1 ? lines.map((l) => JSON.parse(l)) : (() => { throw error; })();
-      } catch {
-        return { error: `baseline is not parseable JSON (${(error as Error).message})` };
-      }
+      const lines = nonEmptyLines(text);
+      const records = lines.length > 1 ? parseJsonLines(lines) : undefined;
+      if (!records) return { error: `baseline is not parseable JSON (${(error as Error).message})` };
+      value = records;
     }
   }
   const list = Array.isArray(value) ? value : [value];
@@ -90,6 +88,18 @@ export function checkAgainstBaseline(current: RunRecord[], baseline: unknown, op
     ? `${bad.length} regression${bad.length === 1 ? '' : 's'} against the baseline (${tol}): ${bad.map((r) => `${r.input} × ${r.compressor}`).join(', ')}`
     : `no regression in ${comparison.overlapping} compared row${comparison.overlapping === 1 ? '' : 's'} (${tol})`;
   return { exitCode: bad.length ? 1 : 0, table: comparison.table, rows: comparison.rows, message };
+}
+
+function nonEmptyLines(text: string): string[] {
+  return text.split(/\r?\n/).filter((l) => l.trim());
+}
+
+function parseJsonLines(lines: string[]): unknown[] | undefined {
+  try {
+    return lines.map((l) => JSON.parse(l) as unknown);
+  } catch {
+    return undefined;
+  }
 }
 
 function unusable(reason: string, rows: ComparisonRow[]): CheckResult {

@@ -38,22 +38,43 @@ export const CHART_SCRIPT = String.raw`
   function isModel(compressor) {
     return data.points.some(function (p) { return p.compressor === compressor && p.isModel; });
   }
-  function base(extra) {
+  // Legends wrap instead of paging: long model labels would otherwise hide series behind arrows.
+  // The plot area starts below the legend, whose height we estimate by packing measured labels.
+  var FONT = '11px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+  var measure = document.createElement('canvas').getContext('2d');
+  measure.font = FONT;
+  function legendHeight(width) {
+    var rows = 1, x = 0;
+    data.compressors.forEach(function (c) {
+      var w = 14 + 5 + measure.measureText(c).width + 12;
+      if (x > 0 && x + w > width) { rows++; x = 0; }
+      x += w;
+    });
+    return rows * 20;
+  }
+  function base(id, extra) {
+    var el = document.getElementById(id);
+    var top = (el ? legendHeight(el.clientWidth - 8) : 20) + 34;
     var option = {
       animation: false,
       textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
-      legend: { type: 'scroll', top: 0, left: 0, right: 0, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
-      grid: { left: 8, right: 24, top: 48, bottom: 8, containLabel: true }
+      legend: { type: 'plain', top: 0, left: 0, right: 0, padding: 0, itemGap: 12, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
+      grid: { left: 8, right: 40, top: top, bottom: extra.xAxis.type === 'log' ? 30 : 8, containLabel: true }
     };
     for (var k in extra) option[k] = extra[k];
     return option;
+  }
+  function logFloor(values) {
+    var min = Infinity;
+    values.forEach(function (v) { if (v > 0 && v < min) min = v; });
+    return isFinite(min) ? Math.pow(10, Math.floor(Math.log10(min))) : 1;
   }
   function mount(id, option) {
     var el = document.getElementById(id);
     if (!el) return;
     var chart = echarts.init(el, null, { renderer: 'canvas' });
     chart.setOption(option);
-    charts.push(chart);
+    charts.push({ chart: chart, el: el });
   }
   function bars(field, axis) {
     return data.compressors.map(function (c) {
@@ -80,17 +101,17 @@ export const CHART_SCRIPT = String.raw`
     axisLabel: { interval: 0, rotate: data.inputs.length > 4 ? 20 : 0, fontSize: 11 }
   };
 
-  mount('chart-bpb', base({
+  mount('chart-bpb', base('chart-bpb', {
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: function (v) { return v === null || v === undefined ? '—' : v.toFixed(4) + ' bpb'; } },
     xAxis: categoryAxis,
     yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
     series: bars('bpb')
   }));
 
-  mount('chart-hutter', base({
+  mount('chart-hutter', base('chart-hutter', {
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: si },
     xAxis: categoryAxis,
-    yAxis: { type: 'log', name: 'Hutter total', nameTextStyle: { align: 'left' }, axisLabel: { formatter: si } },
+    yAxis: { type: 'log', name: 'Hutter total', nameTextStyle: { align: 'left' }, min: logFloor(data.points.map(function (p) { return p.totalBytes; })), axisLabel: { formatter: si } },
     series: bars('totalBytes')
   }));
 
@@ -103,23 +124,26 @@ export const CHART_SCRIPT = String.raw`
       }
     };
   }
-  mount('chart-speed', base({
+  mount('chart-speed', base('chart-speed', {
     tooltip: scatterTooltip(function (x) { return si(x) + '/s encode'; }),
     xAxis: { type: 'log', name: 'encode speed', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: function (v) { return si(v) + '/s'; } } },
     yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
-    grid: { left: 8, right: 24, top: 48, bottom: 30, containLabel: true },
     series: scatter('encodeBytesPerSecond')
   }));
 
-  mount('chart-size', base({
+  mount('chart-size', base('chart-size', {
     tooltip: scatterTooltip(function (x) { return si(x) + ' decompressor'; }),
     xAxis: { type: 'log', name: 'decompressor bytes (incl. weights)', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: si } },
     yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
-    grid: { left: 8, right: 24, top: 48, bottom: 30, containLabel: true },
     series: scatter('decompressorBytes')
   }));
 
-  window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+  window.addEventListener('resize', function () {
+    charts.forEach(function (c) {
+      c.chart.setOption({ grid: { top: legendHeight(c.el.clientWidth - 8) + 34 } });
+      c.chart.resize();
+    });
+  });
   window.__reportCharts = charts.length;
 })();
 `;

@@ -44,13 +44,14 @@ h3 { font-size: 15px; margin: 0 0 2px; }
 p, li { color: var(--muted); }
 .facts { margin: 0 0 10px; font-size: 13px; }
 .runs { font-size: 12px; margin: 4px 0 0; padding-left: 18px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; margin-top: 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr)); gap: 16px; margin-top: 16px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px 10px; }
 .card p { margin: 0 0 8px; font-size: 12px; }
-.chart { width: 100%; height: 380px; }
+.chart { width: 100%; height: 400px; }
 .table-wrap { overflow-x: auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; text-align: left; }
+th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; text-align: left; }
+th { white-space: normal; vertical-align: bottom; line-height: 1.25; }
 th { background: #f0f2f6; font-weight: 600; position: sticky; top: 0; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 tbody tr:hover td { background: #eef2fb; }

@@ -1,0 +1,156 @@
+/** The real `compress-bench` binary: main job, compress/decompress, and every kind of bad input. */
+import { describe, expect, test } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY } from './helpers/shared.js';
+
+const CLI = join(ROOT, 'dist', 'cli.js');
+const run = async (args: string[], env: Record<string, string> = {}) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, HF_HUB_OFFLINE: '1', ...env },
+      maxBuffer: 1 << 26,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+};
+const tmp = () => mkdtempSync(join(tmpdir(), 'cb-cli-'));
+const oneLine = (s: string) => s.trim().split('\n').length === 1;
+
+describe('main job', () => {
+  test('--json prints the documented schema with verified round trips (order-k + gzip + zstd)', async () => {
+    const dir = tmp();
+    const file = join(dir, 'text.txt');
+    writeFileSync(file, 'The quick brown fox jumps over the lazy dog.\r\n'.repeat(40));
+    const r = await run(['--model', 'order-k', file, '--baselines', 'gzip:9,zstd:19', '--json', '--record-dir', join(dir, 'runs')]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.results.map((x: { compressor: string }) => x.compressor)).toEqual(['order-k:3', 'gzip:9', 'zstd:19']);
+    for (const x of doc.results) {
+      expect(x).toMatchObject({ file: file, inputBytes: 1840, roundtrip: true });
+      expect(x.outputBytes).toBeGreaterThan(0);
+      expect(x.bitsPerByte).toBeCloseTo((x.outputBytes * 8) / 1840, 9);
+      expect(typeof x.seconds).toBe('number');
+    }
+    expect(doc.results[0].idealBitsPerByte).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]), 'utf8')).toContain('"recordVersion": 1');
+  });
+
+  test('--limit and --offset take a slice and the table says so', async () => {
+    const dir = tmp();
+    const file = join(dir, 'f.bin');
+    writeFileSync(file, Buffer.alloc(5000, 7));
+    const r = await run(['--model', 'order-k', file, '--offset', '100', '--limit', '1000', '--baselines', 'gzip', '--no-record']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('bytes 100..1100 of 5,000');
+  });
+
+  test('an empty file is valid and round-trips', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'empty'), '');
+    const r = await run(['--model', 'order-k', join(dir, 'empty'), '--baselines', 'gzip,zstd', '--json', '--no-record']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results.every((x: { roundtrip: boolean }) => x.roundtrip)).toBe(true);
+  });
+});
+
+describe('bad input: one line on stderr, exit 2', () => {
+  test.each([
+    ['a missing file', ['--model', 'order-k', '/nonexistent/file.txt'], /no such file/],
+    ['a directory', ['--model', 'order-k', '/tmp'], /is a directory/],
+    ['an unknown model', ['--model', 'no-such-model-xyz', 'package.json', '--offline'], /unknown model "no-such-model-xyz"/],
+    ['a bad --segments', ['--model', 'order-k', 'package.json', '--segments', 'many'], /--segments must be/],
+    ['an unknown baseline', ['--model', 'order-k', 'package.json', '--baselines', 'lz4'], /unknown baseline "lz4"/],
+  ])('%s', async (_, args, message) => {
+    const r = await run([...args, '--no-record']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(oneLine(r.stderr)).toBe(true);
+  });
+
+  test('an unreadable file', async () => {
+    if (process.getuid?.() === 0) return; // root reads everything: nothing to test
+    const dir = tmp();
+    writeFileSync(join(dir, 'secret'), 'x', { mode: 0o000 });
+    const r = await run(['--model', 'order-k', join(dir, 'secret'), '--no-record']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot read/);
+  });
+
+  test.skipIf(!HAVE_SHARED)('a model folder without a causal LM head', async () => {
+    const dir = tmp();
+    const model = join(dir, 'encoder-only');
+    mkdirSync(join(model, 'onnx'), { recursive: true });
+    writeFileSync(join(model, 'config.json'), JSON.stringify({ model_type: 'bert', architectures: ['BertModel'] }));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) {
+      copyFileSync(join(SHARED_MODELS, SMALL_MODEL, f), join(model, f));
+    }
+    const r = await run(['--model', model, 'package.json', '--no-record']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/causal LM/);
+    expect(oneLine(r.stderr)).toBe(true);
+  });
+
+  test.skipIf(!HAVE_SHARED)('--device cuda on a machine without CUDA fails clearly', async () => {
+    if (existsSync('/dev/nvidia0')) return; // a GPU machine: covered by the GPU check instead
+    const r = await run(['--model', SMALL_MODEL, '--model-dir', SHARED_MODELS, '--device', 'cuda', 'package.json', '--no-record']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cuda/i);
+    expect(oneLine(r.stderr)).toBe(true);
+  });
+});
+
+describe('compress / decompress', () => {
+  test('order-k archive round-trips through files; corruption and truncation are rejected', async () => {
+    const dir = tmp();
+    const input = join(dir, 'in.bin');
+    writeFileSync(input, Buffer.concat([Buffer.from('header\r\n\0\0'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.alloc(2000, 'abc')]));
+    expect((await run(['compress', '--model', 'order-k', input, '-o', join(dir, 'a.cbz'), '-q'])).code).toBe(0);
+    const d = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'out.bin')]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'out.bin')).equals(readFileSync(input))).toBe(true);
+
+    const archive = readFileSync(join(dir, 'a.cbz'));
+    const corrupted = Buffer.from(archive);
+    corrupted[Math.floor(archive.length / 2)] ^= 0x10;
+    writeFileSync(join(dir, 'bad.cbz'), corrupted);
+    const c = await run(['decompress', join(dir, 'bad.cbz'), '-o', join(dir, 'bad.out')]);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/corrupted or truncated/);
+    expect(existsSync(join(dir, 'bad.out'))).toBe(false);
+
+    writeFileSync(join(dir, 'short.cbz'), archive.subarray(0, archive.length - 7));
+    const t = await run(['decompress', join(dir, 'short.cbz'), '-o', join(dir, 'short.out')]);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/corrupted or truncated/);
+    expect(existsSync(join(dir, 'short.out'))).toBe(false);
+
+    writeFileSync(join(dir, 'notours.cbz'), 'hello');
+    expect((await run(['decompress', join(dir, 'notours.cbz'), '-o', join(dir, 'x')])).stderr).toMatch(/not a compress-bench LM archive/);
+  });
+
+  test.skipIf(!HAVE_SHARED)('a GPT-2 archive decodes with the model named in its header, and refuses another', async () => {
+    const dir = tmp();
+    const input = join(dir, 'in.txt');
+    writeFileSync(input, readFileSync(join(SNAPPY, 'alice29.txt')).subarray(0, 1500));
+    const c = await run(['compress', '--model', SMALL_MODEL, '--model-dir', SHARED_MODELS, input, '-o', join(dir, 'a.cbz')]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/bits\/byte/);
+    const d = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'out.txt'), '--model-dir', SHARED_MODELS]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'out.txt')).equals(readFileSync(input))).toBe(true);
+    const m = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'o2'), '--model', 'gpt2-docmix-16m', '--model-dir', SHARED_MODELS]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/archive was made with model gpt2-docmix-7m .* weights: archive expects 099fd18d/);
+    const missing = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'o3')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/unknown model "gpt2-docmix-7m"/);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Byte-exact round trips through the real LM codec: the shared GPT-2-architecture model on
+ * real files of every kind, edge cases, sliding context and segments; and the coded size
+ * against the ideal.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '../src/models/lookup.js';
+import { LmCompressor } from '../src/compressors/lm.js';
+import { createOrderKModel } from '../src/models/order-k.js';
+import type { LanguageModel } from '../src/models/language-model.js';
+import { EDGE_CASES, HAVE_SHARED, SHARED_MODELS, SMALL_MODEL, SNAPPY, corpusPrefix } from './helpers/shared.js';
+
+async function roundTrip(lm: LmCompressor, input: Uint8Array) {
+  const archive = await lm.compress(input);
+  const back = await lm.decompress(archive);
+  expect(Buffer.from(back).equals(Buffer.from(input))).toBe(true);
+  return { archive, stats: lm.lastStats()! };
+}
+
+describe('order-k backend (no weights) through the same codec', () => {
+  const lm = new LmCompressor(createOrderKModel(3));
+  test.each(Object.entries(EDGE_CASES))('round-trips %s', async (_, input) => {
+    await roundTrip(lm, input);
+  });
+
+  test.skipIf(!HAVE_SHARED)('whole alice29.txt: coded size within 0.1% of the ideal plus a few bytes per segment', async () => {
+    const input = new Uint8Array(readFileSync(join(SNAPPY, 'alice29.txt')));
+    const multi = new LmCompressor(createOrderKModel(3), { segments: 4 });
+    const { archive, stats } = await roundTrip(multi, input);
+    const payloadBits = 8 * (stats.codec!.payloadBytes as number);
+    const segments = stats.codec!.segments as number;
+    expect(payloadBits).toBeLessThanOrEqual(stats.idealBits! * 1.001 + 8 * 8 * segments);
+    expect(payloadBits).toBeGreaterThanOrEqual(stats.idealBits! * 0.99);
+    expect(archive.length).toBeLessThan(input.length / 2);
+  });
+});
+
+describe.skipIf(!HAVE_SHARED)(`${SMALL_MODEL} from ../shared/models`, () => {
+  let model: LanguageModel;
+  beforeAll(async () => {
+    model = await loadModel({ model: SMALL_MODEL, modelDirs: [SHARED_MODELS], offline: true });
+  });
+  afterAll(async () => model?.dispose());
+
+  // Prefixes of real files of every kind keep CI fast; the codec is the same for any length.
+  test.each([
+    ['alice29.txt', 3000],
+    ['html', 3000],
+    ['paper-100k.pdf', 2000],
+    ['fireworks.jpeg', 1500],
+    ['geo.protodata', 2000],
+    ['urls.10K', 2000],
+  ])('round-trips a %s prefix of %i bytes', async (file, bytes) => {
+    await roundTrip(new LmCompressor(model), corpusPrefix(file, bytes));
+  });
+
+  test.each(Object.entries(EDGE_CASES))('round-trips %s', async (_, input) => {
+    await roundTrip(new LmCompressor(model), input);
+  });
+
+  test('sliding context (64 tokens, re-prime 16) and 3 segments round-trip', async () => {
+    const input = corpusPrefix('lcet10.txt', 2500);
+    const lm = new LmCompressor(model, { contextLength: 64, primeTokens: 16, segments: 3 });
+    const { stats } = await roundTrip(lm, input);
+    expect(stats.codec).toMatchObject({ contextLength: 64, primeTokens: 16, segments: 3 });
+    expect(stats.tokens!).toBeGreaterThan(3 * 64); // every segment slides at least once
+  });
+
+  test('real text: coded payload within 0.1% of the ideal plus a few bytes per segment', async () => {
+    const input = corpusPrefix('asyoulik.txt', 12000);
+    const lm = new LmCompressor(model, { segments: 2 });
+    const { stats } = await roundTrip(lm, input);
+    const payloadBits = 8 * (stats.codec!.payloadBytes as number);
+    const tableBits = stats.codec!.tableBits as number;
+    // Against the quantized tables (what the range coder codes): the coder's own overhead.
+    expect(payloadBits).toBeLessThanOrEqual(tableBits * 1.001 + 2 * 64);
+    expect(payloadBits).toBeGreaterThanOrEqual(tableBits - 2 * 64);
+    // Against the model's own softmax: never more than 0.1% above it. (It may come out a little
+    // below: the quantizer's floor of 2^-28 beats the model on tokens it deems near impossible.)
+    expect(payloadBits).toBeLessThanOrEqual(stats.idealBits! * 1.001 + 2 * 64);
+    expect(payloadBits).toBeGreaterThan(stats.idealBits! * 0.97);
+  });
+
+  test('a model with a different tokenizer or weights refuses the archive, naming both hashes', async () => {
+    const archive = await new LmCompressor(model).compress(new TextEncoder().encode('hello world'));
+    const other = new LmCompressor(createOrderKModel(2));
+    await expect(other.decompress(archive)).rejects.toThrow(/archive was made with model gpt2-docmix-7m.*weights: archive expects [0-9a-f]{64}, found [0-9a-f]{64}/);
+  });
+});
