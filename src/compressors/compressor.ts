@@ -45,6 +45,8 @@ export interface CompressStats {
   tokens?: number;
   /** Seconds split by where time went (model forward, tokenizer, coder...). */
   timing?: Record<string, number>;
+  /** The same split for the last decompress call. */
+  decodeTiming?: Record<string, number>;
   /** Codec parameters that affect size (segments, context, prime), for the record. */
   codec?: Record<string, unknown>;
 }

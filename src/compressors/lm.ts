@@ -89,10 +89,12 @@ export class LmCompressor implements Compressor {
     }
     const lengths = header.segments.map((s) => s.tokens);
     const settings = { segments: lengths.length, contextLength: header.contextLength, primeTokens: header.primeTokens };
-    const { tokens } = await decodeTokens(this.model, streams, lengths, settings, (d, t) =>
+    const { tokens, timing } = await decodeTokens(this.model, streams, lengths, settings, (d, t) =>
       hooks?.progress?.(d, t, 'decode'),
     );
+    const t0 = performance.now();
     const out = this.model.tokenizer.decode(tokens);
+    if (this.stats) this.stats.decodeTiming = { ...timing, detokenize: (performance.now() - t0) / 1000 };
     if (out.length !== header.originalLength || crc32Of(out) !== header.originalCrc32) {
       const here = `${this.model.identity.runtime} ${process.arch} ${process.platform}`;
       throw new ArchiveError(
