@@ -25,6 +25,17 @@ describe('order-k backend (no weights) through the same codec', () => {
     await roundTrip(lm, input);
   });
 
+  test('conditional coding: B = A primed with all of A costs a fraction of coding A alone', async () => {
+    const a = new TextEncoder().encode('Alice was beginning to get very tired of sitting by her sister on the bank. '.repeat(3) + 'So she was considering in her own mind.');
+    const plain = new LmCompressor(createOrderKModel(3));
+    await plain.compress(a);
+    const cond = new LmCompressor(createOrderKModel(3), { primerTokens: a.length });
+    const archive = await cond.compressAfter(a, a);
+    const payload = (c: LmCompressor) => c.lastStats()!.codec!.payloadBytes as number;
+    expect(payload(cond)).toBeLessThan(payload(plain) * 0.5);
+    expect(Buffer.from(await cond.decompressAfter(archive, a)).equals(Buffer.from(a))).toBe(true);
+  });
+
   test.skipIf(!HAVE_SHARED)('whole alice29.txt: coded size within 0.1% of the ideal plus a few bytes per segment', async () => {
     const input = new Uint8Array(readFileSync(join(SNAPPY, 'alice29.txt')));
     const multi = new LmCompressor(createOrderKModel(3), { segments: 4 });
@@ -81,6 +92,17 @@ describe.skipIf(!HAVE_SHARED)(`${SMALL_MODEL} from ../shared/models`, () => {
     // below: the quantizer's floor of 2^-28 beats the model on tokens it deems near impossible.)
     expect(payloadBits).toBeLessThanOrEqual(stats.idealBits! * 1.001 + 2 * 64);
     expect(payloadBits).toBeGreaterThan(stats.idealBits! * 0.97);
+  });
+
+  test('conditional coding C(B|A): round-trips after a primer, refuses another context', async () => {
+    const a = corpusPrefix('alice29.txt', 1200);
+    const b = corpusPrefix('alice29.txt', 2400).subarray(1200);
+    const lm = new LmCompressor(model, { primerTokens: 900 });
+    const archive = await lm.compressAfter(b, a);
+    expect(lm.lastStats()!.codec!.primerTokens).toBeGreaterThan(200);
+    expect(Buffer.from(await lm.decompressAfter(archive, a)).equals(Buffer.from(b))).toBe(true);
+    await expect(lm.decompressAfter(archive, corpusPrefix('html', 1200))).rejects.toThrow(/context given does not match/);
+    await expect(lm.decompress(archive)).rejects.toThrow(/context given does not match/);
   });
 
   test('a model with a different tokenizer or weights refuses the archive, naming both hashes', async () => {

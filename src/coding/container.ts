@@ -7,6 +7,7 @@
  *   original length varint | original CRC-32 u32 | model id str | weights SHA-256 (32 bytes)
  *   | tokenizer SHA-256 (32 bytes) | dtype str | runtime str | coder: frequency-total bits u8
  *   | codec: context varint (0 = unbounded), prime varint, start token varint
+ *   | primer: tokens varint, CRC-32 of the primer's token ids u32 (conditional coding)
  *   | segment count varint | per segment: tokens varint, stream bytes varint
  *
  * The trailing CRC catches corruption and truncation before any model is loaded; the
@@ -30,6 +31,9 @@ export interface ArchiveHeader {
   contextLength: number;
   primeTokens: number;
   startToken: number;
+  /** Uncharged context the archive was coded after (0 tokens for plain archives). */
+  primerTokens: number;
+  primerCrc32: number;
   segments: { tokens: number; bytes: number }[];
 }
 
@@ -122,6 +126,8 @@ export function writeArchive(header: ArchiveHeader, streams: Uint8Array[]): Uint
   w.varint(Number.isFinite(header.contextLength) ? header.contextLength : 0);
   w.varint(header.primeTokens);
   w.varint(header.startToken);
+  w.varint(header.primerTokens);
+  w.u32(header.primerCrc32);
   w.varint(streams.length);
   streams.forEach((s, i) => {
     w.varint(header.segments[i].tokens);
@@ -167,6 +173,8 @@ export function readArchive(archive: Uint8Array): { header: ArchiveHeader; strea
     contextLength: r.varint() || Infinity,
     primeTokens: r.varint(),
     startToken: r.varint(),
+    primerTokens: r.varint(),
+    primerCrc32: r.u32(),
     segments: [],
   };
   const count = r.varint();

@@ -25,6 +25,11 @@ export interface CodecSettings {
   contextLength: number;
   /** Tokens kept when the window slides; the cache is rebuilt from them. */
   primeTokens: number;
+  /**
+   * Context fed before every segment and not coded (conditional compression C(B|A): A's last
+   * tokens). Both sides must pass the same primer; the archive stores its length and CRC.
+   */
+  primer?: Int32Array;
 }
 
 export interface CodecOptions {
@@ -36,12 +41,14 @@ export interface CodecOptions {
   contextLength?: number;
   /** Default: half the context. */
   primeTokens?: number;
+  /** Conditional coding: how many tokens of the given context to prime with (default 0). */
+  primerTokens?: number;
 }
 
 export const DEFAULT_TOKENS_PER_SEGMENT = 4096;
 export const DEFAULT_MAX_SEGMENTS = 8;
 
-export function resolveSettings(model: LanguageModel, tokens: number, opts: CodecOptions = {}): CodecSettings {
+export function resolveSettings(model: LanguageModel, tokens: number, opts: CodecOptions = {}, primer?: Int32Array): CodecSettings {
   const contextLength = Math.min(opts.contextLength ?? model.contextLength, model.contextLength);
   if (!(contextLength >= 2)) throw new Error(`context length must be at least 2 tokens, got ${contextLength}`);
   const primeTokens = opts.primeTokens ?? (Number.isFinite(contextLength) ? Math.floor(contextLength / 2) : 0);
@@ -55,7 +62,10 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
   } else segments = opts.segments;
   if (!Number.isInteger(segments) || segments < 0) throw new Error(`--segments must be a positive integer, got ${segments}`);
   segments = Math.max(Math.min(segments, tokens), tokens > 0 ? 1 : 0);
-  return { segments, contextLength, primeTokens };
+  if (primer && primer.length + 1 >= contextLength) {
+    throw new Error(`a primer of ${primer.length} tokens does not fit a context of ${contextLength}`);
+  }
+  return { segments, contextLength, primeTokens, ...(primer?.length ? { primer } : {}) };
 }
 
 /** Lengths of S contiguous segments covering `tokens`, as even as possible. */
@@ -111,7 +121,13 @@ class SegmentStepper {
     let reset: boolean;
     let input: Int32Array;
     if (t === 0) {
-      [n, reset, input] = [1, true, new Int32Array(S).fill(this.model.startToken)];
+      const primer = this.settings.primer ?? new Int32Array(0);
+      n = 1 + primer.length;
+      [reset, input] = [true, new Int32Array(S * n)];
+      for (let r = 0; r < S; r++) {
+        input[r * n] = this.model.startToken;
+        input.set(primer, r * n + 1);
+      }
     } else if (this.pastLength + 1 > contextLength) {
       // Slide: rebuild the cache from the last K tokens (same step t on both sides).
       [n, reset, input] = [primeTokens, true, new Int32Array(S * primeTokens)];

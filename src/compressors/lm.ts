@@ -49,10 +49,31 @@ export class LmCompressor implements Compressor {
   }
 
   async compress(input: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
+    return this.compressAfter(input, new Uint8Array(0), hooks);
+  }
+
+  async decompress(archive: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
+    return this.decompressAfter(archive, new Uint8Array(0), hooks);
+  }
+
+  /** The primer's tokens: the last `primerTokens` tokens of `context` (0 = none). */
+  primerOf(context: Uint8Array, primerTokens: number): Int32Array {
+    if (primerTokens <= 0 || context.length === 0) return new Int32Array(0);
+    const tokens = this.model.tokenizer.encode(context);
+    return tokens.slice(Math.max(0, tokens.length - primerTokens));
+  }
+
+  /**
+   * Conditional compression C(input | context): code `input` after the model has seen the
+   * tail of `context` (up to `primerTokens` tokens, or --prime-context), which is not charged.
+   * The same context must be given to `decompressAfter`.
+   */
+  async compressAfter(input: Uint8Array, context: Uint8Array, hooks?: ProgressHooks, primerTokens = this.options.primerTokens ?? 0): Promise<Uint8Array> {
+    const primer = this.primerOf(context, primerTokens);
     const t0 = performance.now();
     const tokens = this.model.tokenizer.encode(input);
     const tokenize = (performance.now() - t0) / 1000;
-    const settings = resolveSettings(this.model, tokens.length, this.options);
+    const settings = resolveSettings(this.model, tokens.length, this.options, primer);
     const enc = await encodeTokens(this.model, tokens, settings, (d, t) => hooks?.progress?.(d, t, 'encode'));
     const t1 = performance.now();
     const id = this.model.identity;
@@ -68,6 +89,8 @@ export class LmCompressor implements Compressor {
       contextLength: settings.contextLength,
       primeTokens: settings.primeTokens,
       startToken: this.model.startToken,
+      primerTokens: primer.length,
+      primerCrc32: crc32Of(new Uint8Array(primer.buffer, primer.byteOffset, primer.byteLength)),
       segments: enc.lengths.map((tokens, i) => ({ tokens, bytes: enc.streams[i].length })),
     };
     const archive = writeArchive(header, enc.streams);
@@ -76,19 +99,30 @@ export class LmCompressor implements Compressor {
       idealBits: enc.idealBits,
       tokens: tokens.length,
       timing: { tokenize, ...enc.timing, container: (performance.now() - t1) / 1000 },
-      codec: { ...settings, payloadBytes, containerBytes: archive.length - payloadBytes, tableBits: enc.tableBits },
+      codec: { segments: settings.segments, contextLength: settings.contextLength, primeTokens: settings.primeTokens, primerTokens: primer.length, payloadBytes, containerBytes: archive.length - payloadBytes, tableBits: enc.tableBits },
     };
     return archive;
   }
 
-  async decompress(archive: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
+  async decompressAfter(archive: Uint8Array, context: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
     const { header, streams } = readArchive(archive);
     assertSameModel(header, this.model);
+    const primer = this.primerOf(context, header.primerTokens);
+    if (primer.length !== header.primerTokens || crc32Of(new Uint8Array(primer.buffer, primer.byteOffset, primer.byteLength)) !== header.primerCrc32) {
+      throw new ArchiveError(
+        `archive was coded after a context of ${header.primerTokens} tokens; the context given does not match it`,
+      );
+    }
     if (header.frequencyBits !== FREQUENCY_BITS) {
       throw new ArchiveError(`archive uses ${header.frequencyBits}-bit frequencies; this build codes ${FREQUENCY_BITS}-bit`);
     }
     const lengths = header.segments.map((s) => s.tokens);
-    const settings = { segments: lengths.length, contextLength: header.contextLength, primeTokens: header.primeTokens };
+    const settings = {
+      segments: lengths.length,
+      contextLength: header.contextLength,
+      primeTokens: header.primeTokens,
+      ...(primer.length ? { primer } : {}),
+    };
     const { tokens, timing } = await decodeTokens(this.model, streams, lengths, settings, (d, t) =>
       hooks?.progress?.(d, t, 'decode'),
     );
