@@ -22,6 +22,7 @@ import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
+import { reportCommand, checkCommand, compareCommand } from './cli/report-commands.js';
 
 /** A failure the user caused or can fix: one line on stderr, exit 2. */
 export class UsageError extends Error {}
@@ -195,6 +196,9 @@ export function buildCli(args: string[]) {
         process.exitCode = await decompressCommand(argv as never);
       },
     )
+    .command(reportCommand)
+    .command(checkCommand)
+    .command(compareCommand)
     .command('corpora', 'Known corpora: list, fetch', (y) =>
       y
         .command('list', 'List registered corpora with sizes and hashes', {}, () => {

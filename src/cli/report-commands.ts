@@ -1,0 +1,137 @@
+/** `report` (leaderboards from run records) and `check` (the regression gate) commands. */
+import { execFile } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { CommandModule } from 'yargs';
+import type { RunRecord, ResultRecord } from '../records/run-record.js';
+import { newRunRecord } from '../records/write.js';
+import { writeFileAtomic } from '../records/atomic.js';
+import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords } from '../reports/index.js';
+
+export class ReportInputError extends Error {}
+
+/** Record files from paths (files or folders of *.json); JSON that is not a record is an error. */
+export async function readRecords(paths: string[]): Promise<RunRecord[]> {
+  const files: string[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) throw new ReportInputError(`${p}: no such file or folder`);
+    if (statSync(p).isDirectory()) {
+      for (const f of (await readdir(p)).filter((f) => f.endsWith('.json')).sort()) files.push(join(p, f));
+    } else files.push(p);
+  }
+  const records: RunRecord[] = [];
+  for (const f of files) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(f, 'utf8'));
+    } catch (e) {
+      throw new ReportInputError(`${f}: not valid JSON (${(e as Error).message})`);
+    }
+    for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (!r || typeof r !== 'object' || !Array.isArray((r as RunRecord).results)) {
+        throw new ReportInputError(`${f}: not a compress-bench run record (no "results" array)`);
+      }
+      records.push(r as RunRecord);
+    }
+  }
+  return records;
+}
+
+export const reportCommand: CommandModule = {
+  command: 'report [records..]',
+  describe: 'Build the leaderboard (Markdown + one self-contained HTML page) from run records',
+  builder: (y) =>
+    y
+      .positional('records', { type: 'string', array: true, describe: 'Record files or folders (default: reports/runs)' })
+      .option('out', { type: 'string', default: 'reports/leaderboard', describe: 'Output path without extension: writes OUT.md and OUT.html' })
+      .option('title', { type: 'string', default: 'compress-bench leaderboard' }),
+  handler: async (argv) => {
+    const paths = (argv.records as string[] | undefined)?.length ? (argv.records as string[]) : ['reports/runs'];
+    const records = await readRecords(paths);
+    if (records.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
+    const out = argv.out as string;
+    await writeFileAtomic(`${out}.md`, leaderboardMarkdown(records));
+    await writeFileAtomic(`${out}.html`, leaderboardHtml(records, { title: argv.title as string }));
+    process.stdout.write(`${out}.md\n${out}.html\n`);
+  },
+};
+
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+/** Re-run the command line a baseline record was made with (plus extra args such as --model-dir). */
+async function rerun(baseline: RunRecord, extra: string[]): Promise<RunRecord> {
+  const argv = [...baseline.argv.filter((a) => a !== '--json'), ...extra, '--json', '--no-record', '--quiet'];
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...argv], { maxBuffer: 1 << 28 });
+    const results = (JSON.parse(stdout) as { results: ResultRecord[] }).results;
+    return newRunRecord(argv, results);
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new ReportInputError(`re-running the baseline's command failed: ${(err.stderr || err.message).trim().split('\n').pop()}`);
+  }
+}
+
+export const checkCommand: CommandModule = {
+  command: 'check [records..]',
+  describe: 'Regression gate: compare bpb with a baseline record (exit 0 ok, 1 regression, 2 unusable baseline)',
+  builder: (y) =>
+    y
+      .positional('records', { type: 'string', array: true, describe: 'Current run records; none = re-run the baseline\'s own command line' })
+      .option('baseline', { type: 'string', demandOption: true, describe: 'Baseline record, e.g. baselines/gpt2-docmix-7m.json' })
+      .option('tolerance', { type: 'string', default: '0.5%', describe: 'Allowed bpb increase: 0.5% or 0.005' })
+      .option('model-dir', { type: 'string', describe: 'Passed to the re-run' })
+      .option('json', { type: 'boolean', default: false }),
+  handler: async (argv) => {
+    let baselineText: string;
+    try {
+      baselineText = await readFile(argv.baseline as string, 'utf8');
+    } catch {
+      process.stderr.write(`compress-bench: baseline ${argv.baseline}: cannot read\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const tolerance = parseTolerance(argv.tolerance as string);
+    const paths = (argv.records as string[] | undefined) ?? [];
+    let current: RunRecord[];
+    if (paths.length) current = await readRecords(paths);
+    else {
+      let baseline: RunRecord;
+      try {
+        baseline = JSON.parse(baselineText);
+      } catch {
+        baseline = { argv: [] } as unknown as RunRecord;
+      }
+      if (!Array.isArray(baseline.argv) || baseline.argv.length === 0) {
+        process.stderr.write(`compress-bench: baseline ${argv.baseline} has no command line to re-run; pass current records\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const extra = argv['model-dir'] ? ['--model-dir', argv['model-dir'] as string] : [];
+      current = [await rerun(baseline, extra)];
+    }
+    const result = checkAgainstBaseline(current, baselineText, { tolerance });
+    if (argv.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else process.stdout.write(`${result.table}\n${result.message}\n`);
+    process.exitCode = result.exitCode;
+  },
+};
+
+export const compareCommand: CommandModule = {
+  command: 'compare <a> <b>',
+  describe: 'Compare two run records side by side (e.g. fp32 vs q8 of one model): bpb and Δ%',
+  builder: (y) =>
+    y
+      .positional('a', { type: 'string', demandOption: true })
+      .positional('b', { type: 'string', demandOption: true })
+      .option('by', { choices: ['compressor', 'model'] as const, default: 'model' as const, describe: 'Match rows by compressor name, or by model family ignoring dtype' }),
+  handler: async (argv) => {
+    const [a, b] = [await readRecords([argv.a as string]), await readRecords([argv.b as string])];
+    const labels: [string, string] = [String(argv.a).split('/').pop()!, String(argv.b).split('/').pop()!];
+    const cmp = compareRecords(a, b, { matchBy: argv.by as 'model' | 'compressor', labels });
+    if (cmp.overlapping === 0) throw new ReportInputError('the two records have no rows in common');
+    process.stdout.write(cmp.table + '\n');
+  },
+};
