@@ -80,12 +80,13 @@ async function loadInputs(specs: string[], offset: number, limit: number | undef
 
 async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const a = argv as unknown as {
-    inputs: string[]; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
+    inputs: string[]; corpus?: unknown; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
     limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string;
     dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; segments?: string; context?: number; prime?: number;
   };
-  if (!a.inputs?.length) throw new UsageError('no input files: compress-bench [--model M] FILE... (see --help)');
-  const inputs = await loadInputs(a.inputs, a.offset, a.limit);
+  const specs = [...(a.inputs ?? []), ...list(a.corpus)];
+  if (!specs.length) throw new UsageError('no input files: compress-bench [--model M] FILE... (see --help)');
+  const inputs = await loadInputs(specs, a.offset, a.limit);
   const codec = codecFrom(a);
   const compressors: Compressor[] = [];
   const models = list(a.model);
@@ -163,6 +164,7 @@ export function buildCli(args: string[]) {
           .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
           .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
           .option('external-decompress', { type: 'string', describe: 'NAME=TEMPLATE, paired with --external NAME' })
+          .option('corpus', { type: 'string', describe: 'A registered corpus or split, e.g. enwik8:test (repeatable; same as giving it as an input)' })
           .option('limit', { type: 'number', describe: 'Take at most this many bytes of each input' })
           .option('offset', { type: 'number', default: 0, describe: 'Skip this many bytes first' })
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
