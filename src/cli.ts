@@ -17,7 +17,8 @@ import type { Compressor } from './compressors/compressor.js';
 import { readArchive } from './coding/container.js';
 import { readInput, type LoadedInput } from './runner/inputs.js';
 import { runAll } from './runner/run.js';
-import { newRunRecord, saveRunRecord } from './records/write.js';
+import { newRunRecord, saveRunRecord, recordPath } from './records/write.js';
+import type { ResultRecord, RunRecord } from './records/run-record.js';
 import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
@@ -78,10 +79,27 @@ async function loadInputs(specs: string[], offset: number, limit: number | undef
   return out;
 }
 
+/** A record to resume: results saved so far by a run that was interrupted. */
+async function readResumable(path: string): Promise<RunRecord> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new UsageError(`--resume ${path}: cannot read`);
+  }
+  try {
+    const rec = JSON.parse(text) as RunRecord;
+    if (!Array.isArray(rec.results)) throw new Error('no results');
+    return rec;
+  } catch {
+    throw new UsageError(`--resume ${path}: not a compress-bench run record`);
+  }
+}
+
 async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const a = argv as unknown as {
     inputs: string[]; corpus?: unknown; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
-    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string;
+    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string;
     dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; segments?: string; context?: number; prime?: number;
   };
   const specs = [...(a.inputs ?? []), ...list(a.corpus)];
@@ -102,16 +120,26 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
 
   const show = progressEnabled(a.quiet);
   let bar: ReturnType<typeof progressBar> | undefined;
-  const results = await runAll(inputs, compressors, {
-    start: (c, input) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
-    done: () => bar?.stop(),
-  });
+  const previous = a.resume ? await readResumable(a.resume) : undefined;
+  const record = await newRunRecord(process.argv.slice(2), []);
+  if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
+  const path = a.resume ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
+  const save = async (results: ResultRecord[], complete: boolean) => {
+    if (a.record) await saveRunRecord({ ...record, results, complete }, path);
+  };
+  const results = await runAll(
+    inputs,
+    compressors,
+    {
+      start: (c, input) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
+      done: () => bar?.stop(),
+      saved: (partial) => save(partial, false),
+    },
+    previous?.results,
+  );
   for (const c of compressors) await c.dispose?.();
-  const record = await newRunRecord(process.argv.slice(2), results);
-  if (a.record) {
-    const path = await saveRunRecord(record, a['record-dir']);
-    if (!a.json && !a.quiet) process.stderr.write(`record: ${path}\n`);
-  }
+  await save(results, true);
+  if (a.record && !a.json && !a.quiet) process.stderr.write(`record: ${path}\n`);
   if (a.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
   else process.stdout.write(resultsTable(results) + '\n');
   return results.every((r) => r.roundtrip) ? 0 : 1;
@@ -169,7 +197,8 @@ export function buildCli(args: string[]) {
           .option('offset', { type: 'number', default: 0, describe: 'Skip this many bytes first' })
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
           .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
-          .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go' }),
+          .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go' })
+          .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results in this record and keep saving to it' }),
       async (argv) => {
         process.exitCode = await benchCommand(argv as Record<string, unknown>);
       },

@@ -1,6 +1,6 @@
 /** The real `compress-bench` binary: main job, compress/decompress, and every kind of bad input. */
 import { describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +58,64 @@ describe('main job', () => {
     const r = await run(['--model', 'order-k', join(dir, 'empty'), '--baselines', 'gzip,zstd', '--json', '--no-record']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).results.every((x: { roundtrip: boolean }) => x.roundtrip)).toBe(true);
+  });
+});
+
+describe('run records', () => {
+  test('a killed run leaves only complete JSON records; --resume finishes it reusing saved results', async () => {
+    const dir = tmp();
+    const files = Array.from({ length: 6 }, (_, i) => {
+      const f = join(dir, `in${i}.txt`);
+      writeFileSync(f, Buffer.from(`file ${i} `.repeat(12000)));
+      return f;
+    });
+    const runs = join(dir, 'runs');
+    const child = spawn(process.execPath, [CLI, '--model', 'order-k', ...files, '--baselines', 'none', '--record-dir', runs, '--quiet'], { cwd: ROOT });
+    // Kill it as soon as a first result has been saved.
+    for (let waited = 0; waited < 60000 && !(existsSync(runs) && readdirSync(runs).some((f) => f.endsWith('.json'))); waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const saved = readdirSync(runs).filter((f) => f.endsWith('.json'));
+    expect(saved).toHaveLength(1);
+    const partial = JSON.parse(readFileSync(join(runs, saved[0]), 'utf8'));
+    expect(partial.complete).toBe(false);
+    expect(partial.results.length).toBeGreaterThan(0);
+    expect(partial.results.length).toBeLessThan(6);
+
+    const r = await run(['--model', 'order-k', ...files, '--baselines', 'none', '--resume', join(runs, saved[0]), '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const full = JSON.parse(readFileSync(join(runs, saved[0]), 'utf8'));
+    expect(full.complete).toBe(true);
+    expect(full.results).toHaveLength(6);
+    expect(full.results[0]).toEqual(partial.results[0]); // reused, not recomputed
+  });
+
+  test('check passes against its own baseline, fails on a regression, exits 2 on an unusable one', async () => {
+    const dir = tmp();
+    const file = join(dir, 'text.txt');
+    writeFileSync(file, 'compression is prediction; prediction is compression. '.repeat(200));
+    const runs = join(dir, 'runs');
+    expect((await run(['--model', 'order-k', file, '--baselines', 'gzip:9', '--record-dir', runs, '--quiet'])).code).toBe(0);
+    const recordFile = join(runs, readdirSync(runs)[0]);
+    const ok = await run(['check', '--baseline', recordFile, recordFile]);
+    expect(ok.code, ok.stderr).toBe(0);
+    // A baseline 2% better than what we measure: the current run is a regression.
+    const better = JSON.parse(readFileSync(recordFile, 'utf8'));
+    for (const x of better.results) x.bitsPerByte *= 0.98;
+    writeFileSync(join(dir, 'better.json'), JSON.stringify(better));
+    const bad = await run(['check', '--baseline', join(dir, 'better.json'), recordFile, '--tolerance', '0.5%']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/order-k:3/);
+    // Without records, check re-runs the baseline's own command line.
+    const rerun = await run(['check', '--baseline', recordFile]);
+    expect(rerun.code, rerun.stderr + rerun.stdout).toBe(0);
+    writeFileSync(join(dir, 'garbage.json'), '{"nope": 1}');
+    expect((await run(['check', '--baseline', join(dir, 'garbage.json'), recordFile])).code).toBe(2);
+    const rep = await run(['report', runs, '--out', join(dir, 'board')]);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'board.md'), 'utf8')).toMatch(/order-k:3/);
   });
 });
 

@@ -20,6 +20,8 @@ export interface RunRecord {
   };
   /** The command line that produced this record (argv after `compress-bench`). */
   argv: string[];
+  /** False while a run is in progress (records are saved after every result); `--resume` continues it. */
+  complete?: boolean;
   results: ResultRecord[];
 }
 

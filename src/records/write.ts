@@ -52,11 +52,14 @@ export async function newRunRecord(argv: string[], results: ResultRecord[], gpu:
   };
 }
 
-/** Save under DIR/<timestamp>-<first input>.json, atomically (a killed run leaves no half file). */
-export async function saveRunRecord(record: RunRecord, dir: string): Promise<string> {
-  const first = record.results[0]?.input.name.split('/').pop() ?? 'empty';
-  const slug = first.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40);
-  const path = join(dir, `${record.startedAt.replace(/[:.]/g, '-')}-${slug}.json`);
+/** DIR/<timestamp>-<first input>.json */
+export function recordPath(dir: string, startedAt: string, firstInput: string): string {
+  const slug = (firstInput.split('/').pop() || 'empty').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40);
+  return join(dir, `${startedAt.replace(/[:.]/g, '-')}-${slug}.json`);
+}
+
+/** Save atomically: a killed run leaves the previous complete version, never a half file. */
+export async function saveRunRecord(record: RunRecord, path: string): Promise<string> {
   await writeFileAtomic(path, JSON.stringify(record, null, 2) + '\n');
   return path;
 }

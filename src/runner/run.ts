@@ -11,6 +11,8 @@ export interface RunHooks {
   /** Called before each compressor × input, with a progress sink for long ones. */
   start?(compressor: Compressor, input: LoadedInput): ProgressHooks | undefined;
   done?(result: ResultRecord): void;
+  /** After every result (new or reused): the CLI saves the record so far, atomically. */
+  saved?(results: ResultRecord[]): Promise<void>;
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -69,8 +71,23 @@ function modelRecord(c: LmCompressor): ModelRecord {
   };
 }
 
-export async function runAll(inputs: LoadedInput[], compressors: Compressor[], hooks?: RunHooks): Promise<ResultRecord[]> {
+/**
+ * Every input × compressor, in order. Results already in `previous` (same compressor, same
+ * bytes) are reused, so an interrupted run resumes where its last saved record stopped.
+ */
+export async function runAll(
+  inputs: LoadedInput[],
+  compressors: Compressor[],
+  hooks?: RunHooks,
+  previous: ResultRecord[] = [],
+): Promise<ResultRecord[]> {
   const results: ResultRecord[] = [];
-  for (const input of inputs) for (const c of compressors) results.push(await runOne(c, input, hooks));
+  for (const input of inputs) {
+    for (const c of compressors) {
+      const done = previous.find((r) => r.compressor === c.name && r.input.sliceSha256 === input.record.sliceSha256 && r.roundtrip);
+      results.push(done ?? (await runOne(c, input, hooks)));
+      await hooks?.saved?.(results);
+    }
+  }
   return results;
 }
