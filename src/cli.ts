@@ -24,6 +24,7 @@ import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
 import { reportCommand, checkCommand, compareCommand } from './cli/report-commands.js';
+import { jointCommand } from './cli/joint-command.js';
 
 /** A failure the user caused or can fix: one line on stderr, exit 2. */
 export class UsageError extends Error {}
@@ -34,6 +35,7 @@ const modelOptions = (y: Argv) =>
     .option('dtype', { type: 'string', default: 'fp32', describe: 'Weights variant: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4 (must exist in the model folder)' })
     .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'onnxruntime execution provider' })
     .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
+    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
 
 const codecOptions = (y: Argv) =>
@@ -51,8 +53,8 @@ function codecFrom(argv: { segments?: string; context?: number; prime?: number }
 /** Repeatable options arrive as a string once and as an array when repeated. */
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
-function modelRequest(argv: { dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown }, model?: string): ModelRequest {
-  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device, offline: argv.offline };
+function modelRequest(argv: { dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; threads?: number }, model?: string): ModelRequest {
+  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device, offline: argv.offline, threads: argv.threads };
 }
 
 /** Inputs: files, or registered corpora (`enwik8`, `enwik8:test`) present on disk. */
@@ -230,6 +232,7 @@ export function buildCli(args: string[]) {
     .command(reportCommand)
     .command(checkCommand)
     .command(compareCommand)
+    .command(jointCommand)
     .command('corpora', 'Known corpora: list, fetch', (y) =>
       y
         .command('list', 'List registered corpora with sizes and hashes', {}, () => {

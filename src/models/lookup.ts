@@ -37,6 +37,7 @@ export interface ModelRequest {
   /** Never touch the network. Also set by HF_HUB_OFFLINE=1. */
   offline?: boolean;
   maxContext?: number;
+  threads?: number;
 }
 
 export function cacheDir(): string {
@@ -66,7 +67,7 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   if (orderK) return createOrderKModel(orderK[1] === undefined ? 3 : Number(orderK[1]));
   const modelDirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
   const load = (dir: string) =>
-    loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext });
+    loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads });
 
   if (existsSync(id) && !isModelFolder(resolve(id))) {
     throw new CausalLmError(`--model ${id}: this path is not a model folder (no config.json in it)`);
