@@ -1,13 +1,8 @@
 /** SHA-256 of files, streamed so a 1 GB corpus never sits in memory. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { sha256File } from '../hash.js';
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export { sha256File };
 
 export class HashMismatchError extends Error {
   constructor(

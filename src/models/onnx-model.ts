@@ -11,7 +11,7 @@ import { Tensor } from 'onnxruntime-common';
 import type { InferenceSession } from 'onnxruntime-common';
 import type { LanguageModel, ModelBatch, ModelIdentity, LosslessTokenizer } from './language-model.js';
 import { HfLosslessTokenizer } from './hf-tokenizer.js';
-import { sha256, sha256File } from './file-hash.js';
+import { sha256, sha256File } from '../hash.js';
 
 /** transformers.js' dtype → weight-file suffix (onnx/model{suffix}.onnx). */
 export const DTYPE_SUFFIX: Record<string, string> = {

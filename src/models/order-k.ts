@@ -10,7 +10,7 @@
  * so recent statistics weigh more.
  */
 import type { LanguageModel, LosslessTokenizer, ModelBatch, ModelIdentity } from './language-model.js';
-import { sha256 } from './file-hash.js';
+import { sha256 } from '../hash.js';
 
 const BYTES = 256;
 /** Vocabulary: 256 bytes + a start symbol fed before the first byte (never coded). */
