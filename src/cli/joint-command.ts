@@ -28,13 +28,14 @@ function builder(y: Argv) {
       type: 'string',
       array: true,
       demandOption: true,
-      describe: `Two or more: files, corpora (alice29.txt, enwik8:test) or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})`,
+      describe: `Two or more: files, corpora (snappy/alice29.txt, enwik8:test) or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})`,
     })
     .option('model', { alias: 'm', type: 'string', describe: 'Model id, alias, folder or order-k[:K]; repeatable. None: baselines only' })
     .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR)' })
     .option('dtype', { type: 'string', default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
     .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'onnxruntime execution provider' })
     .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
+    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
     .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
     .option('limit', { type: 'number', default: DEFAULT_JOINT_LIMIT, describe: 'Bytes taken from the start of each input (0 = whole inputs: slow for LMs)' })
     .option('primer-tokens', { type: 'number', describe: "LMs: tokens of A primed before B in direct conditional coding (default: half the model's context)" })
@@ -56,7 +57,7 @@ async function joint(a: JointArgs): Promise<number> {
   const inputs = await loadJointInputs(specs, limit);
   const compressors: Compressor[] = [];
   for (const m of list(a.model)) {
-    const model = await loadModel({ model: m, modelDirs: list(a['model-dir']), dtype: a.dtype, device: a.device, offline: a.offline });
+    const model = await loadModel({ model: m, modelDirs: list(a['model-dir']), dtype: a.dtype, device: a.device, offline: a.offline, threads: a.threads });
     // One segment: the concatenation A‖B must be coded in one context, or B never sees A.
     compressors.push(new LmCompressor(model, { segments: 1 }));
   }

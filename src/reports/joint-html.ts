@@ -30,27 +30,37 @@ export interface JointChartData {
   dendrogram: Dendrogram;
 }
 
+/** Training-data inputs carry a `*` wherever they are named (charts, tables). */
+function marker(report: JointReport): (name: string) => string {
+  const seen = new Set(report.inputs.filter((x) => x.trainingData).map((x) => x.name));
+  return (name) => (seen.has(name) ? `${name}*` : name);
+}
+
 export function jointChartData(report: JointReport): JointChartData[] {
-  return report.compressors.map((c, k) => ({
-    id: `c${k}`,
-    compressor: c.compressor,
-    names: c.inputs.map((x) => x.input),
-    netNcd: c.matrices.netNcd,
-    netGainPercent: c.matrices.netGainPercent,
-    dendrogram: dendrogram(c.dendrogram),
-  }));
+  const mark = marker(report);
+  return report.compressors.map((c, k) => {
+    const tree = dendrogram(c.dendrogram);
+    return {
+      id: `c${k}`,
+      compressor: c.compressor,
+      names: c.inputs.map((x) => mark(x.input)),
+      netNcd: c.matrices.netNcd,
+      netGainPercent: c.matrices.netGainPercent,
+      dendrogram: { ...tree, leaves: tree.leaves.map(mark) },
+    };
+  });
 }
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (n: number) => `${n.toFixed(1)}%`;
 
-function pairTable(c: CompressorJoint): Table {
+function pairTable(c: CompressorJoint, mark: (name: string) => string): Table {
   const direct = c.pairs.some((p) => p.direct);
   const headers = ['A → B', 'C(A)', 'C(B)', 'C(A‖B)', 'C(B‖A)', 'gain B', 'gain %', 'net gain %', 'C(B|A)', 'NCD', 'net NCD', 'A seen', 'within reach', 'beyond reach'];
   if (direct) headers.push('C(B) payload', 'C(B|A tail) direct payload');
   const rows = c.pairs.map((p) => {
     const row = [
-      `${p.a} → ${p.b}`, int(p.cA), int(p.cB), int(p.cAB), int(p.cBA), int(p.gainBytes), pct(p.gainPercent), pct(p.netGainPercent),
+      `${mark(p.a)} → ${mark(p.b)}`, int(p.cA), int(p.cB), int(p.cAB), int(p.cBA), int(p.gainBytes), pct(p.gainPercent), pct(p.netGainPercent),
       int(p.conditionalBytes), p.ncd.toFixed(3), p.netNcd.toFixed(3), pct(100 * p.reach.visibleFraction),
       p.reach.gainWithinReach === null ? '–' : int(p.reach.gainWithinReach),
       p.reach.gainBeyondReach === null ? '–' : int(p.reach.gainBeyondReach),
@@ -62,16 +72,17 @@ function pairTable(c: CompressorJoint): Table {
 }
 
 function inputsTable(report: JointReport): string {
+  const mark = marker(report);
   const rows = report.inputs
     .map((x) => {
       const label = x.trainingData ? `<span class="label">memorisation</span>${escapeHtml(x.trainingData)}` : '';
-      return `<tr><td>${escapeHtml(x.name)}</td><td>${escapeHtml(x.source)}</td><td class="right">${int(x.bytes)}</td><td class="right">${int(x.fileBytes)}</td><td>${escapeHtml(x.provenance ?? x.path)}</td><td>${label}</td></tr>`;
+      return `<tr><td>${escapeHtml(mark(x.name))}</td><td>${escapeHtml(x.source)}</td><td class="right">${int(x.bytes)}</td><td class="right">${int(x.fileBytes)}</td><td class="wrap">${escapeHtml(x.provenance ?? x.path)}</td><td class="wrap">${label}</td></tr>`;
     })
     .join('\n');
   return `<div class="table-wrap"><table><thead><tr><th>input</th><th>source</th><th class="right">bytes used</th><th class="right">file bytes</th><th>from</th><th>note</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
-function compressorSection(c: CompressorJoint, chart: JointChartData): string {
+function compressorSection(c: CompressorJoint, chart: JointChartData, mark: (name: string) => string): string {
   const window = c.reach.window === null ? 'unbounded' : `${int(c.reach.window)} ${c.reach.unit}`;
   const cards = [
     ['ncd', 'Net NCD', 'Row A coded first, column B. 0 = B is a copy of A, 1 = nothing shared. Sizes net of the container h.'],
@@ -82,7 +93,7 @@ function compressorSection(c: CompressorJoint, chart: JointChartData): string {
     `<h2>${escapeHtml(c.compressor)}</h2>`,
     `<p class="facts">Reach ${escapeHtml(window)}: ${escapeHtml(c.reach.note)}. Container h ≈ ${c.overheadBytes} B. ${c.codings} verified round trips in ${c.seconds.toFixed(1)} s.</p>`,
     `<section class="charts">${cards.map(([kind, title, caption]) => `<div class="card"><h3>${escapeHtml(title)}</h3><p>${escapeHtml(caption)}</p><div class="chart" id="${chart.id}-${kind}"></div></div>`).join('\n')}</section>`,
-    htmlTable(pairTable(c)),
+    htmlTable(pairTable(c, mark)),
   ].join('\n');
 }
 
@@ -106,20 +117,23 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-nu
 th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; text-align: left; }
 th { background: #f0f2f6; font-weight: 600; }
 td.right, th.right { text-align: right; }
+td.wrap { white-space: normal; min-width: 240px; }
 .label { display: inline-block; font-size: 11px; font-weight: 600; text-transform: uppercase; color: #8a5a00; background: #fff3d6; border-radius: 4px; padding: 1px 6px; margin-right: 6px; }
 `;
 
 export function jointHtml(report: JointReport, options: { title?: string } = {}): string {
   const title = options.title ?? 'compress-bench joint compression';
   const charts = jointChartData(report);
+  const mark = marker(report);
   const limit = report.options.limit === null ? 'whole inputs' : `the first ${int(report.options.limit)} bytes of each input`;
   const body = [
     `<h1>${escapeHtml(title)}</h1>`,
     `<p>${report.compressors.length} compressor${report.compressors.length === 1 ? '' : 's'} × ${report.inputs.length} inputs, ${escapeHtml(limit)}; ${escapeHtml(report.createdAt)}.</p>`,
     inputsTable(report),
+    ...(report.inputs.some((x) => x.trainingData) ? ['<p class="facts"><span class="label">memorisation</span>* marks training data of the models named in the note: LM figures on those inputs measure memorisation, not generalisation.</p>'] : []),
     `<pre class="legend">${escapeHtml(LEGEND)}</pre>`,
     ...report.skipped.map((s) => `<p>Skipped ${escapeHtml(s.name)}: ${escapeHtml(s.reason)}</p>`),
-    ...report.compressors.map((c, k) => compressorSection(c, charts[k])),
+    ...report.compressors.map((c, k) => compressorSection(c, charts[k], mark)),
   ];
   return `<!doctype html>
 <html lang="en">
@@ -171,33 +185,41 @@ const JOINT_CHART_SCRIPT = String.raw`
   function heatmap(c, m, min, max, colors, digits, unit) {
     return {
       tooltip: { formatter: function (p) { return c.names[p.value[1]] + ' → ' + c.names[p.value[0]] + ': ' + p.value[2].toFixed(digits) + unit; } },
-      grid: { left: 8, right: 8, top: 8, bottom: 48, containLabel: true },
-      xAxis: { type: 'category', data: c.names, name: 'B', splitArea: { show: true }, axisLabel: { interval: 0, rotate: c.names.length > 3 ? 30 : 0, fontSize: 11 } },
-      yAxis: { type: 'category', data: c.names, name: 'A', inverse: true, splitArea: { show: true }, axisLabel: { interval: 0, fontSize: 11 } },
+      grid: { left: 16, right: 24, top: 24, bottom: 48, containLabel: true },
+      xAxis: { type: 'category', data: c.names, name: 'B', nameGap: 8, splitArea: { show: true }, axisLabel: { interval: 0, rotate: c.names.length > 3 ? 30 : 0, fontSize: 11 } },
+      yAxis: { type: 'category', data: c.names, name: 'A', nameLocation: 'start', inverse: true, splitArea: { show: true }, axisLabel: { interval: 0, fontSize: 11 } },
       visualMap: { min: min, max: max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, textStyle: { fontSize: 11 }, inRange: { color: colors } },
-      series: [{ type: 'heatmap', data: cells(m), label: { show: true, fontSize: 11, color: '#111', textBorderColor: '#fff', textBorderWidth: 2,
+      series: [{ type: 'heatmap', data: cells(m), label: { show: true, fontSize: 11, color: '#111',
         formatter: function (p) { return p.value[2].toFixed(digits); } } }]
     };
   }
+  // Leaf labels are drawn by the scatter (axis ticks would fall between leaves), to the right of
+  // the leaves; the plot keeps room for the widest one.
+  var measure = document.createElement('canvas').getContext('2d');
+  measure.font = '11px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
   function tree(c) {
     var d = c.dendrogram, n = d.leaves.length;
+    var labelWidth = Math.max.apply(null, d.leaves.map(function (l) { return measure.measureText(l).width; })) + 16;
     return {
       tooltip: { show: false },
-      grid: { left: 8, right: 24, top: 8, bottom: 28, containLabel: true },
-      xAxis: { type: 'value', min: 0, max: Math.max(0.05, Number((d.maxHeight * 1.1).toPrecision(2))), name: 'net NCD', nameLocation: 'middle', nameGap: 22 },
-      yAxis: { type: 'value', min: -0.5, max: n - 0.5, inverse: true, interval: 1, splitLine: { show: false }, axisTick: { show: false },
-        axisLabel: { fontSize: 11, formatter: function (v) { return Number.isInteger(v) && d.leaves[v] !== undefined ? d.leaves[v] : ''; } } },
+      grid: { left: 16, right: labelWidth, top: 12, bottom: 36 },
+      xAxis: { type: 'value', inverse: true, min: 0, max: Math.max(0.05, Number((d.maxHeight * 1.1).toPrecision(2))), name: 'net NCD (merge height)',
+        nameLocation: 'middle', nameGap: 24, axisLine: { onZero: false } },
+      yAxis: { type: 'value', min: -0.5, max: n - 0.5, inverse: true, show: false },
       series: [
         { type: 'lines', coordinateSystem: 'cartesian2d', polyline: true, silent: true, lineStyle: { color: '#3a5ccc', width: 2, opacity: 1 },
           data: d.links.map(function (l) { return { coords: l }; }) },
-        { type: 'scatter', symbolSize: 7, itemStyle: { color: '#3a5ccc' }, data: d.leaves.map(function (_, i) { return [0, i]; }) }
+        { type: 'scatter', symbolSize: 7, itemStyle: { color: '#3a5ccc' },
+          label: { show: true, position: 'right', distance: 6, fontSize: 11, color: '#1d2330', formatter: function (p) { return d.leaves[p.dataIndex]; } },
+          data: d.leaves.map(function (_, i) { return [0, i]; }) }
       ]
     };
   }
   data.forEach(function (c) {
     var ncd = extent(c.netNcd), gain = extent(c.netGainPercent);
-    mount(c.id + '-ncd', heatmap(c, c.netNcd, Math.min(0, ncd[0]), Math.max(1, ncd[1]), ['#2f4fb5', '#dfe6fb', '#ffffff'], 3, ''));
-    mount(c.id + '-gain', heatmap(c, c.netGainPercent, Math.min(0, gain[0]), Math.max(1, gain[1]), ['#ffffff', '#dfe6fb', '#2f4fb5'], 1, ' %'));
+    mount(c.id + '-ncd', heatmap(c, c.netNcd, Math.min(0, ncd[0]), Math.max(1, ncd[1]), ['#7f9cf5', '#dfe6fb', '#ffffff'], 3, ''));
+    // Gain % cannot exceed ~50 (C(A‖B) ≥ max(C(A), C(B))): one fixed scale compares compressors.
+    mount(c.id + '-gain', heatmap(c, c.netGainPercent, Math.min(0, gain[0]), Math.max(50, gain[1]), ['#ffffff', '#dfe6fb', '#7f9cf5'], 1, ' %'));
     mount(c.id + '-tree', tree(c));
   });
   window.addEventListener('resize', function () { charts.forEach(function (ch) { ch.resize(); }); });
