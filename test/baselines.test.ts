@@ -15,6 +15,7 @@ import type { ClassicCompressor } from '../src/compressors/classic.js';
 import { findCommand } from '../src/compressors/run-command.js';
 import { createXz } from '../src/compressors/xz.js';
 import { createBzip2 } from '../src/compressors/bzip2.js';
+import { randomBytes } from './helpers/shared.js';
 
 // ../shared sits beside the checkout (see shared/README.md); a fresh clone has none.
 const SNAPPY = fileURLToPath(new URL('../../shared/corpora/snappy-testdata/', import.meta.url));
@@ -27,20 +28,6 @@ const HAVE = {
   brotli: (await findCommand('brotli')) !== undefined,
 };
 
-/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
-function randomBytes(n: number, seed = 0x9e3779b9): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** Deterministic English-like text: compressible, so size comparisons mean something without ../shared. */
 function syntheticText(bytes: number): Uint8Array {
@@ -56,7 +43,7 @@ function syntheticText(bytes: number): Uint8Array {
 const SYNTHETIC: [string, Uint8Array][] = [
   ['empty', new Uint8Array(0)],
   ['one byte', Uint8Array.of(0x42)],
-  ['random bytes (100 KiB)', randomBytes(100 * 1024)],
+  ['random bytes (100 KiB)', randomBytes(100 * 1024, 0x9e3779b9)],
   ['NUL bytes (200 KiB)', new Uint8Array(200 * 1024)],
   ['CRLF text', new TextEncoder().encode('line one\r\nline two\r\n\r\nbare LF\nbare CR\rend\r\n'.repeat(500))],
   [

@@ -89,20 +89,35 @@ export function leaderboardHtml(records: RunRecord[], options: { title?: string 
       );
     }
   }
+  return htmlPage({
+    title,
+    style: STYLE,
+    body: parts.join('\n'),
+    dataId: 'report-data',
+    data,
+    script: board.inputs.length > 0 ? CHART_SCRIPT : undefined,
+  });
+}
+
+/**
+ * One self-contained page: inline style, the chart data as JSON, and echarts inlined (no
+ * network), shared by the leaderboard and the joint report.
+ */
+export function htmlPage(p: { title: string; style: string; body: string; dataId: string; data: unknown; script?: string }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
+<title>${escapeHtml(p.title)}</title>
+<style>${p.style}</style>
 </head>
 <body>
 <main>
-${parts.join('\n')}
+${p.body}
 </main>
-<script type="application/json" id="report-data">${scriptJson(data)}</script>
-${board.inputs.length > 0 ? `<script>${echartsInline()}</script>\n<script>${CHART_SCRIPT}</script>` : ''}
+<script type="application/json" id="${p.dataId}">${scriptJson(p.data)}</script>
+${p.script ? `<script>${echartsInline()}</script>\n<script>${p.script}</script>` : ''}
 </body>
 </html>
 `;

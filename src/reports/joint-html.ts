@@ -3,22 +3,11 @@
  * net joint gain %, a dendrogram (average linkage on NCD) and the pair table. echarts is inlined
  * from node_modules and the data embedded as JSON, so the page opens from disk with no network.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dendrogram, type Dendrogram } from '../joint/cluster.js';
 import type { CompressorJoint, JointReport } from '../joint/report.js';
 import { LEGEND } from '../joint/text-table.js';
-import { escapeHtml, htmlTable } from './html.js';
+import { escapeHtml, htmlPage, htmlTable } from './html.js';
 import type { Table } from './leaderboard.js';
-
-let echartsSource: string | undefined;
-function echartsInline(): string {
-  echartsSource ??= readFileSync(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
-  return echartsSource;
-}
-
-/** JSON safe inside <script>: no `<` can close the element. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
 /** What the browser draws, per compressor. */
 export interface JointChartData {
@@ -135,24 +124,7 @@ export function jointHtml(report: JointReport, options: { title?: string } = {})
     ...report.skipped.map((s) => `<p>Skipped ${escapeHtml(s.name)}: ${escapeHtml(s.reason)}</p>`),
     ...report.compressors.map((c, k) => compressorSection(c, charts[k], mark)),
   ];
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-${body.join('\n')}
-</main>
-<script type="application/json" id="joint-data">${scriptJson(charts)}</script>
-<script>${echartsInline()}</script>
-<script>${JOINT_CHART_SCRIPT}</script>
-</body>
-</html>
-`;
+  return htmlPage({ title, style: STYLE, body: body.join('\n'), dataId: 'joint-data', data: charts, script: JOINT_CHART_SCRIPT });
 }
 
 /** Browser side: plain ES2017, reads #joint-data and draws three charts per compressor. */
