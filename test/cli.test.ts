@@ -43,6 +43,13 @@ describe('main job', () => {
     expect(readFileSync(join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]), 'utf8')).toContain('"recordVersion": 1');
   });
 
+  test('without --model the embedded model runs (offline, no ../shared needed)', async () => {
+    const r = await run(['corpora/samples/gpl-3.0.txt', '--limit', '1500', '--baselines', 'gzip:9,zstd:19', '--no-record']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/lm:embedded .* ✓/);
+    expect(r.stdout).toMatch(/gzip:9 .* ✓/);
+  });
+
   test('--limit and --offset take a slice and the table says so', async () => {
     const dir = tmp();
     const file = join(dir, 'f.bin');

@@ -10,7 +10,7 @@ import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor } from '../src/compressors/lm.js';
 import { createOrderKModel } from '../src/models/order-k.js';
 import type { LanguageModel } from '../src/models/language-model.js';
-import { EDGE_CASES, HAVE_SHARED, SHARED_MODELS, SMALL_MODEL, SNAPPY, corpusPrefix } from './helpers/shared.js';
+import { EDGE_CASES, HAVE_EMBEDDED, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY, corpusPrefix } from './helpers/shared.js';
 
 async function roundTrip(lm: LmCompressor, input: Uint8Array) {
   const archive = await lm.compress(input);
@@ -45,6 +45,27 @@ describe('order-k backend (no weights) through the same codec', () => {
     expect(payloadBits).toBeLessThanOrEqual(stats.idealBits! * 1.001 + 8 * 8 * segments);
     expect(payloadBits).toBeGreaterThanOrEqual(stats.idealBits! * 0.99);
     expect(archive.length).toBeLessThan(input.length / 2);
+  });
+});
+
+describe.skipIf(!HAVE_EMBEDDED)('the embedded default model (ships in the repo)', () => {
+  let model: LanguageModel;
+  beforeAll(async () => {
+    model = await loadModel({ offline: true });
+  });
+  afterAll(async () => model?.dispose());
+
+  test.each(Object.entries(EDGE_CASES))('round-trips %s', async (_, input) => {
+    await roundTrip(new LmCompressor(model), input);
+  });
+
+  test('round-trips the shipped sample with sliding context and segments, near its ideal', async () => {
+    const input = new Uint8Array(readFileSync(join(ROOT, 'corpora', 'samples', 'gpl-3.0.txt'))).subarray(0, 6000);
+    const lm = new LmCompressor(model, { segments: 2, contextLength: 128, primeTokens: 32 });
+    const { stats } = await roundTrip(lm, input);
+    const payloadBits = 8 * (stats.codec!.payloadBytes as number);
+    expect(payloadBits).toBeLessThanOrEqual((stats.codec!.tableBits as number) * 1.001 + 2 * 64);
+    expect(stats.idealBits! / input.length).toBeLessThan(4); // it is a language model, not noise
   });
 });
 
