@@ -126,11 +126,12 @@ export const compareCommand: CommandModule = {
     y
       .positional('a', { type: 'string', demandOption: true })
       .positional('b', { type: 'string', demandOption: true })
-      .option('by', { choices: ['compressor', 'model'] as const, default: 'model' as const, describe: 'Match rows by compressor name, or by model family ignoring dtype' }),
+      .option('by', { choices: ['compressor', 'model'] as const, default: 'model' as const, describe: 'Match rows by compressor name, or by model family ignoring dtype' })
+      .option('tolerance', { type: 'string', default: '0.5%', describe: 'Differences within this are reported as unchanged' }),
   handler: async (argv) => {
     const [a, b] = [await readRecords([argv.a as string]), await readRecords([argv.b as string])];
     const labels: [string, string] = [String(argv.a).split('/').pop()!, String(argv.b).split('/').pop()!];
-    const cmp = compareRecords(a, b, { matchBy: argv.by as 'model' | 'compressor', labels });
+    const cmp = compareRecords(a, b, { matchBy: argv.by as 'model' | 'compressor', labels, tolerance: parseTolerance(argv.tolerance as string) });
     if (cmp.overlapping === 0) throw new ReportInputError('the two records have no rows in common');
     process.stdout.write(cmp.table + '\n');
   },
