@@ -103,7 +103,10 @@ def check_kv_cache(model, cfg, n=64):
 
 
 if __name__ == '__main__':
+    # export.py [model.pt] [out dir] [n_positions]: a smaller n_positions in config.json makes the codec
+    # slide a shorter window (the shipped model scores better with 256 than with 1024, see README.md).
     ckpt = sys.argv[1] if len(sys.argv) > 1 else '/tmp/embedded-model/model.pt'
     out = sys.argv[2] if len(sys.argv) > 2 else str(ROOT / 'models' / 'embedded')
+    n_positions = int(sys.argv[3]) if len(sys.argv) > 3 else CFG['n_positions']
     torch.set_num_threads(1)
-    m = GPT2(**CFG); m.load_state_dict(torch.load(ckpt)); export(m, CFG, out)
+    m = GPT2(**CFG); m.load_state_dict(torch.load(ckpt)); export(m, dict(CFG, n_positions=n_positions), out)
