@@ -2,19 +2,16 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { HAVE_CHROMIUM, launchChromium, openPage } from './helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/records/atomic.js';
 import { RECORD_VERSION, type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
 import { leaderboardHtml } from '../src/reports/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /** Where the screenshot goes; set REPORT_SCREENSHOT=/tmp/report.png to look at it. */
 const SCREENSHOT = process.env.REPORT_SCREENSHOT ?? join(tmpdir(), `compress-bench-report-${process.pid}.png`);
 
-if (!HAVE_CHROMIUM) console.warn(`html-report: SKIPPED — ${CHROMIUM} not found (CI installs it: apt-get install -y chromium)`);
 
 function input(name: string, bytes: number, sha: string): InputRecord {
   return { name, corpus: name.split(':')[0], fileSha256: sha.repeat(64), sliceSha256: sha.repeat(64), fileBytes: bytes, offset: 0, limit: null };
@@ -64,10 +61,7 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cb-html-'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -77,20 +71,7 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {
   it('renders every chart with no console errors and no network', async () => {
     const file = join(dir, 'report.html');
     await writeFileAtomic(file, leaderboardHtml(syntheticRecords()));
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:')) return route.continue();
-      problems.push(`network: ${url}`);
-      return route.abort();
-    });
-
-    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const { page, problems } = await openPage(browser, file);
     await page.waitForFunction(() => (window as unknown as { __reportCharts?: number }).__reportCharts === 4, undefined, { timeout: 15_000 });
 
     const charts = await page.$$eval('.chart', (els) =>

@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { HAVE_CHROMIUM, launchChromium, openPage } from './helpers/browser.js';
 import type { Compressor } from '../src/compressors/compressor.js';
 import { parseBaselines, partitionAvailable } from '../src/compressors/baselines.js';
 import { LmCompressor } from '../src/compressors/lm.js';
@@ -247,9 +247,6 @@ describe('npm datasets', () => {
 });
 
 const CLI = join(ROOT, 'dist', 'cli.js');
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-if (!HAVE_CHROMIUM) console.warn(`joint html: SKIPPED — ${CHROMIUM} not found (apt-get install -y chromium)`);
 
 describe.skipIf(!HAVE_SHARED)('compress-bench joint (the built CLI)', () => {
   let dir: string;
@@ -297,22 +294,9 @@ describe.skipIf(!HAVE_SHARED)('compress-bench joint (the built CLI)', () => {
   });
 
   test.skipIf(!HAVE_CHROMIUM)('the HTML page renders every heatmap and dendrogram with no errors and no network', async () => {
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser: Browser = await launchChromium();
     try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      const problems: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      await page.route('**/*', (route) => {
-        const url = route.request().url();
-        if (url.startsWith('file:')) return route.continue();
-        problems.push(`network: ${url}`);
-        return route.abort();
-      });
-      await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+      const { page, problems } = await openPage(browser, html, 1400);
       await page.waitForFunction(() => (window as unknown as { __jointCharts?: number }).__jointCharts === 9, undefined, { timeout: 15_000 });
       const charts = await page.$$eval('.chart', (els) =>
         els.map((el) => {
