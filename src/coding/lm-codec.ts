@@ -149,6 +149,26 @@ class SegmentStepper {
   }
 }
 
+/**
+ * Walk positions t = 0, 1, … of every segment through the shared step; `code` writes (encoder)
+ * or reads (decoder) the symbol of row r at t. The only difference between the two directions.
+ */
+async function forEachPosition(
+  stepper: SegmentStepper,
+  progress: Progress | undefined,
+  code: (table: FrequencyTable, row: number, t: number) => void,
+): Promise<void> {
+  const total = stepper.lengths.reduce((a, b) => a + b, 0);
+  const steps = Math.max(0, ...stepper.lengths);
+  for (let t = 0; t < steps; t++) {
+    const tables = await stepper.tablesAt(t);
+    const t0 = performance.now();
+    tables.forEach((table, r) => table && code(table, r, t));
+    stepper.timing.coder += (performance.now() - t0) / 1000;
+    progress?.(Math.min(total, (t + 1) * stepper.lengths.length), total);
+  }
+}
+
 export interface EncodeResult {
   settings: CodecSettings;
   /** One coded stream per segment. */
@@ -178,21 +198,13 @@ export async function encodeTokens(
   const V = model.vocabSize;
   let ideal = 0;
   let tableBits = 0;
-  const steps = Math.max(0, ...lengths);
-  for (let t = 0; t < steps; t++) {
-    const tables = await stepper.tablesAt(t);
-    const t0 = performance.now();
-    tables.forEach((table, r) => {
-      if (!table) return;
-      const symbol = stepper.rows[r][t];
-      const freq = table.freq[symbol];
-      coders[r].encode(cumulativeBelow(table.freq, symbol), freq, table.total);
-      ideal += idealBits(stepper.logits, r * V, symbol, table);
-      tableBits += Math.log2(table.total / freq);
-    });
-    stepper.timing.coder += (performance.now() - t0) / 1000;
-    progress?.(Math.min(tokens.length, (t + 1) * lengths.length), tokens.length);
-  }
+  await forEachPosition(stepper, progress, (table, r, t) => {
+    const symbol = stepper.rows[r][t];
+    const freq = table.freq[symbol];
+    coders[r].encode(cumulativeBelow(table.freq, symbol), freq, table.total);
+    ideal += idealBits(stepper.logits, r * V, symbol, table);
+    tableBits += Math.log2(table.total / freq);
+  });
   return { settings, streams: coders.map((c) => c.finish()), lengths, idealBits: ideal, tableBits, timing: stepper.timing };
 }
 
@@ -206,20 +218,12 @@ export async function decodeTokens(
   const stepper = new SegmentStepper(model, lengths, settings);
   const coders = streams.map((s) => new RangeDecoder(s));
   const total = lengths.reduce((a, b) => a + b, 0);
-  const steps = Math.max(0, ...lengths);
-  for (let t = 0; t < steps; t++) {
-    const tables = await stepper.tablesAt(t);
-    const t0 = performance.now();
-    tables.forEach((table, r) => {
-      if (!table) return;
-      const dec = coders[r];
-      const { symbol, cum } = findSymbol(table.freq, dec.target(table.total));
-      dec.consume(cum, table.freq[symbol]);
-      stepper.rows[r][t] = symbol;
-    });
-    stepper.timing.coder += (performance.now() - t0) / 1000;
-    progress?.(Math.min(total, (t + 1) * lengths.length), total);
-  }
+  await forEachPosition(stepper, progress, (table, r, t) => {
+    const dec = coders[r];
+    const { symbol, cum } = findSymbol(table.freq, dec.target(table.total));
+    dec.consume(cum, table.freq[symbol]);
+    stepper.rows[r][t] = symbol;
+  });
   const tokens = new Int32Array(total);
   let offset = 0;
   for (const row of stepper.rows) {
