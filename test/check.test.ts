@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RECORD_VERSION, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
+import { type ResultRecord, type RunRecord } from '../src/records/run-record.js';
 import { checkAgainstBaseline, compareRecords, parseTolerance } from '../src/reports/index.js';
+import { syntheticRecord } from './helpers/records.js';
 
 const INPUT = { name: 'enwik8:test', corpus: 'enwik8', fileSha256: 'f'.repeat(64), sliceSha256: 'a'.repeat(64), fileBytes: 100_000_000, offset: 95_000_000, limit: 5_000_000 };
 
@@ -26,16 +27,7 @@ function result(compressor: string, bitsPerByte: number, over: Partial<ResultRec
   return { ...r, file: r.input.name, seconds: r.encodeSeconds + r.decodeSeconds };
 }
 
-function record(results: ResultRecord[]): RunRecord {
-  return {
-    recordVersion: RECORD_VERSION,
-    startedAt: '2025-01-02T03:04:05.000Z',
-    harness: { name: 'compress-bench', version: '0.1.0', gitCommit: null },
-    environment: { node: 'v20.20.2', onnxruntime: null, platform: 'linux', arch: 'x64', cpu: 'Test CPU', cpuCount: 2, gpu: null },
-    argv: ['run', 'enwik8:test'],
-    results,
-  };
-}
+const record = (results: ResultRecord[]): RunRecord => syntheticRecord(results);
 
 const baseline = record([result('gzip:9', 2.9), result('xz:9', 2.1), result('zstd:19', 2.3)]);
 

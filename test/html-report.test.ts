@@ -6,8 +6,9 @@ import type { Browser } from 'playwright-core';
 import { HAVE_CHROMIUM, launchChromium, openPage } from './helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/records/atomic.js';
-import { RECORD_VERSION, type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
+import { type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
 import { leaderboardHtml } from '../src/reports/index.js';
+import { syntheticRecord } from './helpers/records.js';
 
 /** Where the screenshot goes; set REPORT_SCREENSHOT=/tmp/report.png to look at it. */
 const SCREENSHOT = process.env.REPORT_SCREENSHOT ?? join(tmpdir(), `compress-bench-report-${process.pid}.png`);
@@ -45,14 +46,7 @@ function syntheticRecords(): RunRecord[] {
       result('lm:smollm', 'lm', 1.6 * k, inp, n, 70_000_000, n / 90e3, { model: model('HuggingFaceTB/SmolLM-135M', 'q4', 70_000_000) }),
     ];
   });
-  return [{
-    recordVersion: RECORD_VERSION,
-    startedAt: '2025-01-02T03:04:05.000Z',
-    harness: { name: 'compress-bench', version: '0.1.0', gitCommit: null },
-    environment: { node: 'v20.20.2', onnxruntime: '1.30.0', platform: 'linux', arch: 'x64', cpu: 'Test CPU', cpuCount: 16, gpu: null },
-    argv: ['run'],
-    results,
-  }];
+  return [syntheticRecord(results, ['run'])];
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/records/atomic.js';
-import { RECORD_VERSION, type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
+import { type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
 import { buildChartData, hutterCrossover, leaderboardHtml, leaderboardMarkdown } from '../src/reports/index.js';
 import { toRows } from '../src/reports/results.js';
+import { syntheticRecord } from './helpers/records.js';
 
 const ENWIK8_TEST: InputRecord = { name: 'enwik8:test', corpus: 'enwik8', fileSha256: 'f'.repeat(64), sliceSha256: 'a'.repeat(64), fileBytes: 100_000_000, offset: 95_000_000, limit: 5_000_000 };
 const ALICE: InputRecord = { name: 'snappy/alice29.txt', corpus: 'snappy/alice29.txt', fileSha256: 'b'.repeat(64), sliceSha256: 'b'.repeat(64), fileBytes: 152_089, offset: 0, limit: null };
@@ -29,16 +30,7 @@ function result(over: Partial<ResultRecord> & Pick<ResultRecord, 'compressor' | 
   return { ...r, file: r.input.name, seconds: r.encodeSeconds + r.decodeSeconds };
 }
 
-function record(results: ResultRecord[]): RunRecord {
-  return {
-    recordVersion: RECORD_VERSION,
-    startedAt: '2025-01-02T03:04:05.000Z',
-    harness: { name: 'compress-bench', version: '0.1.0', gitCommit: '0123456789abcdef' },
-    environment: { node: 'v20.20.2', onnxruntime: '1.30.0', platform: 'linux', arch: 'x64', cpu: 'Test CPU', cpuCount: 16, gpu: null },
-    argv: ['run', 'enwik8:test'],
-    results,
-  };
-}
+const record = (results: ResultRecord[]): RunRecord => syntheticRecord(results);
 
 const gpt2 = {
   id: 'Xenova/gpt2',
