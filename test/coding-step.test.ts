@@ -166,6 +166,19 @@ describe.skipIf(!HAVE_SHARED)(`archives record their coding step (${SMALL_MODEL}
     await expect(lm.decompress(forged)).rejects.toThrow(/coding step: archive expects onnx-graph\/99/);
   });
 
+  test('an archive from another runtime is refused unless allowed; a corrupt payload on the same runtime says corrupt', async () => {
+    const lm = new LmCompressor(model, { segments: 1 });
+    const { header, streams } = readArchive(await lm.compress(input()));
+    const other = writeArchive({ ...header, runtime: 'onnxruntime-node 9.9.9 cpu arm64 darwin' }, streams);
+    await expect(lm.decompress(other)).rejects.toThrow(/runtime: archive was coded with onnxruntime-node 9\.9\.9 cpu arm64 darwin/);
+    const lenient = new LmCompressor(model, { segments: 1, allowOtherRuntime: true });
+    expect(Buffer.from(await lenient.decompress(other)).equals(Buffer.from(input()))).toBe(true);
+    // Flip a payload bit and re-seal the container's CRC: the decoder itself must catch it.
+    const flipped = streams.map((s) => s.slice());
+    flipped[0][Math.floor(flipped[0].length / 2)] ^= 0x10;
+    await expect(lm.decompress(writeArchive(header, flipped))).rejects.toThrow(/archive is corrupt/);
+  });
+
   test('a v1 archive (before coding steps were recorded) decodes with the JS quantizer', async () => {
     const js = new LmCompressor(model, { segments: 2, codingStep: JS_QUANTIZER_KIND });
     const v2 = await js.compress(input());

@@ -13,6 +13,20 @@ const FREQUENCY_BITS = Math.log2(FREQUENCY_TOTAL);
 
 export class ModelMismatchError extends Error {}
 
+export interface LmOptions extends CodecOptions {
+  /**
+   * Decode an archive made on another runtime (onnxruntime version, device, CPU architecture
+   * or OS). Off by default: floating point may differ there. The original's checksum still
+   * turns any difference into an error, never into wrong output.
+   */
+  allowOtherRuntime?: boolean;
+}
+
+/** What the archive records as the runtime: floating point is only promised equal on the same one. */
+export function runtimeOf(model: LanguageModel): string {
+  return `${model.identity.runtime} ${process.arch} ${process.platform}`;
+}
+
 export class LmCompressor implements Compressor {
   readonly family: string;
   readonly name: string;
@@ -22,12 +36,13 @@ export class LmCompressor implements Compressor {
 
   constructor(
     readonly model: LanguageModel,
-    private readonly options: CodecOptions = {},
+    private readonly options: LmOptions = {},
   ) {
     const id = model.identity;
     this.family = id.runtime.startsWith('typescript order-k') ? 'order-k' : 'lm';
     this.name = this.family === 'order-k' ? id.id : `lm:${id.id}${id.dtype === 'fp32' ? '' : `:${id.dtype}`}`;
-    this.settings = { model: id.id, dtype: id.dtype, device: id.device, codingStep: model.codingSteps[0], ...options };
+    const { allowOtherRuntime: _, ...codec } = options;
+    this.settings = { model: id.id, dtype: id.dtype, device: id.device, codingStep: model.codingSteps[0], ...codec };
     const window = Math.min(options.contextLength ?? Infinity, model.contextLength);
     this.reach = {
       unit: 'tokens',
@@ -84,7 +99,7 @@ export class LmCompressor implements Compressor {
       weightsSha256: id.weightsSha256,
       tokenizerSha256: id.tokenizerSha256,
       dtype: id.dtype,
-      runtime: `${id.runtime} ${process.arch} ${process.platform}`,
+      runtime: runtimeOf(this.model),
       codingStep: enc.settings.codingStep!,
       frequencyBits: FREQUENCY_BITS,
       contextLength: settings.contextLength,
@@ -107,7 +122,7 @@ export class LmCompressor implements Compressor {
 
   async decompressAfter(archive: Uint8Array, context: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
     const { header, streams } = readArchive(archive);
-    assertSameModel(header, this.model);
+    assertSameModel(header, this.model, this.options.allowOtherRuntime);
     const primer = this.primerOf(context, header.primerTokens);
     if (primer.length !== header.primerTokens || crc32Of(new Uint8Array(primer.buffer, primer.byteOffset, primer.byteLength)) !== header.primerCrc32) {
       throw new ArchiveError(
@@ -132,10 +147,12 @@ export class LmCompressor implements Compressor {
     const out = this.model.tokenizer.decode(tokens);
     if (this.stats) this.stats.decodeTiming = { ...timing, detokenize: (performance.now() - t0) / 1000 };
     if (out.length !== header.originalLength || crc32Of(out) !== header.originalCrc32) {
-      const here = `${this.model.identity.runtime} ${process.arch} ${process.platform}`;
+      const here = runtimeOf(this.model);
       throw new ArchiveError(
-        `decoded data fails its checksum: the model computed different probabilities than when encoding ` +
-          `(encoded with ${header.runtime}; decoding with ${here}). Decode on the same runtime and hardware.`,
+        here === header.runtime
+          ? 'archive is corrupt: its coded payload does not decode to the original (checksum mismatch with the same model and runtime as the encoder)'
+          : `decoded data fails its checksum: the model computed different probabilities than when encoding ` +
+              `(encoded with ${header.runtime}; decoding with ${here}). Decode on the same runtime and hardware.`,
       );
     }
     return out;
@@ -149,7 +166,7 @@ export class LmCompressor implements Compressor {
 /** Documented constant: the order-k backend ships as ~8 KB of source, no weights. */
 const ORDER_K_DECOMPRESSOR_BYTES = 8 * 1024;
 
-export function assertSameModel(header: ArchiveHeader, model: LanguageModel): void {
+export function assertSameModel(header: ArchiveHeader, model: LanguageModel, allowOtherRuntime = false): void {
   const id = model.identity;
   const problems: string[] = [];
   if (header.weightsSha256 !== id.weightsSha256) {
@@ -159,6 +176,9 @@ export function assertSameModel(header: ArchiveHeader, model: LanguageModel): vo
     problems.push(`tokenizer: archive expects ${header.tokenizerSha256}, found ${id.tokenizerSha256}`);
   }
   if (header.startToken !== model.startToken) problems.push(`start token: archive expects ${header.startToken}`);
+  if (!allowOtherRuntime && header.runtime !== runtimeOf(model)) {
+    problems.push(`runtime: archive was coded with ${header.runtime}, this is ${runtimeOf(model)} (--allow-other-runtime to try anyway; the checksum still guards the output)`);
+  }
   if (!model.codingSteps.includes(header.codingStep)) {
     problems.push(`coding step: archive expects ${header.codingStep}, this model runs ${model.codingSteps.join(' or ')}`);
   }

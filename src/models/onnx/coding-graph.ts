@@ -7,14 +7,16 @@
  *  1. The LM head sees the last position of each row only: a Slice is put on the activation
  *     input of the head's MatMul, so re-primes and primers stop computing (and returning)
  *     logits that would be thrown away. Peak memory no longer scales with positions × vocabulary.
- *  2. The logits [batch, V] become the integer frequency table the range coder uses:
- *       e = exp(x − max) (float32), s = Σe (float64), f = 1 + ⌊e·(T − V)(1 − 2⁻²⁰)/s⌋ (float64 → int32),
- *       leftover T − Σf (≥ 16 by the margin) to the argmax, cum = CumSum(f) (int32; T = 2²⁸).
- *     Every symbol ≥ 1, Σ = T exactly: the float64 sum and product make the margin a proof,
- *     not a hope (float32 sums over 262k logits can be off by more than 1e-6).
- *  3. Per row, for a given symbol (encoder) or a given target (decoder: the symbol is the
- *     count of cumulative frequencies ≤ target), it returns the symbol, its interval (low,
- *     freq) and log2 p under the model's own softmax (the ideal column).
+ *  2. The logits [batch, V] become the integer frequency table the range coder uses, laid
+ *     out as nb blocks of K entries (blockLayout):
+ *       e = exp(x − max), s = Σ_blocks Σ_block e, f = 1 + ⌊e·(T − V)(1 − 2⁻¹²)/s⌋ (int32),
+ *     and the leftover T − Σf (never negative: the two-level float32 sum errs by at most
+ *     (K + nb)·2⁻²⁴ relative, well inside the margin) goes to the last symbol, V − 1.
+ *     Every symbol ≥ 1, the table sums to T exactly (T = 2²⁸).
+ *  3. Per row, for a given symbol (encoder) or a given target (decoder: first the block whose
+ *     cumulative range holds it, then the entry inside that block: two short scans instead
+ *     of a cumulative sum over V), it returns the symbol, its interval (low, freq) and
+ *     log2 p under the model's own softmax (the ideal column).
  * The graph is the same for encoder and decoder: both feed `coding_symbol` and
  * `coding_target`; the encoder gives symbols (target 0), the decoder −1 (and the target).
  *
