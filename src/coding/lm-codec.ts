@@ -64,6 +64,8 @@ export const DEFAULT_TOKENS_PER_SEGMENT = 1024;
  * hundreds of rows per call.
  */
 export const DEFAULT_MAX_SEGMENTS: Record<string, number> = { cpu: 32, cuda: 256 };
+/** Largest batch an archive may ask for: bounds what a crafted header can make the decoder allocate. */
+export const MAX_SEGMENTS = 4096;
 
 export function resolveSettings(model: LanguageModel, tokens: number, opts: CodecOptions = {}, primer?: Int32Array): CodecSettings {
   const contextLength = Math.min(opts.contextLength ?? model.contextLength, model.contextLength);
@@ -78,7 +80,9 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
     const max = opts.maxSegments ?? DEFAULT_MAX_SEGMENTS[model.identity.device] ?? DEFAULT_MAX_SEGMENTS.cpu;
     segments = Math.min(max, Math.ceil(tokens / per));
   } else segments = opts.segments;
-  if (!Number.isInteger(segments) || segments < 0) throw new Error(`--segments must be a positive integer, got ${segments}`);
+  if (!Number.isInteger(segments) || segments < 0 || segments > MAX_SEGMENTS) {
+    throw new Error(`--segments must be a positive integer up to ${MAX_SEGMENTS}, or auto; got ${segments}`);
+  }
   segments = Math.max(Math.min(segments, tokens), tokens > 0 ? 1 : 0);
   if (primer && primer.length + 1 >= contextLength) {
     throw new Error(`a primer of ${primer.length} tokens does not fit a context of ${contextLength}`);

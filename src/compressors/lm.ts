@@ -5,7 +5,7 @@
  */
 import type { Compressor, CompressStats, DecompressorSize, ProgressHooks, Reach } from './compressor.js';
 import type { LanguageModel } from '../models/language-model.js';
-import { decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
+import { MAX_SEGMENTS, decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
 import { ArchiveError, crc32Of, readArchive, writeArchive, type ArchiveHeader } from '../coding/container.js';
 import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
 
@@ -88,6 +88,8 @@ export class LmCompressor implements Compressor {
     const t0 = performance.now();
     const tokens = this.model.tokenizer.encode(input);
     const tokenize = (performance.now() - t0) / 1000;
+    // Every token stands for ≥ 1 byte: the decoder relies on it to bound untrusted token counts.
+    if (tokens.length > input.length) throw new Error(`tokenizer produced ${tokens.length} tokens for ${input.length} bytes`);
     const settings = resolveSettings(this.model, tokens.length, this.options, primer);
     const enc = await encodeTokens(this.model, tokens, settings, (d, t) => hooks?.progress?.(d, t, 'encode'));
     const t1 = performance.now();
@@ -123,6 +125,7 @@ export class LmCompressor implements Compressor {
   async decompressAfter(archive: Uint8Array, context: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
     const { header, streams } = readArchive(archive);
     assertSameModel(header, this.model, this.options.allowOtherRuntime);
+    validateHeader(header, this.model);
     const primer = this.primerOf(context, header.primerTokens);
     if (primer.length !== header.primerTokens || crc32Of(new Uint8Array(primer.buffer, primer.byteOffset, primer.byteLength)) !== header.primerCrc32) {
       throw new ArchiveError(
@@ -165,6 +168,28 @@ export class LmCompressor implements Compressor {
 
 /** Documented constant: the order-k backend ships as ~8 KB of source, no weights. */
 const ORDER_K_DECOMPRESSOR_BYTES = 8 * 1024;
+
+/**
+ * An archive's header is untrusted (a CRC can be recomputed): check every field against what
+ * the input and the model allow before any model call, so a crafted header cannot make the
+ * decoder run for minutes, grow without bound, or reach the runtime with impossible shapes.
+ */
+export function validateHeader(header: ArchiveHeader, model: LanguageModel): void {
+  const bad = (why: string) => new ArchiveError(`archive header is invalid: ${why}`);
+  const tokens = header.segments.reduce((a, s) => a + s.tokens, 0);
+  if (tokens > header.originalLength) throw bad(`${tokens} tokens cannot decode to ${header.originalLength} bytes (each token is at least one byte)`);
+  if (header.originalLength > 0 && header.segments.length === 0) throw bad(`${header.originalLength} bytes but no segments`);
+  if (header.segments.some((s) => s.tokens === 0)) throw bad('a segment holds no tokens');
+  if (header.segments.length > MAX_SEGMENTS) throw bad(`${header.segments.length} segments (at most ${MAX_SEGMENTS})`);
+  const ctx = header.contextLength;
+  if (Number.isFinite(model.contextLength) ? !(ctx >= 2 && ctx <= model.contextLength) : Number.isFinite(ctx)) {
+    throw bad(`context of ${ctx} tokens (this model allows 2 to ${model.contextLength})`);
+  }
+  if (Number.isFinite(ctx) && !(header.primeTokens >= 1 && header.primeTokens < ctx)) {
+    throw bad(`prime of ${header.primeTokens} tokens must be between 1 and ${ctx - 1}`);
+  }
+  if (Number.isFinite(ctx) && header.primerTokens + 1 >= ctx) throw bad(`a primer of ${header.primerTokens} tokens does not fit a context of ${ctx}`);
+}
 
 export function assertSameModel(header: ArchiveHeader, model: LanguageModel, allowOtherRuntime = false): void {
   const id = model.identity;
