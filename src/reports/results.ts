@@ -12,8 +12,10 @@ export interface ResultRow {
   /** Identity across inputs and runs: compressor name, plus dtype for models (fp32 and q8 are different entries). */
   key: string;
   isModel: boolean;
-  /** A usable figure: no error and a verified round trip. */
+  /** A usable figure: no error, a verified round trip, and bytes to rate (an empty input has no bits/byte). */
   valid: boolean;
+  /** Coded bits per byte; NaN where the record has none (null: an empty input). */
+  bpb: number;
 }
 
 export interface InputGroup {
@@ -47,6 +49,7 @@ export function toRows(records: RunRecord[]): ResultRow[] {
       key: compressorKey(result),
       isModel: result.model !== undefined,
       valid: result.error === undefined && result.roundtrip && Number.isFinite(result.bitsPerByte),
+      bpb: result.bitsPerByte ?? NaN,
     })),
   );
 }
@@ -80,7 +83,7 @@ export function groupByInput(rows: ResultRow[]): InputGroup[] {
 export function byBpb(a: ResultRow, b: ResultRow): number {
   if (a.valid !== b.valid) return a.valid ? -1 : 1;
   if (!a.valid) return 0;
-  return a.result.bitsPerByte - b.result.bitsPerByte;
+  return a.bpb - b.bpb;
 }
 
 /** `settings.note`, where a run says e.g. that the model was trained on this data. */
