@@ -179,7 +179,7 @@ async function compressCommand(a: { input: string; output?: string; model?: stri
   const codec = codecFrom(a);
   const [input] = await loadInputs([a.input], 0, undefined);
   const lm = new LmCompressor(await loadModelExplained({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
-  const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet));
+  const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
   const archive = await lm.compress(input.bytes, bar);
   bar.stop();
   await writeFileAtomic(output, archive);
@@ -203,7 +203,7 @@ async function decompressCommand(a: { input: string; output?: string; model?: st
   const { header } = readArchive(archive);
   const model = await loadModelExplained({ ...modelRequest({ ...a, dtype: header.dtype }, single(a.model, 'decompress') ?? header.modelId) });
   const lm = new LmCompressor(model);
-  const bar = progressBar(`decompress ${a.input}`, progressEnabled(a.quiet));
+  const bar = progressBar(`decompress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
   const out = await lm.decompress(archive, bar);
   bar.stop();
   await writeFileAtomic(output, out);

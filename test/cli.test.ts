@@ -1,10 +1,11 @@
 /** The real `compress-bench` binary: main job, compress/decompress, and every kind of bad input. */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { formatDuration, progressBar, secondsLeft } from '../src/cli/progress.js';
 import { HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY } from './helpers/shared.js';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -289,5 +290,40 @@ describe('compress / decompress', () => {
     const missing = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'o3')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/unknown model "gpt2-docmix-7m": not found offline; looked for .*--model-dir/);
+  });
+});
+
+describe('time estimate before a long run', () => {
+  test('tokens left ÷ measured speed, the decode counted after an encode', () => {
+    // 1,000 of 10,000 tokens encoded in 10 s: 9,000 + 10,000 tokens at 100/s.
+    expect(secondsLeft(1000, 10_000, 'encode', 10)).toBe(190);
+    expect(secondsLeft(1000, 10_000, 'encode', 10, false)).toBe(90);
+    expect(secondsLeft(9000, 10_000, 'decode', 90)).toBeCloseTo(10);
+    expect(formatDuration(190)).toBe('3 min 10 s');
+    expect(formatDuration(3725)).toBe('1 h 02 min');
+  });
+
+  test('without a TTY, one line announces a long run once, with the estimate', () => {
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(0);
+      const lines: string[] = [];
+      const bar = progressBar('lm:embedded alice29.txt', true, { tty: false, write: (l) => lines.push(l) });
+      bar.progress!(0, 50_000, 'encode');
+      vi.setSystemTime(2000);
+      bar.progress!(500, 50_000, 'encode'); // 250 tokens/s: 49,500 + 50,000 tokens left ≈ 6 min 38 s
+      vi.setSystemTime(3000);
+      bar.progress!(750, 50_000, 'encode');
+      bar.stop();
+      expect(lines).toEqual(['lm:embedded alice29.txt: about 6 min 38 s left for encode + decode (50,000 tokens at 250/s)\n']);
+      // Short work says nothing, and --quiet nothing at all.
+      const quiet: string[] = [];
+      const q = progressBar('x', false, { tty: false, write: (l) => quiet.push(l) });
+      vi.setSystemTime(10_000);
+      q.progress!(1, 1_000_000, 'encode');
+      expect(quiet).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

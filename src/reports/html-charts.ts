@@ -1,7 +1,8 @@
 /**
  * The browser side of the HTML report: reads the embedded JSON (`#report-data`) and draws the
  * four charts with the inlined echarts. Kept as a plain ES2017 string (no bundler, no network)
- * so the page works straight from disk.
+ * so the page works straight from disk. Charts render as SVG: text stays selectable, and tests
+ * can measure every label's box in the DOM.
  */
 
 /** Chart containers, in page order: id and heading. */
@@ -59,7 +60,9 @@ export const CHART_SCRIPT = String.raw`
       animation: false,
       textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
       legend: { type: 'plain', top: 0, left: 0, right: 0, padding: 0, itemGap: 12, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
-      grid: { left: 8, right: 40, top: top, bottom: extra.xAxis.type === 'log' ? 30 : 8, containLabel: true }
+      // ECharts 6 outer bounds: the grid shrinks until axis labels and names (rotated ones too)
+      // fit inside the chart element, instead of containLabel's estimate that clipped them.
+      grid: { left: 8, right: 16, top: top, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 2, right: 2, top: 0, bottom: 2 }, outerBoundsContain: 'all' }
     };
     for (var k in extra) option[k] = extra[k];
     return option;
@@ -72,7 +75,7 @@ export const CHART_SCRIPT = String.raw`
   function mount(id, option) {
     var el = document.getElementById(id);
     if (!el) return;
-    var chart = echarts.init(el, null, { renderer: 'canvas' });
+    var chart = echarts.init(el, null, { renderer: 'svg' });
     chart.setOption(option);
     charts.push({ chart: chart, el: el });
   }
@@ -87,18 +90,41 @@ export const CHART_SCRIPT = String.raw`
       };
     });
   }
-  function scatter(xField) {
+  // Point labels name the compressor; one that would run past the right edge goes to the left
+  // of its point, and labels that would overlap others are hidden (the tooltip still has them).
+  function pointLabelLayout(chartWidth) {
+    return function (p) {
+      var r = p.labelRect;
+      if (r.x + r.width > chartWidth - 4) return { x: p.rect.x - 4, align: 'right', hideOverlap: true };
+      return { hideOverlap: true };
+    };
+  }
+  function scatter(xField, id) {
+    var el = document.getElementById(id);
+    var width = el ? el.clientWidth : 600;
     return data.compressors.map(function (c) {
       return {
         name: c, type: 'scatter', symbol: isModel(c) ? 'diamond' : 'circle', symbolSize: isModel(c) ? 14 : 10,
+        label: { show: true, position: 'right', distance: 4, fontSize: 10, color: '#3b4252', formatter: function (item) { return item.data.compressor; } },
+        labelLayout: pointLabelLayout(width),
         data: pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
           .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c }; })
       };
     });
   }
+  // Category labels: the file name without its folders (alice29.txt[0:8192]) unless two inputs
+  // would then read the same; the tooltip has the full name.
+  var shortNames = data.inputs.map(function (name) {
+    var slash = name.lastIndexOf('/', name.indexOf('[') < 0 ? name.length : name.indexOf('['));
+    return name.slice(slash + 1);
+  });
+  var labelOf = {};
+  data.inputs.forEach(function (name, i) {
+    labelOf[name] = shortNames.indexOf(shortNames[i]) === shortNames.lastIndexOf(shortNames[i]) ? shortNames[i] : name;
+  });
   var categoryAxis = {
     type: 'category', data: data.inputs,
-    axisLabel: { interval: 0, rotate: data.inputs.length > 4 ? 20 : 0, fontSize: 11 }
+    axisLabel: { interval: 0, rotate: data.inputs.length > 4 ? 30 : 0, fontSize: 11, formatter: function (name) { return labelOf[name] || name; } }
   };
 
   mount('chart-bpb', base('chart-bpb', {
@@ -128,14 +154,14 @@ export const CHART_SCRIPT = String.raw`
     tooltip: scatterTooltip(function (x) { return si(x) + '/s encode'; }),
     xAxis: { type: 'log', name: 'encode speed', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: function (v) { return si(v) + '/s'; } } },
     yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
-    series: scatter('encodeBytesPerSecond')
+    series: scatter('encodeBytesPerSecond', 'chart-speed')
   }));
 
   mount('chart-size', base('chart-size', {
     tooltip: scatterTooltip(function (x) { return si(x) + ' decompressor'; }),
     xAxis: { type: 'log', name: 'decompressor bytes (incl. weights)', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: si } },
     yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
-    series: scatter('decompressorBytes')
+    series: scatter('decompressorBytes', 'chart-size')
   }));
 
   window.addEventListener('resize', function () {
