@@ -33,9 +33,10 @@ function result(compressor: string, family: string, bpb: number, inp: InputRecor
 function syntheticRecords(): RunRecord[] {
   // Six inputs, so the category labels rotate; long names and two slices of one file, as real runs have.
   const slice = (offset: number, bytes: number, sha: string): InputRecord => ({ ...input('../shared/corpora/snappy-testdata/alice29.txt', 152_089, sha), corpus: undefined, offset, limit: bytes });
+  // The first category's label is the longest: rotated, it reaches furthest left of the plot.
   const inputs = [
-    input('enwik8:test', 5_000_000, 'a'), input('snappy/alice29.txt', 152_089, 'b'), input('silesia/dickens', 10_192_446, 'c'),
-    slice(0, 8192, 'd'), slice(8192, 8192, '9'), input('../shared/corpora/snappy-testdata/paper-100k.pdf', 102_400, '8'),
+    slice(0, 8192, 'd'), slice(8192, 8192, '9'), input('enwik8:test', 5_000_000, 'a'), input('snappy/alice29.txt', 152_089, 'b'),
+    input('silesia/dickens', 10_192_446, 'c'), input('../shared/corpora/snappy-testdata/paper-100k.pdf', 102_400, '8'),
   ];
   const model = (id: string, dtype: string, weightsBytes: number) => ({ id, weightsSha256: 'e'.repeat(64), tokenizerSha256: 'f'.repeat(64), dtype, device: 'cpu', weightsBytes });
   const results = inputs.flatMap((inp, i) => {
@@ -100,6 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {
     expect(body).toContain('Ranked over all 6 inputs, which every compressor ran');
 
     // No text of any chart (axis labels, names, legend, point labels) is clipped by its container.
+    expect(await page.locator('.chart svg text').count()).toBeGreaterThan(50); // measured, not vacuous
     const outside = await page.$$eval('.chart', (els) =>
       els.flatMap((el) => {
         const box = el.getBoundingClientRect();
@@ -120,6 +122,7 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
+    await page.locator('.charts').screenshot({ path: SCREENSHOT.replace(/\.png$/, '-charts.png') });
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -59,10 +59,10 @@ export const CHART_SCRIPT = String.raw`
     var option = {
       animation: false,
       textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
-      legend: { type: 'plain', top: 0, left: 0, right: 0, padding: 0, itemGap: 12, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
+      legend: { type: 'plain', top: 2, left: 0, right: 0, padding: 0, itemGap: 12, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
       // ECharts 6 outer bounds: the grid shrinks until axis labels and names (rotated ones too)
       // fit inside the chart element, instead of containLabel's estimate that clipped them.
-      grid: { left: 8, right: 16, top: top, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 2, right: 2, top: 0, bottom: 2 }, outerBoundsContain: 'all' }
+      grid: { left: 8, right: 16, top: top, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 8, right: 8, top: 0, bottom: 4 }, outerBoundsContain: 'all' }
     };
     for (var k in extra) option[k] = extra[k];
     return option;
@@ -90,8 +90,9 @@ export const CHART_SCRIPT = String.raw`
       };
     });
   }
-  // Point labels name the compressor; one that would run past the right edge goes to the left
-  // of its point, and labels that would overlap others are hidden (the tooltip still has them).
+  // Point labels name the compressor, once per compressor (its points cluster; the top one is
+  // labelled). A label that would run past the right edge goes to the left of its point, and one
+  // that would overlap another is hidden (the legend and tooltip still name it).
   function pointLabelLayout(chartWidth) {
     return function (p) {
       var r = p.labelRect;
@@ -99,16 +100,22 @@ export const CHART_SCRIPT = String.raw`
       return { hideOverlap: true };
     };
   }
+  function labelTop(items) {
+    var top = null;
+    items.forEach(function (d) { if (!top || d.value[1] > top.value[1]) top = d; });
+    if (top) top.label = { show: true };
+    return items;
+  }
   function scatter(xField, id) {
     var el = document.getElementById(id);
     var width = el ? el.clientWidth : 600;
     return data.compressors.map(function (c) {
       return {
         name: c, type: 'scatter', symbol: isModel(c) ? 'diamond' : 'circle', symbolSize: isModel(c) ? 14 : 10,
-        label: { show: true, position: 'right', distance: 4, fontSize: 10, color: '#3b4252', formatter: function (item) { return item.data.compressor; } },
+        label: { show: false, position: 'right', distance: 4, fontSize: 10, color: '#3b4252', formatter: function (item) { return item.data.compressor; } },
         labelLayout: pointLabelLayout(width),
-        data: pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
-          .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c }; })
+        data: labelTop(pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
+          .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c }; }))
       };
     });
   }
