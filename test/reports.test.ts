@@ -108,7 +108,7 @@ describe('leaderboardMarkdown', () => {
     expect(summary).toMatch(/\| 1 \| lm:gpt2 · Xenova\/gpt2 \(q8\) \| 2\/2 \| 5,000,000 \| 812,500 \| 1\.3000 \|/);
     expect(summary).toMatch(/\| 2 \| xz:9 \| 1\/2 \|/);
     // A compressor with no valid result is listed last, unranked, and does not empty the common set.
-    expect(summary).toMatch(/\| — \| brotli:11 \| 0\/2 \| 0 \| 0 \| — \|/);
+    expect(summary).toMatch(/\| — \| brotli:11 \| 0\/2 \| — \| — \| — \| 100,000 \| — \|/);
     // With every input run by every compressor, the page says the ranking covers all of them.
     const both = leaderboardMarkdown([records[1]!]);
     expect(both).toContain('Ranked over all 1 input, which every compressor ran: snappy/alice29.txt.');

@@ -142,14 +142,14 @@ function buildSummary(rows: ResultRow[], groups: InputGroup[]): { summary: Table
         '',
         list[0]!.label,
         `${ran}/${groups.length}`,
-        formatInt(inBytes),
-        formatInt(outBytes),
-        inBytes > 0 ? formatBpb(bpb) : '—',
+        // Nothing pooled (no common input): dashes, not zeros that read like results.
+        ...(inBytes > 0
+          ? [formatInt(inBytes), formatInt(outBytes), formatBpb(bpb)]
+          : ['—', '—', '—']),
         formatInt(decompressor),
-        inBytes > 0 ? formatInt(total) : '—',
-        inBytes > 0 ? formatBpb((8 * total) / inBytes) : '—',
-        formatSeconds(sum(valid, (r) => r.result.encodeSeconds)),
-        formatSeconds(sum(valid, (r) => r.result.decodeSeconds)),
+        ...(inBytes > 0
+          ? [formatInt(total), formatBpb((8 * total) / inBytes), formatSeconds(sum(valid, (r) => r.result.encodeSeconds)), formatSeconds(sum(valid, (r) => r.result.decodeSeconds))]
+          : ['—', '—', '—', '—']),
         `${list.filter((r) => r.result.roundtrip && !r.result.error).length}/${list.length}`,
       ],
     };
