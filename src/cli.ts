@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './records/atomic.js';
 import type { ModelRequest } from './models/lookup.js';
 import { loadModelExplained } from './cli/model-lookup.js';
-import { UsageError, wholeNumber, oneOf, segments, modelNames, DTYPES, DEVICES, MODEL_SYNTAX } from './cli/options.js';
+import { UsageError, wholeNumber, oneOf, segments, modelNames, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
 import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
 import { parseExternals, EXTERNAL_SYNTAX } from './compressors/external.js';
@@ -97,8 +97,9 @@ async function readResumable(path: string): Promise<RunRecord> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new UsageError(`--resume ${path}: no such file`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--resume ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
   }
   try {
     const rec = JSON.parse(text) as RunRecord;
