@@ -6,7 +6,7 @@ import { partitionAvailable, type Partitioned } from '../compressors/baselines.j
 import type { ClassicCompressor } from '../compressors/classic.js';
 import { UsageError } from './options.js';
 
-export const SKIP_MISSING_DESCRIBE = 'Skip (with a warning) baselines and --external compressors whose command is not on PATH, instead of failing';
+export const SKIP_MISSING_DESCRIBE = 'Leave out baselines and --external compressors whose command is not on PATH (each is named on stderr) instead of failing';
 
 export async function requireAvailable(compressors: readonly ClassicCompressor[], skipMissing: boolean): Promise<Partitioned> {
   const found = await partitionAvailable(compressors);
