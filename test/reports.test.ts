@@ -12,7 +12,7 @@ const ENWIK8_TEST: InputRecord = { name: 'enwik8:test', corpus: 'enwik8', fileSh
 const ALICE: InputRecord = { name: 'snappy/alice29.txt', corpus: 'snappy/alice29.txt', fileSha256: 'b'.repeat(64), sliceSha256: 'b'.repeat(64), fileBytes: 152_089, offset: 0, limit: null };
 
 function result(over: Partial<ResultRecord> & Pick<ResultRecord, 'compressor' | 'family' | 'bitsPerByte'>, input: InputRecord = ENWIK8_TEST, inputBytes = 5_000_000): ResultRecord {
-  const outputBytes = Math.round((over.bitsPerByte * inputBytes) / 8);
+  const outputBytes = Math.round(((over.bitsPerByte ?? 0) * inputBytes) / 8);
   const decompressorBytes = over.decompressor?.bytes ?? 100_000;
   const r = {
     settings: {},
