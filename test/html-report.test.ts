@@ -118,7 +118,8 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {
     const texts = await page.$$eval('#chart-bpb svg text, #chart-speed svg text', (ts) => ts.map((t) => `${t.closest('.chart')!.id}|${t.textContent}`));
     expect(texts).toContain('chart-bpb|alice29.txt[0:8192]');
     expect(texts).toContain('chart-bpb|alice29.txt[8192:16384]');
-    expect(texts.filter((t) => t === 'chart-speed|xz:9').length).toBeGreaterThan(1); // legend + point labels
+    expect(texts.filter((t) => t === 'chart-speed|xz:9').length).toBe(2); // legend + one point label
+    for (const label of ['lm:gpt2 (q8)', 'lm:gpt2 (fp32)', 'lm:smollm (q4)', 'gzip:9']) expect(texts, label).toContain(`chart-speed|${label}`);
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);

@@ -1,9 +1,11 @@
 /** The numbers the HTML charts plot, embedded in the page as JSON (valid results only). */
 import type { RunRecord } from '../records/run-record.js';
-import { groupByInput, settingsNote, toRows } from './results.js';
+import { groupByInput, settingsNote, shortLabel, toRows } from './results.js';
 
 export interface ChartPoint {
   compressor: string;
+  /** The point's label on scatter charts. */
+  pointLabel: string;
   family: string;
   isModel: boolean;
   input: string;
@@ -37,6 +39,7 @@ export function buildChartData(records: RunRecord[]): ChartData {
       const r = row.result;
       points.push({
         compressor: row.label,
+        pointLabel: shortLabel(r),
         family: r.family,
         isModel: row.isModel,
         input: group.name,

@@ -91,13 +91,13 @@ export const CHART_SCRIPT = String.raw`
     });
   }
   // Point labels name the compressor, once per compressor (its points cluster; the top one is
-  // labelled). A label that would run past the right edge goes to the left of its point, and one
-  // that would overlap another is hidden (the legend and tooltip still name it).
+  // labelled). A label that would run past the right edge goes to the left of its point; labels
+  // that would overlap are shifted apart vertically, a thin line tying each to its point.
   function pointLabelLayout(chartWidth) {
     return function (p) {
       var r = p.labelRect;
-      if (r.x + r.width > chartWidth - 4) return { x: p.rect.x - 4, align: 'right', hideOverlap: true };
-      return { hideOverlap: true };
+      if (r.x + r.width > chartWidth - 4) return { x: p.rect.x - 4, align: 'right', moveOverlap: 'shiftY' };
+      return { moveOverlap: 'shiftY' };
     };
   }
   function labelTop(items) {
@@ -112,10 +112,11 @@ export const CHART_SCRIPT = String.raw`
     return data.compressors.map(function (c) {
       return {
         name: c, type: 'scatter', symbol: isModel(c) ? 'diamond' : 'circle', symbolSize: isModel(c) ? 14 : 10,
-        label: { show: false, position: 'right', distance: 4, fontSize: 10, color: '#3b4252', formatter: function (item) { return item.data.compressor; } },
+        label: { show: false, position: 'right', distance: 4, fontSize: 10, color: '#3b4252', formatter: function (item) { return item.data.pointLabel; } },
         labelLayout: pointLabelLayout(width),
+        labelLine: { show: true, length2: 4, lineStyle: { width: 0.8, opacity: 0.6 } },
         data: labelTop(pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
-          .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c }; }))
+          .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c, pointLabel: p.pointLabel }; }))
       };
     });
   }

@@ -37,6 +37,11 @@ export function compressorLabel(result: ResultRecord): string {
   return result.compressor.includes(id) ? `${result.compressor} (${variant})` : `${result.compressor} · ${id} (${variant})`;
 }
 
+/** A short label for chart points: `lm:gpt2 (q8)`, `order-k:3`, `gzip:9` (the legend has the full one). */
+export function shortLabel(result: ResultRecord): string {
+  return result.model && result.model.dtype !== 'none' ? `${result.compressor} (${result.model.dtype})` : result.compressor;
+}
+
 /** What distinguishes runs of one model: its dtype, or for a weightless model (order-k) its settings. */
 function modelVariant(model: NonNullable<ResultRecord['model']>): string {
   if (model.dtype !== 'none') return model.dtype;
