@@ -114,6 +114,22 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {
       }),
     );
     expect(outside).toEqual([]);
+    // Point labels overlap no other label (boxes of rotated axis labels are not tight, so those are left out).
+    const overlapping = await page.$$eval('#chart-speed, #chart-size', (els) =>
+      els.flatMap((el) => {
+        const boxes = [...el.querySelectorAll('svg text')]
+          .map((t) => ({ text: t.textContent ?? '', b: t.getBoundingClientRect() }))
+          .filter((x) => /^(lm|gzip|zstd|xz|brotli)/.test(x.text) && x.b.width > 0);
+        const hits: string[] = [];
+        boxes.forEach((x, i) => boxes.slice(i + 1).forEach((y) => {
+          const w = Math.min(x.b.right, y.b.right) - Math.max(x.b.left, y.b.left);
+          const h = Math.min(x.b.bottom, y.b.bottom) - Math.max(x.b.top, y.b.top);
+          if (w > 1 && h > 1) hits.push(`${el.id}: "${x.text}" / "${y.text}"`);
+        }));
+        return hits;
+      }),
+    );
+    expect(overlapping).toEqual([]);
     // Category labels: slices by byte range; scatter points labelled by compressor, not only on hover.
     const texts = await page.$$eval('#chart-bpb svg text, #chart-speed svg text', (ts) => ts.map((t) => `${t.closest('.chart')!.id}|${t.textContent}`));
     expect(texts).toContain('chart-bpb|alice29.txt[0:8192]');

@@ -77,7 +77,8 @@ export const CHART_SCRIPT = String.raw`
     if (!el) return;
     var chart = echarts.init(el, null, { renderer: 'svg' });
     chart.setOption(option);
-    charts.push({ chart: chart, el: el });
+    if (option.series.length && option.series[0].type === 'scatter') placePointLabels(chart, el, option.series);
+    charts.push({ chart: chart, el: el, option: option });
   }
   function bars(field, axis) {
     return data.compressors.map(function (c) {
@@ -91,14 +92,39 @@ export const CHART_SCRIPT = String.raw`
     });
   }
   // Point labels name the compressor, once per compressor (its points cluster; the top one is
-  // labelled). A label that would run past the right edge goes to the left of its point; labels
-  // that would overlap are shifted apart vertically, a thin line tying each to its point.
-  function pointLabelLayout(chartWidth) {
-    return function (p) {
-      var r = p.labelRect;
-      if (r.x + r.width > chartWidth - 4) return { x: p.rect.x - 4, align: 'right', moveOverlap: 'shiftY' };
-      return { moveOverlap: 'shiftY' };
-    };
+  // labelled). They are placed once the axes exist: right of the point, or left where that would
+  // leave the chart, and moved up or down in line steps until they overlap no label placed before.
+  var LABEL_FONT = '10px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+  var LINE = 12, GAP = 4;
+  function placePointLabels(chart, el, series) {
+    measure.font = LABEL_FONT;
+    var placed = [], W = el.clientWidth, H = el.clientHeight;
+    function free(r) {
+      if (r.y < 0 || r.y + r.h > H || r.x < 0 || r.x + r.w > W) return false;
+      return placed.every(function (q) { return r.x >= q.x + q.w || q.x >= r.x + r.w || r.y >= q.y + q.h || q.y >= r.y + r.h; });
+    }
+    var updates = series.map(function (s, si) {
+      return {
+        data: s.data.map(function (d) {
+          if (!d.label || !d.label.show) return d;
+          var px = chart.convertToPixel({ seriesIndex: si }, d.value);
+          var half = s.symbolSize / 2, w = measure.measureText(d.pointLabel).width, best = null;
+          [1, -1].some(function (side) {
+            var x = side > 0 ? px[0] + half + GAP : px[0] - half - GAP - w;
+            for (var k = 0; k <= 12; k++) {
+              var dy = (k % 2 ? 1 : -1) * Math.ceil(k / 2) * LINE;
+              var r = { x: x, y: px[1] - LINE / 2 + dy, w: w, h: LINE };
+              if (free(r)) { best = { r: r, side: side, dy: dy }; return true; }
+            }
+            return false;
+          });
+          if (!best) return Object.assign({}, d, { label: { show: false } });
+          placed.push(best.r);
+          return Object.assign({}, d, { label: { show: true, position: best.side > 0 ? 'right' : 'left', distance: GAP, offset: [0, best.dy] } });
+        })
+      };
+    });
+    chart.setOption({ series: updates });
   }
   function labelTop(items) {
     var top = null;
@@ -106,15 +132,11 @@ export const CHART_SCRIPT = String.raw`
     if (top) top.label = { show: true };
     return items;
   }
-  function scatter(xField, id) {
-    var el = document.getElementById(id);
-    var width = el ? el.clientWidth : 600;
+  function scatter(xField) {
     return data.compressors.map(function (c) {
       return {
         name: c, type: 'scatter', symbol: isModel(c) ? 'diamond' : 'circle', symbolSize: isModel(c) ? 14 : 10,
-        label: { show: false, position: 'right', distance: 4, fontSize: 10, color: '#3b4252', formatter: function (item) { return item.data.pointLabel; } },
-        labelLayout: pointLabelLayout(width),
-        labelLine: { show: true, length2: 4, lineStyle: { width: 0.8, opacity: 0.6 } },
+        label: { show: false, position: 'right', distance: GAP, fontSize: 10, lineHeight: LINE, color: '#3b4252', formatter: function (item) { return item.data.pointLabel; } },
         data: labelTop(pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
           .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c, pointLabel: p.pointLabel }; }))
       };
@@ -162,20 +184,21 @@ export const CHART_SCRIPT = String.raw`
     tooltip: scatterTooltip(function (x) { return si(x) + '/s encode'; }),
     xAxis: { type: 'log', name: 'encode speed', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: function (v) { return si(v) + '/s'; } } },
     yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
-    series: scatter('encodeBytesPerSecond', 'chart-speed')
+    series: scatter('encodeBytesPerSecond')
   }));
 
   mount('chart-size', base('chart-size', {
     tooltip: scatterTooltip(function (x) { return si(x) + ' decompressor'; }),
     xAxis: { type: 'log', name: 'decompressor bytes (incl. weights)', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: si } },
     yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
-    series: scatter('decompressorBytes', 'chart-size')
+    series: scatter('decompressorBytes')
   }));
 
   window.addEventListener('resize', function () {
     charts.forEach(function (c) {
       c.chart.setOption({ grid: { top: legendHeight(c.el.clientWidth - 8) + 34 } });
       c.chart.resize();
+      if (c.option.series.length && c.option.series[0].type === 'scatter') placePointLabels(c.chart, c.el, c.option.series);
     });
   });
   window.__reportCharts = charts.length;
