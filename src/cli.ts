@@ -13,6 +13,7 @@ import type { ModelRequest } from './models/lookup.js';
 import { loadModelExplained } from './cli/model-lookup.js';
 import { UsageError, wholeNumber, oneOf, segments, modelNames, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
+import { isStoredArchive, packArchive, readStoredArchive } from './compressors/archiver.js';
 import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
 import { parseExternals, EXTERNAL_SYNTAX } from './compressors/external.js';
 import type { Compressor } from './compressors/compressor.js';
@@ -44,7 +45,7 @@ const modelOptions = (y: Argv) =>
 
 const codecOptions = (y: Argv) =>
   y
-    .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (≈1 per 4096 tokens, ≤ 8)' })
+    .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (1 per 1024 tokens, ≤ 32 on CPU, ≤ 256 on CUDA)' })
     .option('context', { type: 'string', coerce: wholeNumber('context', 2, 'a whole number of tokens ≥ 2'), describe: 'Context window in tokens (default: the model maximum)' })
     .option('prime', { type: 'string', coerce: wholeNumber('prime', 0, 'a whole number of tokens ≥ 0, below --context'), describe: 'Tokens kept when the window slides (default: half the context)' });
 
@@ -62,7 +63,15 @@ const modelOption = (describe: string) => ({ alias: 'm', type: 'string' as const
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 function modelRequest(argv: { dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; threads?: number }, model?: string): ModelRequest {
-  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device as 'cpu' | 'cuda', offline: argv.offline, threads: argv.threads };
+  return {
+    model,
+    modelDirs: list(argv['model-dir']),
+    dtype: argv.dtype,
+    device: argv.device as 'cpu' | 'cuda',
+    offline: argv.offline,
+    threads: argv.threads,
+    warn: (message) => process.stderr.write(`compress-bench: warning: ${message}\n`),
+  };
 }
 
 /** Inputs: files, or registered corpora (`enwik8`, `enwik8:test`) present on disk. */
@@ -131,7 +140,8 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const inputs = await loadInputs(specs, a.offset, a.limit);
   const compressors: Compressor[] = [];
   const models = list(a.model);
-  for (const m of models.length ? models : [undefined]) {
+  if (models.includes(NO_MODEL) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
+  for (const m of models.length === 0 ? [undefined] : models[0] === NO_MODEL ? [] : models) {
     compressors.push(new LmCompressor(await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context }), codec));
   }
   compressors.push(...classic);
@@ -163,6 +173,9 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   return results.every((r) => r.roundtrip) ? 0 : 1;
 }
 
+/** `-m none`: baselines only, no language model. */
+const NO_MODEL = 'none';
+
 /** `compress`/`decompress` name their output; yargs would say "Missing required argument: output". */
 function outputOf(a: { output?: string }, command: string, what: string): string {
   if (a.output === undefined || a.output === '') throw new UsageError(`${command} needs -o/--output FILE: where to write the ${what}`);
@@ -181,29 +194,37 @@ async function compressCommand(a: { input: string; output?: string; model?: stri
   const [input] = await loadInputs([a.input], 0, undefined);
   const lm = new LmCompressor(await loadModelExplained({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
   const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
-  const archive = await lm.compress(input.bytes, bar);
+  const { archive, kind, lmBytes } = await packArchive(lm, input.bytes, bar);
   bar.stop();
   await writeFileAtomic(output, archive);
   await lm.dispose();
   const stats = lm.lastStats();
   if (!a.quiet) {
     const n = input.bytes.length;
+    const bpb = (bytes: number) => (n ? ((bytes * 8) / n).toFixed(3) : 'n/a');
     process.stderr.write(
-      `${a.input}: ${n} → ${archive.length} bytes, ${n ? ((archive.length * 8) / n).toFixed(3) : 'n/a'} bits/byte ` +
-        `(ideal ${n ? ((stats?.idealBits ?? 0) / n).toFixed(3) : 'n/a'}), ${stats?.tokens} tokens, model ${lm.model.identity.id}\n`,
+      `${a.input}: ${n} → ${archive.length} bytes` +
+        (kind === 'stored' ? ` (stored: the model's ${lmBytes}-byte code, ${bpb(lmBytes)} bits/byte, was larger than the input)` : `, ${bpb(archive.length)} bits/byte`) +
+        ` (ideal ${n ? ((stats?.idealBits ?? 0) / n).toFixed(3) : 'n/a'}), ${stats?.tokens} tokens, model ${lm.model.identity.id}\n`,
     );
   }
   return 0;
 }
 
-async function decompressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
+async function decompressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean; download: boolean; 'allow-other-runtime': boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
   const output = outputOf(a, 'decompress', 'restored file');
   const archive = new Uint8Array(await readFile(a.input).catch((e) => {
     throw new UsageError(`${a.input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot read'}`);
   }));
+  if (isStoredArchive(archive)) {
+    await writeFileAtomic(output, readStoredArchive(archive));
+    return 0;
+  }
   const { header } = readArchive(archive);
-  const model = await loadModelExplained({ ...modelRequest({ ...a, dtype: header.dtype }, single(a.model, 'decompress') ?? header.modelId) });
-  const lm = new LmCompressor(model);
+  // An archive never makes us reach the network on its own: only --download allows the Hub.
+  const request = modelRequest({ ...a, dtype: header.dtype, offline: a.offline || !a.download }, single(a.model, 'decompress') ?? header.modelId);
+  const model = await loadModelExplained(request, a.download ? undefined : 'pass --download: decompress uses local models only unless told');
+  const lm = new LmCompressor(model, { allowOtherRuntime: a['allow-other-runtime'] });
   const bar = progressBar(`decompress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
   const out = await lm.decompress(archive, bar);
   bar.stop();
@@ -256,7 +277,9 @@ export function buildCli(args: string[]) {
         modelOptions(y)
           .positional('input', { type: 'string', demandOption: true })
           .option('model', modelOption('Override where the model is (must match the archive)'))
-          .option('output', { alias: 'o', type: 'string', describe: 'The file to write (required)' }),
+          .option('output', { alias: 'o', type: 'string', describe: 'The file to write (required)' })
+          .option('download', { type: 'boolean', default: false, describe: "Allow downloading the archive's model from the Hub (off: local models only)" })
+          .option('allow-other-runtime', { type: 'boolean', default: false, describe: 'Decode an archive made on another runtime/hardware (the checksum still guards the output)' }),
       async (argv) => {
         process.exitCode = await decompressCommand(argv as never);
       },

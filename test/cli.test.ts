@@ -293,6 +293,57 @@ describe('compress / decompress', () => {
   });
 });
 
+describe('the archiver never expands, never downloads on its own, and runs baselines alone', () => {
+  test.skipIf(!HAVE_SHARED)('random bytes and CRLF lines: at most 9 bytes over the input, and they come back', async () => {
+    const dir = tmp();
+    const cases = {
+      'random.bin': Uint8Array.from({ length: 3000 }, (_, i) => (i * 2654435761) >>> 24),
+      'crlf.txt': new TextEncoder().encode('a\r\n'.repeat(1000)),
+    };
+    for (const [name, bytes] of Object.entries(cases)) {
+      const input = join(dir, name);
+      writeFileSync(input, bytes);
+      const c = await run(['compress', '-m', SMALL_MODEL, '--model-dir', SHARED_MODELS, input, '-o', `${input}.cb`]);
+      expect(c.code, c.stderr).toBe(0);
+      expect(readFileSync(`${input}.cb`).length).toBeLessThanOrEqual(bytes.length + 9);
+      const d = await run(['decompress', `${input}.cb`, '-o', `${input}.out`, '--model-dir', SHARED_MODELS]);
+      expect(d.code, d.stderr).toBe(0);
+      expect(readFileSync(`${input}.out`).equals(Buffer.from(bytes))).toBe(true);
+    }
+    // The random bytes were stored, and the message says why.
+    const again = await run(['compress', '-m', SMALL_MODEL, '--model-dir', SHARED_MODELS, join(dir, 'random.bin'), '-o', join(dir, 'r2.cb')]);
+    expect(again.stderr).toMatch(/stored: the model's \d+-byte code, [\d.]+ bits\/byte, was larger than the input/);
+  });
+
+  test('decompress does not download the model an archive names, unless --download', async () => {
+    const dir = tmp();
+    const input = join(dir, 'in.txt');
+    writeFileSync(input, 'abc '.repeat(500)); // order-k codes this far below its size: an LM archive, not stored
+    const c = await run(['compress', '-m', 'order-k', input, '-o', join(dir, 'a.cb')]);
+    expect(c.code, c.stderr).toBe(0);
+    // Rename the archive's model to a Hub id (and re-seal the CRC): decoding must not go online.
+    const { readArchive, writeArchive } = await import('../src/coding/container.js');
+    const { header, streams } = readArchive(new Uint8Array(readFileSync(join(dir, 'a.cb'))));
+    writeFileSync(join(dir, 'hub.cb'), writeArchive({ ...header, modelId: 'someone/some-model' }, streams));
+    const d = await run(['decompress', join(dir, 'hub.cb'), '-o', join(dir, 'out')], { HF_HUB_OFFLINE: '' });
+    expect(d.code).toBe(2);
+    expect(oneLine(d.stderr)).toBe(true);
+    expect(d.stderr).toMatch(/unknown model "someone\/some-model": not found offline; .*pass --download/);
+  });
+
+  test('-m none runs the baselines only', async () => {
+    const dir = tmp();
+    const file = join(dir, 'x.txt');
+    writeFileSync(file, 'hello hello hello\n'.repeat(50));
+    const r = await run(['-m', 'none', file, '--baselines', 'gzip:9', '--json', '--record-dir', join(dir, 'runs')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results.map((x: { compressor: string }) => x.compressor)).toEqual(['gzip:9']);
+    const bad = await run(['-m', 'none', '-m', 'order-k', file, '--baselines', 'gzip:9']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/baselines only/);
+  });
+});
+
 describe('time estimate before a long run', () => {
   test('tokens left ÷ measured speed, the decode counted after an encode', () => {
     // 1,000 of 10,000 tokens encoded in 10 s: 9,000 + 10,000 tokens at 100/s.

@@ -14,7 +14,8 @@
  *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
  *                    [--no-js] [--batch-sweep]
  * Defaults: alice29.txt with gpt2-docmix-7m and -30m from ../shared when present, else the
- * shipped sample with the embedded model.
+ * shipped sample with the embedded model. Each model's raw figures go to stderr as JSON as soon
+ * as they exist.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -45,6 +46,7 @@ const argv = yargs(hideBin(process.argv))
   .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the previous coding step)' })
   .option('batch-sweep', { type: 'boolean', default: false, describe: 'Encode tokens/s against batch size (graph coding step)' })
   .option('sweep', { type: 'boolean', default: false, describe: 'Coded bpb against the segment count (real encodes of the whole input)' })
+  .option('sweep-segments', { type: 'number', array: true, default: [1, 8, 16, 32, 64], describe: 'Segment counts for --sweep' })
   .option('one', { type: 'string', hidden: true, describe: 'internal: run one model and print its JSON' })
   .strict()
   .parseSync();
@@ -86,9 +88,11 @@ async function main(): Promise<void> {
     if (argv.threads !== undefined) args.push('--threads', String(argv.threads));
     if (!argv.js) args.push('--no-js');
     if (argv['batch-sweep']) args.push('--batch-sweep');
-    if (argv.sweep) args.push('--sweep');
+    if (argv.sweep) args.push('--sweep', '--sweep-segments', ...argv['sweep-segments'].map(String));
     const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     figures.push(JSON.parse(out.trim().split('\n').at(-1)!));
+    // Each model's raw figures as soon as they exist: a long run loses nothing when stopped.
+    process.stderr.write(`${JSON.stringify(figures.at(-1))}\n`);
   }
 
   const f1 = (x: number) => x.toFixed(0);
@@ -312,7 +316,7 @@ async function batchSweep(model: LanguageModel, tokens: Int32Array): Promise<Mod
 /** Coded size of the whole input at 1, 8, 16, 32 and 64 segments: what the batch costs in bpb. */
 async function segmentSweep(model: LanguageModel): Promise<ModelFigures['bpbSweep']> {
   const out: NonNullable<ModelFigures['bpbSweep']> = [];
-  for (const segments of [1, 8, 16, 32, 64]) {
+  for (const segments of argv['sweep-segments']) {
     const lm = new LmCompressor(model, { segments });
     const t0 = performance.now();
     const archive = await lm.compress(data);

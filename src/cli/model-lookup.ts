@@ -22,7 +22,8 @@ export function searchedPlaces(id: string, modelDirs: string[]): string {
   return places.map(({ d, why }) => `${names.map((n) => join(d, n)).join(' or ')} (${why})`).join(', ');
 }
 
-export async function loadModelExplained(req: ModelRequest): Promise<LanguageModel> {
+/** `hint`: how the user allows a download when this request was made offline (default: drop --offline). */
+export async function loadModelExplained(req: ModelRequest, hint?: string): Promise<LanguageModel> {
   const id = req.model ?? EMBEDDED_MODEL_ID;
   if (id === EMBEDDED_MODEL_ID || isOrderK(id) || existsSync(id)) return loadModel(req);
   const dirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
@@ -32,7 +33,7 @@ export async function loadModelExplained(req: ModelRequest): Promise<LanguageMod
   const pass = `pass --model-dir DIR holding DIR/${id}/ (transformers.js layout), or a folder path`;
   if (req.offline || process.env.HF_HUB_OFFLINE === '1') {
     const why = req.offline ? '--offline' : 'HF_HUB_OFFLINE=1';
-    throw new UsageError(`unknown model "${id}": not found offline; ${looked}; ${pass}, or allow the Hub download (drop ${why})`);
+    throw new UsageError(`unknown model "${id}": not found offline; ${looked}; ${pass}, or allow the Hub download (${hint ?? `drop ${why}`})`);
   }
   try {
     return await loadModel(req);

@@ -52,7 +52,7 @@ export function segments(raw: unknown): number | 'auto' {
   return Number(s);
 }
 
-export const MODEL_SYNTAX = 'a model id (gpt2-docmix-7m), an alias (gpt2), a Hub id (Xenova/gpt2), a folder path, embedded, or order-k[:K]';
+export const MODEL_SYNTAX = 'a model id (gpt2-docmix-7m), an alias (gpt2), a Hub id (Xenova/gpt2), a folder path, embedded, order-k[:K], or none (baselines only)';
 
 /** `-m/--model` (repeatable): every value non-empty. `-m` as the last word yields "". */
 export function modelNames(raw: unknown): string[] | undefined {

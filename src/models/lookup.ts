@@ -39,6 +39,8 @@ export interface ModelRequest {
   offline?: boolean;
   maxContext?: number;
   threads?: number;
+  /** One-line warnings from loading (e.g. a model that falls back to the JS quantizer). */
+  warn?: (message: string) => void;
 }
 
 export { cacheDir };
@@ -66,7 +68,7 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   if (orderK) return createOrderKModel(orderK[1] === undefined ? 3 : Number(orderK[1]));
   const modelDirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
   const load = (dir: string) =>
-    loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads });
+    loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads, warn: req.warn });
 
   if (existsSync(id) && !isModelFolder(resolve(id))) {
     throw new CausalLmError(`--model ${id}: this path is not a model folder (no config.json in it)`);
