@@ -5,7 +5,8 @@
  *
  * header (varints are unsigned LEB128, strings are varint length + UTF-8):
  *   original length varint | original CRC-32 u32 | model id str | weights SHA-256 (32 bytes)
- *   | tokenizer SHA-256 (32 bytes) | dtype str | runtime str | coder: frequency-total bits u8
+ *   | tokenizer SHA-256 (32 bytes) | dtype str | runtime str | coding step str (v2+)
+ *   | coder: frequency-total bits u8
  *   | codec: context varint (0 = unbounded), prime varint, start token varint
  *   | primer: tokens varint, CRC-32 of the primer's token ids u32 (conditional coding)
  *   | segment count varint | per segment: tokens varint, stream bytes varint
@@ -17,7 +18,9 @@
 import { crc32 } from 'node:zlib';
 
 export const MAGIC = 'CBLM';
-export const FORMAT_VERSION = 1;
+/** v2 adds the coding step; v1 archives were all made by the JS quantizer and still decode. */
+export const FORMAT_VERSION = 2;
+const V1_CODING_STEP = 'js-quantizer/1';
 
 export interface ArchiveHeader {
   originalLength: number;
@@ -27,6 +30,8 @@ export interface ArchiveHeader {
   tokenizerSha256: string;
   dtype: string;
   runtime: string;
+  /** Which coding step built the tables (`onnx-graph/1`, `js-quantizer/1`): decode must use the same. */
+  codingStep: string;
   frequencyBits: number;
   contextLength: number;
   primeTokens: number;
@@ -122,6 +127,7 @@ export function writeArchive(header: ArchiveHeader, streams: Uint8Array[]): Uint
   w.hash(header.tokenizerSha256);
   w.str(header.dtype);
   w.str(header.runtime);
+  w.str(header.codingStep);
   w.u8(header.frequencyBits);
   w.varint(Number.isFinite(header.contextLength) ? header.contextLength : 0);
   w.varint(header.primeTokens);
@@ -150,8 +156,9 @@ export function readArchive(archive: Uint8Array): { header: ArchiveHeader; strea
   if (archive.length < 5 || new TextDecoder().decode(archive.subarray(0, 4)) !== MAGIC) {
     throw new ArchiveError('not a compress-bench LM archive (bad magic bytes)');
   }
-  if (archive[4] !== FORMAT_VERSION) {
-    throw new ArchiveError(`archive format version ${archive[4]} is not supported (this build reads ${FORMAT_VERSION})`);
+  const version = archive[4];
+  if (version !== FORMAT_VERSION && version !== 1) {
+    throw new ArchiveError(`archive format version ${version} is not supported (this build reads 1 and ${FORMAT_VERSION})`);
   }
   if (archive.length < 9) throw new ArchiveError('archive is truncated');
   const bodyEnd = archive.length - 4;
@@ -169,6 +176,7 @@ export function readArchive(archive: Uint8Array): { header: ArchiveHeader; strea
     tokenizerSha256: r.hash(),
     dtype: r.str(),
     runtime: r.str(),
+    codingStep: version === 1 ? V1_CODING_STEP : r.str(),
     frequencyBits: r.u8(),
     contextLength: r.varint() || Infinity,
     primeTokens: r.varint(),

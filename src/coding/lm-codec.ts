@@ -1,11 +1,12 @@
 /**
  * The LM codec: tokens ⇄ S range-coded segment streams, driven by a `LanguageModel`.
  *
- * Determinism lives in one place, `SegmentStepper.tablesAt`: given the tokens known so far,
- * it makes the model call for position t (a one-token step, or a re-prime of the sliding
- * window) and quantizes the logits into integer frequency tables. The encoder and the
- * decoder both call it for t = 0, 1, 2, … with the same shapes, so they build the same
- * tables; they differ only in whether the coder writes or reads the symbol. Decoding is
+ * Determinism lives in one place, the model's coding step (`ModelBatch.step`, driven by
+ * `SegmentStepper.stepAt`): given the tokens known so far, it makes the model call for
+ * position t (a one-token step, or a re-prime of the sliding window) and returns each row's
+ * interval in the integer frequency table. The encoder and the decoder both call it for
+ * t = 0, 1, 2, … with the same shapes, so they see the same tables; they differ only in
+ * asking for a given symbol (encoder) or for the symbol under the coder's target (decoder). Decoding is
  * therefore O(n) model steps, exactly like encoding (no full-sequence pass on one side and
  * cached steps on the other, the numerical trap of LLMZip-style decoders).
  *
@@ -14,9 +15,9 @@
  * would exceed `contextLength`, the cache is dropped and re-primed with the last
  * `primeTokens` tokens, at the same step t on both sides.
  */
-import type { LanguageModel } from '../models/language-model.js';
+import type { CodingAnswer, CodingQuery, LanguageModel, ModelBatch } from '../models/language-model.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
-import { Quantizer, cumulativeBelow, findSymbol, idealBits, type FrequencyTable } from './frequencies.js';
+import { FREQUENCY_TOTAL } from './frequencies.js';
 
 export interface CodecSettings {
   /** Independent segments stepped as one batch. More: faster, slightly worse bpb (cold starts). */
@@ -30,6 +31,8 @@ export interface CodecSettings {
    * tokens). Both sides must pass the same primer; the archive stores its length and CRC.
    */
   primer?: Int32Array;
+  /** The model's coding step (`onnx-graph/1`, `js-quantizer/1`); default: its preferred one. */
+  codingStep?: string;
 }
 
 export interface CodecOptions {
@@ -43,6 +46,8 @@ export interface CodecOptions {
   primeTokens?: number;
   /** Conditional coding: how many tokens of the given context to prime with (default 0). */
   primerTokens?: number;
+  /** Force a coding step (e.g. `js-quantizer/1` for comparisons); default: the model's preferred. */
+  codingStep?: string;
 }
 
 export const DEFAULT_TOKENS_PER_SEGMENT = 4096;
@@ -65,7 +70,11 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
   if (primer && primer.length + 1 >= contextLength) {
     throw new Error(`a primer of ${primer.length} tokens does not fit a context of ${contextLength}`);
   }
-  return { segments, contextLength, primeTokens, ...(primer?.length ? { primer } : {}) };
+  const codingStep = opts.codingStep ?? model.codingSteps[0];
+  if (!model.codingSteps.includes(codingStep)) {
+    throw new Error(`coding step ${codingStep} is not available for this model (it has: ${model.codingSteps.join(', ')})`);
+  }
+  return { segments, contextLength, primeTokens, codingStep, ...(primer?.length ? { primer } : {}) };
 }
 
 /** Lengths of S contiguous segments covering `tokens`, as even as possible. */
@@ -84,14 +93,12 @@ export interface Progress {
   (done: number, total: number): void;
 }
 
-/** The one shared step: model call + quantization for position t of every segment. */
+/** The one shared step, driven position by position: the model call for position t of every segment. */
 class SegmentStepper {
   readonly rows: Int32Array[];
-  private readonly batch;
-  private readonly quantizer: Quantizer;
-  private readonly freq: Uint32Array[];
+  private readonly batch: ModelBatch;
   private pastLength = 0;
-  logits: Float32Array = new Float32Array(0);
+  readonly query: CodingQuery;
   readonly timing: CodecTiming = { forward: 0, quantize: 0, coder: 0 };
 
   constructor(
@@ -100,9 +107,13 @@ class SegmentStepper {
     private readonly settings: CodecSettings,
   ) {
     this.rows = lengths.map((l) => new Int32Array(l));
-    this.batch = model.open(lengths.length);
-    this.quantizer = new Quantizer(model.vocabSize);
-    this.freq = lengths.map(() => new Uint32Array(model.vocabSize));
+    this.batch = model.open(lengths.length, settings.codingStep);
+    const S = lengths.length;
+    this.query = { symbols: new Int32Array(S), targets: new Int32Array(S), active: new Uint8Array(S) };
+  }
+
+  get codingStep(): string {
+    return this.batch.codingStep;
   }
 
   /** Token at position j of row r, or the start token past the row's end (padding). */
@@ -111,10 +122,10 @@ class SegmentStepper {
   }
 
   /**
-   * Frequency tables for position t of every row still active (null for finished rows).
-   * Requires rows[r][0..t) to be known: coded (encoder) or decoded (decoder).
+   * The coding step for position t of every row; `query` says per row which symbol to code
+   * (encoder) or which target to decode (decoder). Requires rows[r][0..t) to be known.
    */
-  async tablesAt(t: number): Promise<(FrequencyTable | null)[]> {
+  async stepAt(t: number): Promise<CodingAnswer> {
     const S = this.lengths.length;
     const { contextLength, primeTokens } = this.settings;
     let n: number;
@@ -136,36 +147,45 @@ class SegmentStepper {
       [n, reset, input] = [1, false, new Int32Array(S)];
       for (let r = 0; r < S; r++) input[r] = this.tokenAt(r, t - 1);
     }
+    for (let r = 0; r < S; r++) this.query.active[r] = t < this.lengths[r] ? 1 : 0;
+    const run0 = this.batch.runSeconds ?? 0;
     const t0 = performance.now();
-    this.logits = await this.batch.forward(input, n, reset);
-    const t1 = performance.now();
+    const answer = await this.batch.step(input, n, reset, this.query);
+    const secs = (performance.now() - t0) / 1000;
+    const run = (this.batch.runSeconds ?? secs + run0) - run0;
     this.pastLength = reset ? n : this.pastLength + n;
-    const tables = this.lengths.map((len, r) =>
-      t < len ? this.quantizer.quantize(this.logits, r * this.model.vocabSize, this.freq[r]) : null,
-    );
-    this.timing.forward += (t1 - t0) / 1000;
-    this.timing.quantize += (performance.now() - t1) / 1000;
-    return tables;
+    this.timing.forward += run;
+    this.timing.quantize += secs - run;
+    return answer;
   }
 }
 
 /**
- * Walk positions t = 0, 1, … of every segment through the shared step; `code` writes (encoder)
- * or reads (decoder) the symbol of row r at t. The only difference between the two directions.
+ * Walk positions t = 0, 1, … of every segment through the shared step. `ask` fills the
+ * query of row r at t (encoder: its symbol; decoder: −1 and the coder's target), `code`
+ * writes (encoder) or reads (decoder) it with the interval the step returned. These two
+ * callbacks are the only difference between the directions.
  */
 async function forEachPosition(
   stepper: SegmentStepper,
   progress: Progress | undefined,
-  code: (table: FrequencyTable, row: number, t: number) => void,
+  ask: (query: CodingQuery, row: number, t: number) => void,
+  code: (answer: CodingAnswer, row: number, t: number) => void,
 ): Promise<void> {
   const total = stepper.lengths.reduce((a, b) => a + b, 0);
   const steps = Math.max(0, ...stepper.lengths);
+  const S = stepper.lengths.length;
   for (let t = 0; t < steps; t++) {
-    const tables = await stepper.tablesAt(t);
+    for (let r = 0; r < S; r++) {
+      stepper.query.symbols[r] = 0;
+      stepper.query.targets[r] = 0;
+      if (t < stepper.lengths[r]) ask(stepper.query, r, t);
+    }
+    const answer = await stepper.stepAt(t);
     const t0 = performance.now();
-    tables.forEach((table, r) => table && code(table, r, t));
+    for (let r = 0; r < S; r++) if (t < stepper.lengths[r]) code(answer, r, t);
     stepper.timing.coder += (performance.now() - t0) / 1000;
-    progress?.(Math.min(total, (t + 1) * stepper.lengths.length), total);
+    progress?.(Math.min(total, (t + 1) * S), total);
   }
 }
 
@@ -195,17 +215,20 @@ export async function encodeTokens(
     offset += lengths[r];
   }
   const coders = lengths.map(() => new RangeEncoder());
-  const V = model.vocabSize;
   let ideal = 0;
   let tableBits = 0;
-  await forEachPosition(stepper, progress, (table, r, t) => {
-    const symbol = stepper.rows[r][t];
-    const freq = table.freq[symbol];
-    coders[r].encode(cumulativeBelow(table.freq, symbol), freq, table.total);
-    ideal += idealBits(stepper.logits, r * V, symbol, table);
-    tableBits += Math.log2(table.total / freq);
-  });
-  return { settings, streams: coders.map((c) => c.finish()), lengths, idealBits: ideal, tableBits, timing: stepper.timing };
+  await forEachPosition(
+    stepper,
+    progress,
+    (query, r, t) => (query.symbols[r] = stepper.rows[r][t]),
+    (a, r, t) => {
+      if (a.symbols[r] !== stepper.rows[r][t]) throw new Error(`coding step returned symbol ${a.symbols[r]} for ${stepper.rows[r][t]}`);
+      coders[r].encode(a.low[r], a.freq[r], FREQUENCY_TOTAL);
+      ideal -= a.log2p[r];
+      tableBits += Math.log2(FREQUENCY_TOTAL / a.freq[r]);
+    },
+  );
+  return { settings: { ...settings, codingStep: stepper.codingStep }, streams: coders.map((c) => c.finish()), lengths, idealBits: ideal, tableBits, timing: stepper.timing };
 }
 
 export async function decodeTokens(
@@ -218,12 +241,18 @@ export async function decodeTokens(
   const stepper = new SegmentStepper(model, lengths, settings);
   const coders = streams.map((s) => new RangeDecoder(s));
   const total = lengths.reduce((a, b) => a + b, 0);
-  await forEachPosition(stepper, progress, (table, r, t) => {
-    const dec = coders[r];
-    const { symbol, cum } = findSymbol(table.freq, dec.target(table.total));
-    dec.consume(cum, table.freq[symbol]);
-    stepper.rows[r][t] = symbol;
-  });
+  await forEachPosition(
+    stepper,
+    progress,
+    (query, r) => {
+      query.symbols[r] = -1;
+      query.targets[r] = coders[r].target(FREQUENCY_TOTAL);
+    },
+    (a, r, t) => {
+      coders[r].consume(a.low[r], a.freq[r]);
+      stepper.rows[r][t] = a.symbols[r];
+    },
+  );
   const tokens = new Int32Array(total);
   let offset = 0;
   for (const row of stepper.rows) {

@@ -27,7 +27,7 @@ export class LmCompressor implements Compressor {
     const id = model.identity;
     this.family = id.runtime.startsWith('typescript order-k') ? 'order-k' : 'lm';
     this.name = this.family === 'order-k' ? id.id : `lm:${id.id}${id.dtype === 'fp32' ? '' : `:${id.dtype}`}`;
-    this.settings = { model: id.id, dtype: id.dtype, device: id.device, ...options };
+    this.settings = { model: id.id, dtype: id.dtype, device: id.device, codingStep: model.codingSteps[0], ...options };
     const window = Math.min(options.contextLength ?? Infinity, model.contextLength);
     this.reach = {
       unit: 'tokens',
@@ -85,6 +85,7 @@ export class LmCompressor implements Compressor {
       tokenizerSha256: id.tokenizerSha256,
       dtype: id.dtype,
       runtime: `${id.runtime} ${process.arch} ${process.platform}`,
+      codingStep: enc.settings.codingStep!,
       frequencyBits: FREQUENCY_BITS,
       contextLength: settings.contextLength,
       primeTokens: settings.primeTokens,
@@ -99,7 +100,7 @@ export class LmCompressor implements Compressor {
       idealBits: enc.idealBits,
       tokens: tokens.length,
       timing: { tokenize, ...enc.timing, container: (performance.now() - t1) / 1000 },
-      codec: { segments: settings.segments, contextLength: settings.contextLength, primeTokens: settings.primeTokens, primerTokens: primer.length, payloadBytes, containerBytes: archive.length - payloadBytes, tableBits: enc.tableBits },
+      codec: { codingStep: enc.settings.codingStep, segments: settings.segments, contextLength: settings.contextLength, primeTokens: settings.primeTokens, primerTokens: primer.length, payloadBytes, containerBytes: archive.length - payloadBytes, tableBits: enc.tableBits },
     };
     return archive;
   }
@@ -121,6 +122,7 @@ export class LmCompressor implements Compressor {
       segments: lengths.length,
       contextLength: header.contextLength,
       primeTokens: header.primeTokens,
+      codingStep: header.codingStep,
       ...(primer.length ? { primer } : {}),
     };
     const { tokens, timing } = await decodeTokens(this.model, streams, lengths, settings, (d, t) =>
@@ -157,6 +159,9 @@ export function assertSameModel(header: ArchiveHeader, model: LanguageModel): vo
     problems.push(`tokenizer: archive expects ${header.tokenizerSha256}, found ${id.tokenizerSha256}`);
   }
   if (header.startToken !== model.startToken) problems.push(`start token: archive expects ${header.startToken}`);
+  if (!model.codingSteps.includes(header.codingStep)) {
+    problems.push(`coding step: archive expects ${header.codingStep}, this model runs ${model.codingSteps.join(' or ')}`);
+  }
   if (problems.length) {
     throw new ModelMismatchError(
       `archive was made with model ${header.modelId} (${header.dtype}) but ${id.id} (${id.dtype}) is loaded: ${problems.join('; ')}`,

@@ -12,17 +12,53 @@ export interface LanguageModel {
   /** Fed before the first symbol of every segment, so the first token is predicted too. */
   readonly startToken: number;
   readonly tokenizer: LosslessTokenizer;
-  /** Open `batch` independent sequences (segments) that are stepped together. */
-  open(batch: number): ModelBatch;
+  /**
+   * The coding steps this model can run, preferred first: e.g. `onnx-graph/1` (computed
+   * inside the runtime's graph) and `js-quantizer/1` (logits turned into tables in JS).
+   * Archives record the one used; decoding with another is refused.
+   */
+  readonly codingSteps: readonly string[];
+  /** Open `batch` independent sequences (segments) stepped together, with one coding step. */
+  open(batch: number, codingStep?: string): ModelBatch;
   dispose(): Promise<void>;
 }
 
+/**
+ * The one shared coding step (DESIGN.md): feed `n` tokens per row (`tokens` is batch × n,
+ * row-major; with `reset` the cache is dropped first and `tokens` is a fresh prefix, as when
+ * re-priming a sliding window), then for every active row return the interval of a symbol
+ * in the integer frequency table (total `FREQUENCY_TOTAL`) built from the model's
+ * next-token distribution. The encoder asks for given symbols; the decoder gives −1 and the
+ * coder's target, and gets the symbol whose interval holds it. Encoder and decoder make the
+ * same calls with the same shapes, so they build the same tables.
+ */
 export interface ModelBatch {
-  /**
-   * Feed `n` tokens per row (`tokens` is batch × n, row-major) and return the logits that
-   * predict the next token of every row (batch × vocabSize, row-major). With `reset`, the
-   * cache is discarded first and `tokens` is a fresh prefix (re-priming a sliding window).
-   */
+  readonly codingStep: string;
+  step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer>;
+  /** Seconds spent inside the runtime's own call (e.g. `session.run`), for the bench. */
+  readonly runSeconds?: number;
+}
+
+export interface CodingQuery {
+  /** Per row: the symbol to code (encoder), or −1 to find it from `targets` (decoder). */
+  symbols: Int32Array;
+  /** Per row: the decoder's target in [0, total); ignored where a symbol is given. */
+  targets: Int32Array;
+  /** Per row: 0 for rows past their end (stepped for shape only; answers ignored). */
+  active: Uint8Array;
+}
+
+/** Per row: the symbol, its interval [low, low + freq) and log2 p under the model's own softmax. */
+export interface CodingAnswer {
+  symbols: Int32Array;
+  low: Int32Array;
+  freq: Int32Array;
+  log2p: Float64Array;
+}
+
+/** A runtime that returns logits; `js-quantizer` turns them into the coding step. */
+export interface LogitsBatch {
+  /** Logits predicting the next token of every row: batch × vocabSize, row-major. */
   forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array>;
 }
 

@@ -11,7 +11,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LanguageModel } from './language-model.js';
-import { loadOnnxModel, CausalLmError } from './onnx-model.js';
+import { loadOnnxModel, CausalLmError } from './onnx/model.js';
+import { cacheDir } from './cache-dir.js';
 import { createOrderKModel } from './order-k.js';
 
 /** What users type → the transformers.js export on the Hub. */
@@ -40,9 +41,7 @@ export interface ModelRequest {
   threads?: number;
 }
 
-export function cacheDir(): string {
-  return process.env.COMPRESS_BENCH_CACHE ?? join(homedir(), '.cache', 'compress-bench');
-}
+export { cacheDir };
 
 export function modelDirsFromEnv(): string[] {
   return (process.env.COMPRESS_BENCH_MODEL_DIR ?? '').split(':').filter(Boolean);

@@ -11,6 +11,7 @@
  */
 import type { LanguageModel, LosslessTokenizer, ModelBatch, ModelIdentity } from './language-model.js';
 import { sha256 } from '../hash.js';
+import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../coding/js-quantizer-step.js';
 
 const BYTES = 256;
 /** Vocabulary: 256 bytes + a start symbol fed before the first byte (never coded). */
@@ -113,10 +114,12 @@ export function createOrderKModel(order = 3): LanguageModel {
     vocabSize: VOCAB,
     startToken: START,
     tokenizer: byteTokenizer,
-    open(batch: number): ModelBatch {
+    codingSteps: [JS_QUANTIZER_KIND],
+    open(batch: number, codingStep = JS_QUANTIZER_KIND): ModelBatch {
+      if (codingStep !== JS_QUANTIZER_KIND) throw new Error(`order-k cannot run coding step ${codingStep} (it has: ${JS_QUANTIZER_KIND})`);
       const rows = Array.from({ length: batch }, () => new OrderKState(order));
-      return {
-        async forward(tokens, n) {
+      return new JsQuantizerBatch({
+        async forward(tokens: Int32Array, n: number) {
           const out = new Float32Array(batch * VOCAB);
           rows.forEach((row, r) => {
             for (let i = 0; i < n; i++) row.feed(tokens[r * n + i]);
@@ -124,7 +127,7 @@ export function createOrderKModel(order = 3): LanguageModel {
           });
           return out;
         },
-      };
+      }, batch, VOCAB);
     },
     async dispose() {},
   };

@@ -1,0 +1,413 @@
+/**
+ * The ONNX backend: any causal LM exported in the transformers.js layout (config.json,
+ * tokenizer.json, onnx/model*.onnx with a KV cache) on onnxruntime-node. transformers.js
+ * supplies the tokenizer; the sessions are ours, so that encoder and decoder make the
+ * identical sequence of calls with identical shapes (see coding/lm-codec.ts).
+ *
+ * Two coding steps: `onnx-graph/1` runs the derived coding-step graph (coding-graph.ts:
+ * last-position head, integer tables and the symbol lookup inside onnxruntime; four numbers
+ * per row come back), `js-quantizer/1` runs the model as exported and quantizes its logits
+ * in JavaScript (the fallback when the derivation fails, and the reader of v1 archives).
+ */
+import { mkdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Tensor } from 'onnxruntime-common';
+import type { InferenceSession } from 'onnxruntime-common';
+import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch, ModelIdentity, LosslessTokenizer } from '../language-model.js';
+import { HfLosslessTokenizer } from '../hf-tokenizer.js';
+import { sha256, sha256File } from '../../hash.js';
+import { cacheDir } from '../cache-dir.js';
+import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../coding/js-quantizer-step.js';
+import { FREQUENCY_TOTAL } from '../../coding/frequencies.js';
+import { CODING_GRAPH_KIND, CODING_INPUTS, CODING_OUTPUTS, deriveCodingGraph } from './coding-graph.js';
+
+/** transformers.js' dtype → weight-file suffix (onnx/model{suffix}.onnx). */
+export const DTYPE_SUFFIX: Record<string, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  int8: '_int8',
+  uint8: '_uint8',
+  q8: '_quantized',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
+
+export interface OnnxModelOptions {
+  /** Folder in the transformers.js layout. */
+  dir: string;
+  /** Name to record (the id the user typed). */
+  id: string;
+  dtype: string;
+  device: 'cpu' | 'cuda';
+  /** Cap on the context (tokens); defaults to the model's own maximum. */
+  maxContext?: number;
+  /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
+  threads?: number;
+  /** Use the JS quantizer even when the coding-step graph can be derived (bench, tests). */
+  codingStep?: string;
+  /** One-line warnings (e.g. the fallback to the JS quantizer); default: none printed. */
+  warn?: (message: string) => void;
+}
+
+export class CausalLmError extends Error {}
+
+/** Load a local transformers.js-layout folder as a `LanguageModel`. */
+export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageModel> {
+  const suffix = DTYPE_SUFFIX[opts.dtype];
+  if (suffix === undefined) {
+    throw new CausalLmError(`unknown dtype "${opts.dtype}": expected one of ${Object.keys(DTYPE_SUFFIX).join(', ')}`);
+  }
+  const weights = join(opts.dir, 'onnx', `model${suffix}.onnx`);
+  if (!existsSync(weights)) {
+    const have = Object.entries(DTYPE_SUFFIX)
+      .filter(([, s]) => existsSync(join(opts.dir, 'onnx', `model${s}.onnx`)))
+      .map(([d]) => d);
+    throw new CausalLmError(
+      `model ${opts.id} has no ${opts.dtype} weights (${weights} is missing); available dtypes: ${have.join(', ') || 'none'}`,
+    );
+  }
+  const config = JSON.parse(await readFile(join(opts.dir, 'config.json'), 'utf8'));
+  const tokenizerPath = join(opts.dir, 'tokenizer.json');
+  if (!existsSync(tokenizerPath)) throw new CausalLmError(`model ${opts.id} has no tokenizer.json in ${opts.dir}`);
+
+  if (opts.device === 'cuda' && process.platform === 'linux') await assertCudaProvider();
+  const tf = await import('@huggingface/transformers');
+  // Load strictly from the folder: lookup and downloads are done by models/lookup.ts.
+  tf.env.allowRemoteModels = false;
+  tf.env.allowLocalModels = true;
+  tf.env.localModelPath = join(opts.dir, '..') + '/';
+  const name = opts.dir.split('/').filter(Boolean).pop()!;
+  const textTokenizer = await tf.AutoTokenizer.from_pretrained(name);
+  const tokenizerJson = JSON.parse(await readFile(tokenizerPath, 'utf8'));
+  const externalData = existsSync(weights + '_data') ? [weights + '_data'] : [];
+  const files = [weights, ...externalData, tokenizerPath];
+  const tokenizer = new HfLosslessTokenizer(
+    textTokenizer as unknown as ConstructorParameters<typeof HfLosslessTokenizer>[0],
+    tokenizerJson,
+    await sha256File(tokenizerPath),
+  );
+  // One file: its SHA-256. With external data: the SHA-256 of the files' hex digests in order.
+  const digests = [await sha256File(weights)];
+  for (const extra of externalData) digests.push(await sha256File(extra));
+  const weightsSha256 = digests.length === 1 ? digests[0] : sha256(digests.join('\n'));
+  let weightsBytes = 0;
+  for (const f of files) weightsBytes += (await stat(f)).size;
+
+  const ort = await import('onnxruntime-node');
+  const sessionOptions: InferenceSession.SessionOptions = {
+    executionProviders: [opts.device],
+    graphOptimizationLevel: 'all',
+    // onnxruntime's own log lines (coloured, native) stay off stderr: every failure is one line of ours.
+    logSeverityLevel: 3,
+    ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    // Spinning pool threads fight the JS thread between steps (measured with the JS quantizer:
+    // 3.9 → 1.9 ms per step for gpt2-docmix-7m on a busy 2-core machine).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+  const open = async (path: string | Uint8Array): Promise<InferenceSession> => {
+    try {
+      return typeof path === 'string'
+        ? await ort.InferenceSession.create(path, sessionOptions)
+        : await ort.InferenceSession.create(path, sessionOptions);
+    } catch (e) {
+      throw explainLoadError(e, opts);
+    }
+  };
+  const original = await open(weights);
+  if (!original.outputNames.includes('logits')) {
+    throw new CausalLmError(`model ${opts.id} has no causal LM head (no "logits" output): not usable as a compressor`);
+  }
+  const identity: ModelIdentity = {
+    id: opts.id,
+    weightsSha256,
+    tokenizerSha256: tokenizer.sha256,
+    dtype: opts.dtype,
+    device: opts.device,
+    runtime: `onnxruntime-node ${ort.env.versions?.node ?? '?'} ${opts.device}`,
+    weightsBytes,
+    files,
+  };
+  const modelContext = config.n_positions ?? config.max_position_embeddings ?? 2048;
+  const vocabSize = (original.outputMetadata as unknown as { name: string; shape: (number | string)[] }[])
+    .find((m) => m.name === 'logits')?.shape.at(-1);
+  const lm = new OnnxLanguageModel(
+    original,
+    identity,
+    tokenizer,
+    Math.min(modelContext, opts.maxContext ?? Infinity),
+    typeof vocabSize === 'number' ? vocabSize : config.vocab_size,
+    config.bos_token_id ?? config.eos_token_id ?? 0,
+  );
+  if (opts.codingStep !== JS_QUANTIZER_KIND) {
+    try {
+      const path = await codingGraphFile(weights, weightsSha256);
+      lm.attachCodingGraph(await open(path));
+    } catch (e) {
+      opts.warn?.(
+        `model ${opts.id}: no coding-step graph (${e instanceof Error ? e.message.split('\n')[0] : e}); ` +
+          'using the JavaScript quantizer, which is slower',
+      );
+    }
+  }
+  return lm;
+}
+
+/**
+ * The derived coding-step graph for a weight file, built once and cached under the cache
+ * dir keyed by the weights' SHA-256 and the derivation's version. External weight data is
+ * linked beside it under its own name, where onnxruntime looks for it.
+ */
+async function codingGraphFile(weights: string, weightsSha256: string): Promise<string> {
+  const dir = join(cacheDir(), 'coding-graphs', `${weightsSha256.slice(0, 32)}-${CODING_GRAPH_KIND.replace('/', '-')}`);
+  const path = join(dir, 'model.onnx');
+  if (existsSync(path)) return path;
+  const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL);
+  await mkdir(dir, { recursive: true });
+  for (const file of derived.externalData) {
+    const link = join(dir, file);
+    if (!existsSync(link)) {
+      await mkdir(dirname(link), { recursive: true });
+      await symlink(join(dirname(weights), file), link);
+    }
+  }
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, derived.bytes);
+  await rename(tmp, path);
+  return path;
+}
+
+/**
+ * onnxruntime-node ships its CUDA provider only when installed with
+ * ONNXRUNTIME_NODE_INSTALL=cuda12 (README, "GPU"); check before ORT prints native errors.
+ */
+async function assertCudaProvider(): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  const lib = join(pkg, '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+  if (!existsSync(lib)) {
+    throw new CausalLmError(
+      `--device cuda: the CUDA execution provider is not installed (${lib} is missing). ` +
+        'Reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 on a machine with an NVIDIA GPU and internet (README, "GPU").',
+    );
+  }
+}
+
+function explainLoadError(e: unknown, opts: OnnxModelOptions): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (opts.device === 'cuda' && /cuda|provider|libonnxruntime_providers/i.test(msg)) {
+    return new CausalLmError(
+      `--device cuda: the CUDA execution provider is not available here (${msg.split('\n')[0]}). ` +
+        'It needs an NVIDIA GPU and onnxruntime-node installed with its CUDA binaries (see README, "GPU").',
+    );
+  }
+  if (/Unsupported model type|not supported|Could not locate/i.test(msg)) {
+    return new CausalLmError(`model ${opts.id} cannot be loaded as a causal LM: ${msg.split('\n')[0]}`);
+  }
+  return new CausalLmError(`model ${opts.id} failed to load: ${msg.split('\n')[0]}`);
+}
+
+interface PastSpec {
+  name: string;
+  output: string;
+  heads: number;
+  headDim: number;
+  type: 'float32' | 'float16';
+}
+
+class OnnxLanguageModel implements LanguageModel {
+  readonly past: PastSpec[];
+  readonly hasPositionIds: boolean;
+  private graph?: InferenceSession;
+  codingSteps: string[] = [JS_QUANTIZER_KIND];
+
+  constructor(
+    readonly session: InferenceSession,
+    readonly identity: ModelIdentity,
+    readonly tokenizer: LosslessTokenizer,
+    readonly contextLength: number,
+    readonly vocabSize: number,
+    readonly startToken: number,
+  ) {
+    const meta = session.inputMetadata as unknown as { name: string; type: string; shape: (number | string)[] }[];
+    this.past = meta
+      .filter((m) => m.name.startsWith('past_key_values.'))
+      .map((m) => ({
+        name: m.name,
+        output: m.name.replace('past_key_values.', 'present.'),
+        heads: Number(m.shape[1]),
+        headDim: Number(m.shape[3]),
+        type: m.type === 'float16' ? 'float16' : 'float32',
+      }));
+    if (this.past.length === 0) {
+      throw new CausalLmError(`model ${identity.id} was exported without a KV cache (no past_key_values inputs)`);
+    }
+    this.hasPositionIds = session.inputNames.includes('position_ids');
+  }
+
+  attachCodingGraph(graph: InferenceSession): void {
+    this.graph = graph;
+    this.codingSteps = [CODING_GRAPH_KIND, JS_QUANTIZER_KIND];
+  }
+
+  open(batch: number, codingStep = this.codingSteps[0]): ModelBatch {
+    if (codingStep === CODING_GRAPH_KIND && this.graph) return new GraphBatch(this, this.graph, batch);
+    if (codingStep === JS_QUANTIZER_KIND) return new JsQuantizerBatch(new LogitsOnnxBatch(this, batch), batch, this.vocabSize);
+    throw new CausalLmError(`model ${this.identity.id} cannot run coding step ${codingStep} here (it has: ${this.codingSteps.join(', ')})`);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+    await this.graph?.release();
+  }
+}
+
+/**
+ * Feeds for one batch, reused across steps: int64 inputs are written through Int32 views of
+ * their buffers (low word, high word = sign), with no per-element BigInt in the hot path, and
+ * the KV cache is handed back to the next call as onnxruntime returned it.
+ */
+class OnnxFeeds {
+  private pastLength = 0;
+  private cache: Record<string, Tensor> = {};
+  private readonly ids = new Map<number, Int32Array>();
+  private readonly positions = new Map<number, Int32Array>();
+  private mask = new BigInt64Array(0);
+
+  constructor(
+    private readonly model: OnnxLanguageModel,
+    private readonly batch: number,
+  ) {}
+
+  /** Build the feeds for `n` new tokens per row (after dropping the cache with `reset`). */
+  make(tokens: Int32Array, n: number, reset: boolean): Record<string, Tensor> {
+    const { batch, model } = this;
+    if (reset || this.pastLength === 0) this.resetCache();
+    const total = this.pastLength + n;
+    const feeds: Record<string, Tensor> = {
+      input_ids: int64Tensor(scratch(this.ids, batch * n), tokens, [batch, n]),
+      attention_mask: new Tensor('int64', this.ones(batch * total), [batch, total]),
+      ...this.cache,
+    };
+    if (model.hasPositionIds) {
+      const pos = scratch(this.positions, batch * n);
+      for (let r = 0; r < batch; r++) for (let i = 0; i < n; i++) pos[2 * (r * n + i)] = this.pastLength + i;
+      feeds.position_ids = new Tensor('int64', new BigInt64Array(pos.buffer), [batch, n]);
+    }
+    this.pastLength = total;
+    return feeds;
+  }
+
+  /** Keep the returned KV cache for the next step. */
+  keep(out: InferenceSession.OnnxValueMapType): void {
+    for (const p of this.model.past) this.cache[p.name] = out[p.output] as Tensor;
+  }
+
+  private ones(count: number): BigInt64Array {
+    if (this.mask.length < count) this.mask = new BigInt64Array(Math.max(count, 2 * this.mask.length)).fill(1n);
+    return this.mask.subarray(0, count);
+  }
+
+  private resetCache(): void {
+    this.pastLength = 0;
+    for (const p of this.model.past) {
+      const data = p.type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+      this.cache[p.name] = new Tensor(p.type, data, [this.batch, p.heads, 0, p.headDim]);
+    }
+  }
+}
+
+/** A zeroed Int32 buffer of `2 × count` words (one int64 each), kept per size. */
+function scratch(pool: Map<number, Int32Array>, count: number): Int32Array {
+  let b = pool.get(count);
+  if (!b) pool.set(count, (b = new Int32Array(2 * count)));
+  return b;
+}
+
+/** int64 tensor from int32 values, written as (low, sign) word pairs into `words`. */
+function int64Tensor(words: Int32Array, values: Int32Array, dims: number[]): Tensor {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    words[2 * i] = v;
+    words[2 * i + 1] = v < 0 ? -1 : 0;
+  }
+  return new Tensor('int64', new BigInt64Array(words.buffer, 0, values.length), dims);
+}
+
+/** `onnx-graph/1`: the whole coding step in one `session.run` of the derived graph. */
+class GraphBatch implements ModelBatch {
+  readonly codingStep = CODING_GRAPH_KIND;
+  runSeconds = 0;
+  private readonly feeds: OnnxFeeds;
+  private readonly symbolWords: Int32Array;
+  private readonly targetWords: Int32Array;
+  private readonly answer: CodingAnswer;
+
+  constructor(
+    model: OnnxLanguageModel,
+    private readonly session: InferenceSession,
+    private readonly batch: number,
+  ) {
+    this.feeds = new OnnxFeeds(model, batch);
+    this.symbolWords = new Int32Array(2 * batch);
+    this.targetWords = new Int32Array(2 * batch);
+    this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
+  }
+
+  async step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer> {
+    const B = this.batch;
+    const feeds = this.feeds.make(tokens, n, reset);
+    feeds[CODING_INPUTS.symbol] = int64Tensor(this.symbolWords, query.symbols, [B, 1]);
+    feeds[CODING_INPUTS.target] = int64Tensor(this.targetWords, query.targets, [B, 1]);
+    const t0 = performance.now();
+    const out = await this.session.run(feeds);
+    this.runSeconds += (performance.now() - t0) / 1000;
+    this.feeds.keep(out);
+    const symbols = out[CODING_OUTPUTS.symbol].data as BigInt64Array;
+    const a = this.answer;
+    for (let r = 0; r < B; r++) a.symbols[r] = Number(symbols[r]);
+    a.low.set(out[CODING_OUTPUTS.low].data as Int32Array);
+    a.freq.set(out[CODING_OUTPUTS.freq].data as Int32Array);
+    a.log2p.set(out[CODING_OUTPUTS.log2p].data as Float64Array);
+    return a;
+  }
+}
+
+/** `js-quantizer/1`'s runtime half: the model as exported, last-position logits per row. */
+class LogitsOnnxBatch implements LogitsBatch {
+  private readonly feeds: OnnxFeeds;
+
+  constructor(
+    private readonly model: OnnxLanguageModel,
+    private readonly batch: number,
+  ) {
+    this.feeds = new OnnxFeeds(model, batch);
+  }
+
+  async forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array> {
+    const out = await this.model.session.run(this.feeds.make(tokens, n, reset));
+    this.feeds.keep(out);
+    return lastPositionLogits(out.logits as Tensor, this.batch, n, this.model.vocabSize);
+  }
+}
+/** logits [batch, n, V] → the last position of each row, as float32 [batch, V]. */
+function lastPositionLogits(logits: Tensor, batch: number, n: number, V: number): Float32Array {
+  const out = new Float32Array(batch * V);
+  const data = logits.data as Float32Array | Uint16Array;
+  for (let r = 0; r < batch; r++) {
+    const from = (r * n + n - 1) * V;
+    if (data instanceof Float32Array) out.set(data.subarray(from, from + V), r * V);
+    else for (let i = 0; i < V; i++) out[r * V + i] = halfToFloat(data[from + i]);
+  }
+  return out;
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
