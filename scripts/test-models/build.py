@@ -135,7 +135,7 @@ class CausalLM(nn.Module):
         d = a['head_dim']
         self.register_buffer('inv_freq', 1.0 / (a['rope_theta'] ** (torch.arange(0, d, 2).float() / d)), persistent=False)
 
-    def forward(self, input_ids, attention_mask, position_ids, past, hidden_only=False):
+    def forward(self, input_ids, attention_mask, position_ids, past, hidden_only=False, keep=None):
         B, T = input_ids.shape
         x = self.embed_tokens.weight.float()[input_ids] if self.embed_tokens.weight.dtype != torch.float32 else self.embed_tokens(input_ids)
         P = past[0][0].shape[2] if past is not None else 0
@@ -153,6 +153,8 @@ class CausalLM(nn.Module):
             x, pr = layer(x, cos, sin, mask, pk, pv)
             presents.append(pr)
         x = self.norm(x)
+        if keep is not None:  # transformers' num_logits_to_keep: the head sees the last `keep` positions
+            x = x.index_select(1, torch.arange(T - keep, T))
         if hidden_only:
             return x, presents
         w = self.lm_head.weight
@@ -182,10 +184,7 @@ class Export(nn.Module):
             use = args.pop(0)
             past = [(torch.where(use, k, torch.zeros_like(k)), torch.where(use, vv, torch.zeros_like(vv))) for k, vv in past]
         keep = args.pop(0) if v == 'logitskeep' else None
-        out, presents = self.lm(input_ids, attention_mask, position_ids, past, hidden_only=(v == 'nologits'))
-        if keep is not None:  # logits for the last `keep` positions only
-            T = input_ids.shape[1]
-            out = out.index_select(1, torch.arange(T - keep, T))
+        out, presents = self.lm(input_ids, attention_mask, position_ids, past, hidden_only=(v == 'nologits'), keep=keep)
         flat_out = [out]
         if v != 'nokv':
             for k, vv in presents:

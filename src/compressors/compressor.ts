@@ -43,6 +43,8 @@ export interface CompressStats {
   /** Σ −log2 p over coded symbols: the ideal code length the coded stream is measured against. */
   idealBits?: number;
   tokens?: number;
+  /** Input bytes coded as single-byte tokens because the tokenizer could not reproduce them. */
+  byteFallbackBytes?: number;
   /** Seconds split by where time went (model forward, tokenizer, coder...). */
   timing?: Record<string, number>;
   /** The same split for the last decompress call. */
