@@ -53,8 +53,9 @@ function codecFrom(argv: { segments?: string; context?: number; prime?: number }
 /** Repeatable options arrive as a string once and as an array when repeated. */
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
-function modelRequest(argv: { dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; threads?: number }, model?: string): ModelRequest {
-  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device, offline: argv.offline, threads: argv.threads };
+function modelRequest(argv: { dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; threads?: number; quiet?: boolean }, model?: string): ModelRequest {
+  const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet));
+  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device, offline: argv.offline, threads: argv.threads, download };
 }
 
 /** Inputs: files, or registered corpora (`enwik8`, `enwik8:test`) present on disk. */

@@ -263,57 +263,61 @@ def config_json(arch, tok):
 
 
 def train(arch, tok, out_dir, steps, threads):
+    """Train on the tokens seen at least twice plus one shared "other" row, then spread that
+    row over the rest of the vocabulary (this torch has a generic BLAS: full 262k-row tables
+    would cost minutes per step). The other row's logit carries log(#others) in training, so
+    the exported full-vocabulary softmax is the trained distribution, split evenly over them."""
     path = os.path.join(out_dir, '.work', f'weights-{arch}-{tok}.pt')
     a, t = ARCH[arch], TOKENIZERS[tok]
-    torch.manual_seed(0)
-    lm = CausalLM(a, t['vocab'])
-    if os.path.exists(path):
-        lm.load_state_dict(torch.load(path))
-        return lm
     tdir = os.path.join(out_dir, '.work', f'tokenizer-{tok}')
     write_tokenizer(tok, tdir)
     text_file = os.path.join(out_dir, '.work', 'training.txt')
     with open(text_file, 'w', encoding='utf-8') as f:
         f.write(training_text())
     ids_file = os.path.join(out_dir, '.work', f'ids-{tok}.bin')
-    subprocess.run(['node', os.path.join(HERE, 'tokenize.mjs'), tdir, text_file, ids_file], check=True)
+    if not os.path.exists(ids_file):
+        subprocess.run(['node', os.path.join(HERE, 'tokenize.mjs'), tdir, text_file, ids_file], check=True)
     ids = torch.frombuffer(bytearray(open(ids_file, 'rb').read()), dtype=torch.int32).long()
-    torch.set_num_threads(threads)
-    # This torch has a generic BLAS: a full softmax over 262k rows is minutes per step. Train
-    # over the tokens seen at least twice plus one shared "other" row u, whose logit carries
-    # log(#others); exporting every other row as u gives the same distribution over the full vocabulary.
-    counts = torch.bincount(ids, minlength=t['vocab'])
+    bos = t['bos'] if t['bos'] is not None else t['eos']
+    counts = torch.bincount(torch.cat([ids, torch.tensor([bos])]), minlength=t['vocab'])
+    counts[bos] += 2
     seen = (counts >= 2).nonzero().squeeze(1)
     n_other = t['vocab'] - len(seen)
     index = torch.full((t['vocab'],), len(seen), dtype=torch.long)
     index[seen] = torch.arange(len(seen))
-    u = nn.Parameter(torch.zeros(a['hidden']))
-    other_bias = torch.zeros(len(seen) + 1)
-    other_bias[-1] = math.log(n_other)
-    opt = torch.optim.AdamW(list(lm.parameters()) + [u], lr=3e-3, weight_decay=0.0)
-    seq, batch = 64, 8
-    bos = t['bos'] if t['bos'] is not None else t['eos']
-    g = torch.Generator().manual_seed(0)
-    t0, step, loss_avg = time.time(), 0, None
-    while step < steps:
-        starts = torch.randint(0, len(ids) - seq, (batch,), generator=g)
-        x = torch.stack([torch.cat([torch.tensor([bos]), ids[s:s + seq - 1]]) for s in starts])
-        y = torch.stack([ids[s:s + seq] for s in starts])
-        h, _ = lm(x, torch.ones_like(x), torch.arange(seq)[None].expand(batch, seq), None, hidden_only=True)
-        w = torch.cat([lm.lm_head.weight[seen], u[None]])
-        logits = h.reshape(-1, h.shape[-1]) @ w.T + other_bias
-        loss = F.cross_entropy(logits, index[y.reshape(-1)])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
-    with torch.no_grad():
-        other = torch.ones(t['vocab'], dtype=torch.bool)
-        other[seen] = False
-        lm.lm_head.weight[other] = u
-    print(f'{arch}-{tok}: {step} steps in {time.time() - t0:.0f}s, {len(ids)} training tokens, {len(seen)} distinct tokens seen twice, loss {loss_avg:.3f} nats/token (rare tokens: +log of their count)', flush=True)
-    torch.save(lm.state_dict(), path)
+
+    torch.manual_seed(0)
+    small = CausalLM(a, len(seen) + 1)
+    if os.path.exists(path):
+        small.load_state_dict(torch.load(path))
+    else:
+        torch.set_num_threads(threads)
+        other_bias = torch.zeros(len(seen) + 1)
+        other_bias[-1] = math.log(n_other)
+        opt = torch.optim.AdamW(small.parameters(), lr=3e-3, weight_decay=0.0)
+        seq, batch = 64, 8
+        small_ids = index[ids]
+        g = torch.Generator().manual_seed(0)
+        t0, step, loss_avg = time.time(), 0, None
+        while step < steps:
+            starts = torch.randint(0, len(ids) - seq, (batch,), generator=g)
+            x = torch.stack([torch.cat([index[bos].view(1), small_ids[s:s + seq - 1]]) for s in starts])
+            y = torch.stack([small_ids[s:s + seq] for s in starts])
+            logits, _ = small(x, torch.ones_like(x), torch.arange(seq)[None].expand(batch, seq), None)
+            loss = F.cross_entropy((logits + other_bias).reshape(-1, logits.shape[-1]), y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
+        print(f'{arch}-{tok}: {step} steps in {time.time() - t0:.0f}s, {len(ids)} training tokens, {len(seen)} distinct tokens seen twice, '
+              f'loss {loss_avg:.3f} nats/token (rare tokens: +log of their count)', flush=True)
+        torch.save(small.state_dict(), path)
+    lm = CausalLM(a, t['vocab'])
+    state = small.state_dict()
+    state['embed_tokens.weight'] = state['embed_tokens.weight'][index]
+    state['lm_head.weight'] = state['lm_head.weight'][index]
+    lm.load_state_dict(state)
     return lm
 
 
@@ -360,7 +364,8 @@ def export(lm, arch, tok, variant, dest, fp16_tables):
     path = os.path.join(dest, 'onnx', 'model.onnx')
     with torch.no_grad():
         torch.onnx.export(Export(lm, variant), tuple(inputs), path, input_names=names, output_names=outputs,
-                          dynamic_axes=axes, opset_version=14, do_constant_folding=True)
+                          dynamic_axes=axes, opset_version=14,
+                          do_constant_folding=not fp16_tables)  # folding would turn the fp16 tables' Cast into fp32 copies
     if variant == 'extdata':
         import onnx
         m = onnx.load(path)
@@ -377,7 +382,7 @@ def main():
     ap.add_argument('--tokenizer', choices=TOKENIZERS, required=True)
     ap.add_argument('--variant', nargs='+', default=['base'],
                     choices=['base', 'nopos', 'kvfp16', 'extdata', 'logitskeep', 'merged', 'nokv', 'nologits'])
-    ap.add_argument('--train-steps', type=int, default=250, help='batches of 8 x 64 tokens (about 20-60 s on one core)')
+    ap.add_argument('--train-steps', type=int, default=400, help='batches of 8 x 64 tokens (about 20-60 s on one core)')
     ap.add_argument('--threads', type=int, default=1)
     args = ap.parse_args()
     os.makedirs(os.path.join(args.out, '.work'), exist_ok=True)

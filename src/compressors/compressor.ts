@@ -56,5 +56,5 @@ export interface CompressStats {
 /** Progress callbacks given by the CLI; nothing below the CLI prints by itself. */
 export interface ProgressHooks {
   /** `done` and `total` in the unit the compressor counts (tokens for LMs, bytes otherwise). */
-  progress?(done: number, total: number, phase: 'encode' | 'decode'): void;
+  progress?(done: number, total: number, phase: 'encode' | 'decode' | 'download'): void;
 }
