@@ -126,7 +126,8 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
   lastStats: EncodeStats = { bytes: 0, tokens: 0, byteFallbackBytes: 0 };
 
   constructor(
-    private readonly text: TextTokenizer,
+    /** The library tokenizer itself (tests compare against its own token counts). */
+    readonly text: TextTokenizer,
     json: TokenizerJson,
     readonly sha256: string,
   ) {
