@@ -57,4 +57,6 @@ export interface CompressStats {
 export interface ProgressHooks {
   /** `done` and `total` in the unit the compressor counts (tokens for LMs, bytes otherwise). */
   progress?(done: number, total: number, phase: 'encode' | 'decode' | 'download'): void;
+  /** The work is over: drop any display (a TTY bar's redraw timer would keep the process alive). */
+  stop?(): void;
 }

@@ -33,8 +33,9 @@ export async function downloadHubModel(hubId: string, weightsFile: string, dest:
     let done = 0;
     for (const file of [...required, ...optional]) {
       const url = `${hubEndpoint()}/${hubId}/resolve/main/${file}`;
-      const res = await fetch(url).catch((e: Error & { cause?: { code?: string } }) => {
-        throw new HubDownloadError(`${url}: ${e.cause?.code ?? e.message}`);
+      const res = await fetch(url).catch((e: Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }) => {
+        const c = e.cause;
+        throw new HubDownloadError(`${url}: ${c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? e.message}`);
       });
       if (res.status === 404 && optional.includes(file)) continue;
       if (!res.ok || !res.body) throw new HubDownloadError(`${url}: HTTP ${res.status} ${res.statusText}`.trim());
@@ -54,6 +55,7 @@ export async function downloadHubModel(hubId: string, weightsFile: string, dest:
     if (existsSync(dest)) await rm(dest, { recursive: true, force: true });
     await rename(tmp, dest);
   } finally {
+    hooks?.stop?.();
     await rm(tmp, { recursive: true, force: true });
   }
 }
