@@ -122,6 +122,11 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
   if (!original.outputNames.includes('logits')) {
     throw new CausalLmError(`model ${opts.id} has no causal LM head (no "logits" output): not usable as a compressor`);
   }
+  // A graph can have "logits" and still not be a next-token model (a classifier's, a BERT's).
+  const archs: string[] = Array.isArray(config.architectures) ? config.architectures : [];
+  if (archs.length && !archs.some((a) => /(ForCausalLM|LMHeadModel|ForConditionalGeneration)$/.test(a))) {
+    throw new CausalLmError(`model ${opts.id} is a ${archs.join(', ')} (config.json "architectures"), not a causal LM: not usable as a compressor`);
+  }
   const identity: ModelIdentity = {
     id: opts.id,
     weightsSha256,
