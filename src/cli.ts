@@ -9,9 +9,11 @@ import { hideBin } from 'yargs/helpers';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './records/atomic.js';
-import { loadModel, type ModelRequest } from './models/lookup.js';
+import type { ModelRequest } from './models/lookup.js';
+import { loadModelExplained } from './cli/model-lookup.js';
+import { UsageError, wholeNumber, oneOf, segments, modelNames, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
-import { parseBaselines, partitionAvailable, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
+import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
 import { parseExternals, EXTERNAL_SYNTAX } from './compressors/external.js';
 import type { Compressor } from './compressors/compressor.js';
 import { readArchive } from './coding/container.js';
@@ -25,37 +27,43 @@ import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
 import { reportCommand, checkCommand, compareCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
+import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
 
-/** A failure the user caused or can fix: one line on stderr, exit 2. */
-export class UsageError extends Error {}
+export { UsageError };
+
+const COMMANDS = ['compress', 'decompress', 'report', 'check', 'compare', 'joint', 'corpora'];
 
 const modelOptions = (y: Argv) =>
   y
     .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR, colon-separated)' })
-    .option('dtype', { type: 'string', default: 'fp32', describe: 'Weights variant: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4 (must exist in the model folder)' })
-    .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'onnxruntime execution provider' })
+    .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
+    .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
     .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
-    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
+    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads (default: one per core)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
 
 const codecOptions = (y: Argv) =>
   y
-    .option('segments', { type: 'string', default: 'auto', describe: 'Independent segments coded as one batch: a number or "auto" (≈1 per 4096 tokens, ≤ 8)' })
-    .option('context', { type: 'number', describe: 'Context window in tokens (default: the model maximum)' })
-    .option('prime', { type: 'number', describe: 'Tokens kept when the window slides (default: half the context)' });
+    .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (≈1 per 4096 tokens, ≤ 8)' })
+    .option('context', { type: 'string', coerce: wholeNumber('context', 2, 'a whole number of tokens ≥ 2'), describe: 'Context window in tokens (default: the model maximum)' })
+    .option('prime', { type: 'string', coerce: wholeNumber('prime', 0, 'a whole number of tokens ≥ 0, below --context'), describe: 'Tokens kept when the window slides (default: half the context)' });
 
-function codecFrom(argv: { segments?: string; context?: number; prime?: number }): CodecOptions {
-  const seg = argv.segments ?? 'auto';
-  if (seg !== 'auto' && !/^\d+$/.test(seg)) throw new UsageError(`--segments must be a positive integer or "auto", got "${seg}"`);
-  return { segments: seg === 'auto' ? 'auto' : Number(seg), contextLength: argv.context, primeTokens: argv.prime };
+function codecFrom(argv: { segments?: number | 'auto'; context?: number; prime?: number }): CodecOptions {
+  if (argv.prime !== undefined && argv.context !== undefined && argv.prime >= argv.context) {
+    throw new UsageError(`--prime: ${argv.prime} is not accepted with --context ${argv.context}; accepted values: a whole number of tokens below --context`);
+  }
+  return { segments: argv.segments ?? 'auto', contextLength: argv.context, primeTokens: argv.prime };
 }
+
+/** `-m/--model`, validated (repeatable). */
+const modelOption = (describe: string) => ({ alias: 'm', type: 'string' as const, coerce: modelNames, describe });
 
 /** Repeatable options arrive as a string once and as an array when repeated. */
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
-function modelRequest(argv: { dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; threads?: number; quiet?: boolean }, model?: string): ModelRequest {
-  const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet));
-  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device, offline: argv.offline, threads: argv.threads, download };
+function modelRequest(argv: { dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; threads?: number; quiet?: boolean }, model?: string): ModelRequest {
+  const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet), { roundTrip: false });
+  return { model, modelDirs: list(argv['model-dir']), dtype: argv.dtype, device: argv.device as 'cpu' | 'cuda', offline: argv.offline, threads: argv.threads, download };
 }
 
 /** Inputs: files, or registered corpora (`enwik8`, `enwik8:test`) present on disk. */
@@ -67,9 +75,12 @@ async function loadInputs(specs: string[], offset: number, limit: number | undef
       continue;
     }
     const r = await resolveInput(spec).catch((e) => {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
+      const msg = e instanceof Error ? e.message : String(e);
+      // A bare word that is neither a file nor a corpus is most likely a mistyped command.
+      if (/^[\w-]+$/.test(spec)) throw new UsageError(`${spec}: unknown command or no such file (commands: ${COMMANDS.join(', ')}; ${msg})`);
+      throw new UsageError(msg);
     });
-    if (offset > r.length) throw new UsageError(`${spec}: --offset ${offset} is beyond its ${r.length} bytes`);
+    if (offset >= r.length && r.length > 0) throw new UsageError(`${spec}: --offset ${offset} is beyond its ${r.length} bytes; accepted values: 0 to ${r.length - 1}`);
     out.push(
       await readInput(r.path, {
         offset: r.offset + offset,
@@ -87,8 +98,9 @@ async function readResumable(path: string): Promise<RunRecord> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new UsageError(`--resume ${path}: cannot read`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--resume ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
   }
   try {
     const rec = JSON.parse(text) as RunRecord;
@@ -102,24 +114,28 @@ async function readResumable(path: string): Promise<RunRecord> {
 async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const a = argv as unknown as {
     inputs: string[]; corpus?: unknown; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
-    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string;
-    dtype: string; device: 'cpu' | 'cuda'; offline: boolean; 'model-dir'?: unknown; segments?: string; context?: number; prime?: number;
+    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean;
+    dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; segments?: number | 'auto'; context?: number; prime?: number;
   };
   const specs = [...(a.inputs ?? []), ...list(a.corpus)];
-  if (!specs.length) throw new UsageError('no input files: compress-bench [--model M] FILE... (see --help)');
-  const inputs = await loadInputs(specs, a.offset, a.limit);
+  if (!specs.length) {
+    // `-m FILE` with nothing after it: yargs took the input as the model's value.
+    const file = list(a.model).find((m) => existsSync(m) && !existsSync(`${m}/config.json`));
+    if (file) throw new UsageError(`-m/--model ${file}: a file, not a model, and no input files; give -m MODEL before the files (compress-bench -m order-k ${file})`);
+    throw new UsageError('no input files: compress-bench [--model M] FILE... (see --help)');
+  }
   const codec = codecFrom(a);
+  const { usable: classic } = await requireAvailable(
+    [...parseBaselines(a.baselines), ...parseExternals(list(a.external), list(a['external-decompress']))],
+    a['skip-missing'],
+  );
+  const inputs = await loadInputs(specs, a.offset, a.limit);
   const compressors: Compressor[] = [];
   const models = list(a.model);
   for (const m of models.length ? models : [undefined]) {
-    compressors.push(new LmCompressor(await loadModel({ ...modelRequest(a, m), maxContext: a.context }), codec));
+    compressors.push(new LmCompressor(await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context }), codec));
   }
-  const { usable, skipped } = await partitionAvailable([
-    ...parseBaselines(a.baselines),
-    ...parseExternals(list(a.external), list(a['external-decompress'])),
-  ]);
-  for (const s of skipped) process.stderr.write(`warning: skipping ${s.name}: ${s.reason}\n`);
-  compressors.push(...usable);
+  compressors.push(...classic);
 
   const show = progressEnabled(a.quiet);
   let bar: ReturnType<typeof progressBar> | undefined;
@@ -148,36 +164,51 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   return results.every((r) => r.roundtrip) ? 0 : 1;
 }
 
-async function compressCommand(a: { input: string; output: string; model?: string; quiet: boolean } & Parameters<typeof modelRequest>[0] & { segments?: string; context?: number; prime?: number }): Promise<number> {
+/** `compress`/`decompress` name their output; yargs would say "Missing required argument: output". */
+function outputOf(a: { output?: string }, command: string, what: string): string {
+  if (a.output === undefined || a.output === '') throw new UsageError(`${command} needs -o/--output FILE: where to write the ${what}`);
+  return a.output;
+}
+
+/** One model for compress/decompress: `-m` is not repeatable there. */
+function single(models: string[] | undefined, command: string): string | undefined {
+  if (models && models.length > 1) throw new UsageError(`${command}: -m/--model given ${models.length} times; it takes one model`);
+  return models?.[0];
+}
+
+async function compressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean } & Parameters<typeof modelRequest>[0] & { segments?: number | 'auto'; context?: number; prime?: number }): Promise<number> {
+  const output = outputOf(a, 'compress', 'archive');
+  const codec = codecFrom(a);
   const [input] = await loadInputs([a.input], 0, undefined);
-  const lm = new LmCompressor(await loadModel({ ...modelRequest(a, a.model), maxContext: a.context }), codecFrom(a));
-  const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet));
+  const lm = new LmCompressor(await loadModelExplained({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
+  const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
   const archive = await lm.compress(input.bytes, bar);
   bar.stop();
-  await writeFileAtomic(a.output, archive);
+  await writeFileAtomic(output, archive);
   await lm.dispose();
   const stats = lm.lastStats();
   if (!a.quiet) {
     const n = input.bytes.length;
     process.stderr.write(
-      `${a.input}: ${n} → ${archive.length} bytes, ${n ? ((archive.length * 8) / n).toFixed(3) : '0'} bits/byte ` +
-        `(ideal ${n ? ((stats?.idealBits ?? 0) / n).toFixed(3) : '0'}), ${stats?.tokens} tokens, model ${lm.model.identity.id}\n`,
+      `${a.input}: ${n} → ${archive.length} bytes, ${n ? ((archive.length * 8) / n).toFixed(3) : 'n/a'} bits/byte ` +
+        `(ideal ${n ? ((stats?.idealBits ?? 0) / n).toFixed(3) : 'n/a'}), ${stats?.tokens} tokens, model ${lm.model.identity.id}\n`,
     );
   }
   return 0;
 }
 
-async function decompressCommand(a: { input: string; output: string; model?: string; quiet: boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
+async function decompressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
+  const output = outputOf(a, 'decompress', 'restored file');
   const archive = new Uint8Array(await readFile(a.input).catch((e) => {
     throw new UsageError(`${a.input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot read'}`);
   }));
   const { header } = readArchive(archive);
-  const model = await loadModel({ ...modelRequest({ ...a, dtype: header.dtype }, a.model ?? header.modelId) });
+  const model = await loadModelExplained({ ...modelRequest({ ...a, dtype: header.dtype }, single(a.model, 'decompress') ?? header.modelId) });
   const lm = new LmCompressor(model);
-  const bar = progressBar(`decompress ${a.input}`, progressEnabled(a.quiet));
+  const bar = progressBar(`decompress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
   const out = await lm.decompress(archive, bar);
   bar.stop();
-  await writeFileAtomic(a.output, out);
+  await writeFileAtomic(output, out);
   await lm.dispose();
   return 0;
 }
@@ -191,13 +222,14 @@ export function buildCli(args: string[]) {
       (y) =>
         codecOptions(modelOptions(y))
           .positional('inputs', { type: 'string', array: true, describe: 'Files, or corpora such as enwik8, enwik8:test' })
-          .option('model', { alias: 'm', type: 'string', describe: 'Model id, alias (gpt2), folder, or order-k[:K]; repeatable. Default: the embedded model' })
+          .option('model', modelOption('Model id, alias (gpt2), folder, or order-k[:K]; repeatable. Default: the embedded model'))
           .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
           .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
           .option('external-decompress', { type: 'string', describe: 'NAME=TEMPLATE, paired with --external NAME' })
           .option('corpus', { type: 'string', describe: 'A registered corpus or split, e.g. enwik8:test (repeatable; same as giving it as an input)' })
-          .option('limit', { type: 'number', describe: 'Take at most this many bytes of each input' })
-          .option('offset', { type: 'number', default: 0, describe: 'Skip this many bytes first' })
+          .option('limit', { type: 'string', coerce: wholeNumber('limit', 1, 'a whole number of bytes ≥ 1'), describe: 'Take at most this many bytes of each input' })
+          .option('offset', { type: 'string', coerce: wholeNumber('offset', 0, 'a whole number of bytes ≥ 0, below the input size'), default: 0, describe: 'Skip this many bytes first' })
+          .option('skip-missing', { type: 'boolean', default: false, describe: SKIP_MISSING_DESCRIBE })
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
           .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
           .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go' })
@@ -212,8 +244,8 @@ export function buildCli(args: string[]) {
       (y) =>
         codecOptions(modelOptions(y))
           .positional('input', { type: 'string', demandOption: true })
-          .option('model', { alias: 'm', type: 'string', describe: 'Default: the embedded model' })
-          .option('output', { alias: 'o', type: 'string', demandOption: true }),
+          .option('model', modelOption('Default: the embedded model'))
+          .option('output', { alias: 'o', type: 'string', describe: 'The archive to write (required)' }),
       async (argv) => {
         process.exitCode = await compressCommand(argv as never);
       },
@@ -224,8 +256,8 @@ export function buildCli(args: string[]) {
       (y) =>
         modelOptions(y)
           .positional('input', { type: 'string', demandOption: true })
-          .option('model', { alias: 'm', type: 'string', describe: 'Override where the model is (must match the archive)' })
-          .option('output', { alias: 'o', type: 'string', demandOption: true }),
+          .option('model', modelOption('Override where the model is (must match the archive)'))
+          .option('output', { alias: 'o', type: 'string', describe: 'The file to write (required)' }),
       async (argv) => {
         process.exitCode = await decompressCommand(argv as never);
       },
@@ -255,7 +287,8 @@ export function buildCli(args: string[]) {
     .version()
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      // yargs' own messages span lines ("Invalid values:\n  Argument: …"): keep them on one.
+      throw err ?? new UsageError(msg.replace(/\s*\n\s*/g, ' '));
     });
 }
 

@@ -1,10 +1,11 @@
 /** The real `compress-bench` binary: main job, compress/decompress, and every kind of bad input. */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { formatDuration, progressBar, secondsLeft } from '../src/cli/progress.js';
 import { HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY } from './helpers/shared.js';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -59,12 +60,31 @@ describe('main job', () => {
     expect(r.stdout).toContain('bytes 100..1100 of 5,000');
   });
 
-  test('an empty file is valid and round-trips', async () => {
+  test('an empty file round-trips and has no bits/byte: null in JSON, n/a in the table', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'empty'), '');
     const r = await run(['--model', 'order-k', join(dir, 'empty'), '--baselines', 'gzip,zstd', '--json', '--no-record']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).results.every((x: { roundtrip: boolean }) => x.roundtrip)).toBe(true);
+    const results = JSON.parse(r.stdout).results as { roundtrip: boolean; outputBytes: number; bitsPerByte: unknown; totalBitsPerByte: unknown }[];
+    expect(results).toHaveLength(3);
+    for (const x of results) {
+      expect(x.roundtrip).toBe(true);
+      expect(x.outputBytes).toBeGreaterThan(0); // archives still have headers
+      expect(x.bitsPerByte).toBeNull();
+      expect(x.totalBitsPerByte).toBeNull();
+    }
+    const t = await run(['--model', 'order-k', join(dir, 'empty'), '--baselines', 'gzip', '--no-record']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/order-k:3 .* n\/a .* n\/a .* ✓/);
+    expect(t.stdout).not.toMatch(/0\.000/);
+  });
+
+  test('--limit larger than the input takes the whole input ("at most")', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'small'), 'abc'.repeat(100));
+    const r = await run(['--model', 'order-k', join(dir, 'small'), '--limit', '100000', '--baselines', 'none', '--json', '--no-record']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results[0].inputBytes).toBe(300);
   });
 });
 
@@ -127,17 +147,70 @@ describe('run records', () => {
 });
 
 describe('bad input: one line on stderr, exit 2', () => {
+  const OK = ['--model', 'order-k', 'package.json', '--baselines', 'gzip'];
+  const bytes = /accepted values: a whole number of bytes ≥ 1$/;
+  const segs = /accepted values: a positive integer \(1, 2, …\) or auto$/;
   test.each([
-    ['a missing file', ['--model', 'order-k', '/nonexistent/file.txt'], /no such file/],
+    ['a missing file', ['--model', 'order-k', '/nonexistent/file.txt'], /no such file or corpus: \/nonexistent\/file.txt \(corpora: /],
     ['a directory', ['--model', 'order-k', '/tmp'], /is a directory/],
-    ['an unknown model', ['--model', 'no-such-model-xyz', 'package.json', '--offline'], /unknown model "no-such-model-xyz"/],
-    ['a bad --segments', ['--model', 'order-k', 'package.json', '--segments', 'many'], /--segments must be/],
-    ['an unknown baseline', ['--model', 'order-k', 'package.json', '--baselines', 'lz4'], /unknown baseline "lz4"/],
+    ['an unknown baseline', ['--model', 'order-k', 'package.json', '--baselines', 'lz4'], /unknown baseline "lz4": expected one of gzip, brotli, zstd, xz, bzip2/],
+    ['--limit abc', [...OK, '--limit', 'abc'], /^compress-bench: --limit: "abc" is not accepted; accepted values: a whole number of bytes ≥ 1$/],
+    ['--limit -5', [...OK, '--limit', '-5'], /--limit: "-5" is not accepted; accepted values: a whole number of bytes ≥ 1$/],
+    ['--limit 1.5', [...OK, '--limit', '1.5'], /--limit: "1.5" is not accepted/],
+    ['--limit 0', [...OK, '--limit', '0'], bytes],
+    ['--limit with no value', [...OK, '--limit'], /--limit: an empty value is not accepted; accepted values: a whole number/],
+    ['--offset abc', [...OK, '--offset', 'abc'], /--offset: "abc" is not accepted; accepted values: a whole number of bytes ≥ 0, below the input size$/],
+    ['--offset -10', [...OK, '--offset', '-10'], /--offset: "-10" is not accepted; accepted values: a whole number of bytes ≥ 0/],
+    ['--offset beyond the input', [...OK, '--offset', '99999999'], /package.json: --offset 99999999 is beyond its \d+ bytes; accepted values: 0 to \d+$/],
+    ['--segments many', [...OK, '--segments', 'many'], segs],
+    ['--segments 0', [...OK, '--segments', '0'], /--segments: "0" is not accepted; accepted values: a positive integer/],
+    ['--segments -2', [...OK, '--segments', '-2'], segs],
+    ['--segments 1.5', [...OK, '--segments', '1.5'], segs],
+    ['--device tpu', [...OK, '--device', 'tpu'], /^compress-bench: --device: "tpu" is not accepted; accepted values: cpu, cuda$/],
+    ['--dtype q9', [...OK, '--dtype', 'q9'], /--dtype: "q9" is not accepted; accepted values: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4$/],
+    ['--threads 0', [...OK, '--threads', '0'], /--threads: "0" is not accepted; accepted values: a positive whole number of threads$/],
+    ['-m with no value', ['package.json', '-m'], /^compress-bench: -m\/--model needs a value; accepted values: a model id .*order-k\[:K\]$/],
+    ['-m eating the only input', ['-m', 'package.json'], /-m\/--model package.json: a file, not a model, and no input files/],
+    ['a bogus subcommand', ['bogus'], /^compress-bench: bogus: unknown command or no such file \(commands: compress, decompress, report, check, compare, joint, corpora; /],
+    ['compress without -o', ['compress', '--model', 'order-k', 'package.json'], /^compress-bench: compress needs -o\/--output FILE: where to write the archive$/],
+    ['decompress without -o', ['decompress', 'some.cbz'], /^compress-bench: decompress needs -o\/--output FILE/],
+    ['check with a missing baseline', ['check', '--baseline', 'baselines/no-such-baseline.json'], /^compress-bench: --baseline baselines\/no-such-baseline.json: no such file$/],
+    ['compare --by x', ['compare', 'a.json', 'b.json', '--by', 'x'], /--by: "x" is not accepted; accepted values: compressor, model$/],
+    ['joint --device tpu', ['joint', 'package.json', 'README.md', '--device', 'tpu'], /--device: "tpu" is not accepted; accepted values: cpu, cuda$/],
+    ['a missing --external binary', [...OK, '--external', 'x=no-such-binary-xyz', '--external-decompress', 'x=no-such-binary-xyz'], /external compressor x: command `no-such-binary-xyz` not found; install it, leave it out of --baselines\/--external, or pass --skip-missing$/],
   ])('%s', async (_, args, message) => {
-    const r = await run([...args, '--no-record']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
+    const noRecord = ['check', 'compare', 'joint', 'compress', 'decompress'].includes(args[0]!) ? [] : ['--no-record'];
+    const r = await run([...args, ...noRecord]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toMatch(message);
     expect(oneLine(r.stderr)).toBe(true);
+  });
+
+  test('an unknown model offline: says where it looked and what to pass', async () => {
+    const dir = tmp();
+    const r = await run(['--model', 'no-such-model-xyz', 'package.json', '--offline', '--model-dir', dir, '--no-record'], { COMPRESS_BENCH_CACHE: join(dir, 'cache') });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toContain(`unknown model "no-such-model-xyz": not found offline; looked for ${join(dir, 'no-such-model-xyz')} (--model-dir), ${join(dir, 'cache', 'hub', 'no-such-model-xyz')} (download cache)`);
+    expect(r.stderr.trim()).toMatch(/pass --model-dir DIR holding DIR\/no-such-model-xyz\/ \(transformers.js layout\), or a folder path, or allow the Hub download \(drop --offline\)$/);
+    // HF_HUB_OFFLINE=1 (set for every run here) is named when it is the reason.
+    const env = await run(['--model', 'gpt2', 'package.json', '--no-record'], { COMPRESS_BENCH_CACHE: join(dir, 'cache') });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/looked for .*\/hub\/gpt2 or .*\/hub\/Xenova\/gpt2 \(download cache\).*\(drop HF_HUB_OFFLINE=1\)$/m);
+  });
+
+  test('a missing baseline tool is an error unless --skip-missing', async () => {
+    // No PATH: the xz CLI (a default baseline) cannot be found.
+    const env = { PATH: '/nonexistent' };
+    const r = await run(['--model', 'order-k', 'package.json', '--baselines', 'gzip:9,xz:9e', '--no-record'], env);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toMatch(/xz:9e: .*needs the `xz` command.*; install it, leave it out of --baselines\/--external, or pass --skip-missing$/m);
+    const s = await run(['--model', 'order-k', 'package.json', '--baselines', 'gzip:9,xz:9e', '--skip-missing', '--no-record'], env);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/warning: skipping xz:9e: .*\(--skip-missing\)/);
+    expect(s.stdout).toMatch(/gzip:9 .* ✓/);
+    expect(s.stdout).not.toMatch(/xz:9e/);
   });
 
   // Root reads everything, so there is nothing to test as root (CI runs as root): skipped, not passed.
@@ -216,6 +289,41 @@ describe('compress / decompress', () => {
     expect(m.stderr).toMatch(/archive was made with model gpt2-docmix-7m .* weights: archive expects 099fd18d/);
     const missing = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'o3')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/unknown model "gpt2-docmix-7m"/);
+    expect(missing.stderr).toMatch(/unknown model "gpt2-docmix-7m": not found offline; looked for .*--model-dir/);
+  });
+});
+
+describe('time estimate before a long run', () => {
+  test('tokens left ÷ measured speed, the decode counted after an encode', () => {
+    // 1,000 of 10,000 tokens encoded in 10 s: 9,000 + 10,000 tokens at 100/s.
+    expect(secondsLeft(1000, 10_000, 'encode', 10)).toBe(190);
+    expect(secondsLeft(1000, 10_000, 'encode', 10, false)).toBe(90);
+    expect(secondsLeft(9000, 10_000, 'decode', 90)).toBeCloseTo(10);
+    expect(formatDuration(190)).toBe('3 min 10 s');
+    expect(formatDuration(3725)).toBe('1 h 02 min');
+  });
+
+  test('without a TTY, one line announces a long run once, with the estimate', () => {
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(0);
+      const lines: string[] = [];
+      const bar = progressBar('lm:embedded alice29.txt', true, { tty: false, write: (l) => lines.push(l) });
+      bar.progress!(0, 50_000, 'encode');
+      vi.setSystemTime(2000);
+      bar.progress!(500, 50_000, 'encode'); // 250 tokens/s: 49,500 + 50,000 tokens left ≈ 6 min 38 s
+      vi.setSystemTime(3000);
+      bar.progress!(750, 50_000, 'encode');
+      bar.stop();
+      expect(lines).toEqual(['lm:embedded alice29.txt: about 6 min 38 s left for encode + decode (50,000 tokens at 250/s)\n']);
+      // Short work says nothing, and --quiet nothing at all.
+      const quiet: string[] = [];
+      const q = progressBar('x', false, { tty: false, write: (l) => quiet.push(l) });
+      vi.setSystemTime(10_000);
+      q.progress!(1, 1_000_000, 'encode');
+      expect(quiet).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -12,7 +12,7 @@ const ENWIK8_TEST: InputRecord = { name: 'enwik8:test', corpus: 'enwik8', fileSh
 const ALICE: InputRecord = { name: 'snappy/alice29.txt', corpus: 'snappy/alice29.txt', fileSha256: 'b'.repeat(64), sliceSha256: 'b'.repeat(64), fileBytes: 152_089, offset: 0, limit: null };
 
 function result(over: Partial<ResultRecord> & Pick<ResultRecord, 'compressor' | 'family' | 'bitsPerByte'>, input: InputRecord = ENWIK8_TEST, inputBytes = 5_000_000): ResultRecord {
-  const outputBytes = Math.round((over.bitsPerByte * inputBytes) / 8);
+  const outputBytes = Math.round(((over.bitsPerByte ?? 0) * inputBytes) / 8);
   const decompressorBytes = over.decompressor?.bytes ?? 100_000;
   const r = {
     settings: {},
@@ -100,14 +100,46 @@ describe('leaderboardMarkdown', () => {
     expect(md).toMatch(/lm:tiny · test\/tiny \(fp32\): none — its 2\.5000 bpb is not lower than xz:9's 2\.1000 bpb/);
   });
 
-  it('summarises across inputs with pooled bytes and the decompressor counted once', () => {
+  it('ranks only over the inputs every compressor ran, pooled, the decompressor counted once, and says so', () => {
     const summary = md.slice(md.indexOf('## Summary across inputs'), md.indexOf('## enwik8:test'));
-    // gzip: 1,812,500 + 55,132 bytes out over 5,152,089 input bytes.
-    const gzipOut = 1_812_500 + Math.round((2.85 * 152_089) / 8);
-    expect(summary).toContain(`| gzip:9 | 2/2 | 5,152,089 | ${gzipOut.toLocaleString('en-US')} | ${((8 * gzipOut) / 5_152_089).toFixed(4)} | 100,000 | ${(gzipOut + 100_000).toLocaleString('en-US')} |`);
-    expect(summary).toMatch(/\| xz:9 \| 1\/2 \|/);
-    expect(summary).toContain('not directly comparable');
-    expect(summary).toMatch(/\| brotli:11 \| 0\/2 \| 0 \| 0 \| — \|/);
+    // zstd, xz and lm:tiny ran only enwik8:test, so alice29 (where gzip and lm:gpt2 also ran) is left out.
+    expect(summary).toContain('Ranked only over the 1 of 2 inputs that every compressor ran (enwik8:test)');
+    expect(summary).toContain('| 5 | gzip:9 | 2/2 | 5,000,000 | 1,812,500 | 2.9000 | 100,000 | 1,912,500 |');
+    expect(summary).toMatch(/\| 1 \| lm:gpt2 · Xenova\/gpt2 \(q8\) \| 2\/2 \| 5,000,000 \| 812,500 \| 1\.3000 \|/);
+    expect(summary).toMatch(/\| 2 \| xz:9 \| 1\/2 \|/);
+    // A compressor with no valid result is listed last, unranked, and does not empty the common set.
+    expect(summary).toMatch(/\| — \| brotli:11 \| 0\/2 \| — \| — \| — \| 100,000 \| — \|/);
+    // With every input run by every compressor, the page says the ranking covers all of them.
+    const both = leaderboardMarkdown([records[1]!]);
+    expect(both).toContain('Ranked over all 1 input, which every compressor ran: snappy/alice29.txt.');
+    // No common input at all: no pooled figures, and the page says why.
+    const disjoint = leaderboardMarkdown([record([result({ compressor: 'xz:9', family: 'xz', bitsPerByte: 2 })]), record([result({ compressor: 'gzip:9', family: 'gzip', bitsPerByte: 3 }, ALICE, 152_089)])]);
+    expect(disjoint).toContain('No input was run (with a verified result) by every compressor');
+  });
+
+  it('labels slices by byte range, order-k by its settings, and empty inputs n/a', () => {
+    const slice = (offset: number, bytes: number): InputRecord => ({ ...ALICE, name: 'alice29.txt', corpus: undefined, sliceSha256: `${offset}${bytes}`.padEnd(64, '0'), offset, limit: bytes });
+    const orderK = { ...gpt2, id: 'order-k:3', dtype: 'none', weightsBytes: 0 };
+    const empty: InputRecord = { ...ALICE, name: 'empty.txt', corpus: undefined, sliceSha256: 'e'.repeat(64), fileBytes: 0 };
+    const out = leaderboardMarkdown([record([
+      result({ compressor: 'order-k:3', family: 'order-k', bitsPerByte: 2.5, model: orderK }, slice(0, 8192), 8192),
+      result({ compressor: 'order-k:3', family: 'order-k', bitsPerByte: 2.6, model: orderK }, slice(8192, 8192), 8192),
+      result({ compressor: 'gzip:9', family: 'gzip', bitsPerByte: null, totalBitsPerByte: null, outputBytes: 20, totalBytes: 100_020 }, empty, 0),
+    ])]);
+    expect(out).toContain('## alice29.txt[0:8192]');
+    expect(out).toContain('## alice29.txt[8192:16384]');
+    expect(out).toContain('order-k:3 (orders 0–3, Witten–Bell, adaptive)');
+    expect(out).not.toContain('(none)');
+    expect(out).toMatch(/\| — \| gzip:9 \| 20 \| n\/a \| n\/a \| 100,000 \| 100,020 \| n\/a \|/);
+    // A corpus split keeps its name; two slices of one split get their ranges.
+    const split = (bytes: number, sha: string): InputRecord => ({ ...ENWIK8_TEST, sliceSha256: sha.repeat(64), limit: bytes });
+    const splits = leaderboardMarkdown([record([
+      result({ compressor: 'gzip:9', family: 'gzip', bitsPerByte: 2.9 }, split(1000, '1'), 1000),
+      result({ compressor: 'gzip:9', family: 'gzip', bitsPerByte: 2.9 }, split(2000, '2'), 2000),
+    ])]);
+    expect(splits).toContain('## enwik8:test[95000000:95001000]');
+    expect(splits).toContain('## enwik8:test[95000000:95002000]');
+    expect(leaderboardMarkdown([records[0]!])).toContain('## enwik8:test\n');
   });
 
   it('lists the runs and copes with no records', () => {

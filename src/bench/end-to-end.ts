@@ -1,24 +1,35 @@
 /**
- * `npm run bench`: end-to-end figures for the LM codec, side by side in one run.
- * Per model: coded vs ideal size, encode and decode tokens/s and their ratio, and where the
- * time goes (model forward, tokenizer, quantization, range coder), beside gzip -9 and
- * zstd -19 on the same bytes. With --sweep, the bpb cost of the segment and sliding-context
- * settings (coded sizes from real encodes).
+ * `npm run bench`: where the LM codec's time goes, side by side in one run, per model:
+ *  - the harness: encode and decode tokens/s through the coding step (and, for comparison,
+ *    encode with the JS quantizer, the coding step of the previous release);
+ *  - a bare onnxruntime-node loop replaying the harness's exact calls (same batch, steps and
+ *    re-primes, recorded during the encode) on the model as exported, outputs discarded;
+ *  - a stride-512 full-window scoring pass over the same tokens (lm-eval's rolling
+ *    log-likelihood: no coder, every token scored once, computed about twice; log-softmax
+ *    not even counted), the cost of scoring without a code;
+ *  - the ratios, the share of encode time outside `session.run`, peak RSS, and coded bytes
+ *    vs the ideal vs the quantized tables.
+ * Each model runs in a child process so that its peak RSS is its own.
  *
- *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--sweep]
+ *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
+ *                    [--no-js] [--batch-sweep]
  * Defaults: alice29.txt with gpt2-docmix-7m and -30m from ../shared when present, else the
  * shipped sample with the embedded model.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadModel } from '../models/lookup.js';
+import { sessionOptions } from '../models/onnx/model.js';
 import { LmCompressor } from '../compressors/lm.js';
 import { parseBaselines } from '../compressors/baselines.js';
 import { bytesEqual } from '../runner/run.js';
 import type { CodecOptions } from '../coding/lm-codec.js';
+import type { LanguageModel, ModelBatch } from '../models/language-model.js';
+import { JS_QUANTIZER_KIND } from '../coding/js-quantizer-step.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHARED = join(ROOT, '..', 'shared');
@@ -30,88 +41,284 @@ const argv = yargs(hideBin(process.argv))
   .option('model', { type: 'string', array: true, default: haveShared ? ['gpt2-docmix-7m', 'gpt2-docmix-30m'] : ['embedded'] })
   .option('model-dir', { type: 'string', default: join(SHARED, 'models') })
   .option('segments', { type: 'string', default: 'auto' })
-  .option('sweep', { type: 'boolean', default: false, describe: 'Also measure the bpb cost of segment/context settings (encode only)' })
+  .option('threads', { type: 'number' })
+  .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the previous coding step)' })
+  .option('batch-sweep', { type: 'boolean', default: false, describe: 'Encode tokens/s against batch size (graph coding step)' })
+  .option('sweep', { type: 'boolean', default: false, describe: 'Coded bpb against the segment count (real encodes of the whole input)' })
+  .option('one', { type: 'string', hidden: true, describe: 'internal: run one model and print its JSON' })
   .strict()
   .parseSync();
 
 const data = new Uint8Array(readFileSync(argv.file)).subarray(0, argv.limit ?? Infinity);
 const n = data.length;
-const bpb = (bytes: number) => ((bytes * 8) / n).toFixed(4);
-const pct = (part: number, all: number) => `${((100 * part) / all).toFixed(1)}%`;
-console.log(`input: ${argv.file} (${n} bytes)${haveShared ? '' : '  [../shared absent: embedded model]'}\n`);
 
-const rows: string[][] = [];
-for (const id of argv.model) {
-  const model = await loadModel({ model: id, modelDirs: [argv['model-dir']], offline: true });
+interface ModelFigures {
+  model: string;
+  tokens: number;
+  segments: number;
+  codingStep: string;
+  archiveBytes: number;
+  payloadBytes: number;
+  idealBits: number;
+  tableBits: number;
+  encodeS: number;
+  decodeS: number;
+  encodeRunS: number;
+  roundTrip: boolean;
+  jsEncodeS?: number;
+  bareS: number;
+  bareSteps: number;
+  scoreS: number;
+  /** Peak RSS after the harness's encode + decode, before the comparison loops ran. */
+  harnessRssMiB: number;
+  peakRssMiB: number;
+  sweep?: { batch: number; tokens: number; tokPerS: number; outside: number }[];
+  bpbSweep?: { segments: number; archiveBytes: number; tokPerS: number }[];
+}
+
+/** Parent: one child process per model, then the tables. */
+async function main(): Promise<void> {
+  console.log(`input: ${argv.file} (${n} bytes), segments ${argv.segments}${haveShared ? '' : '  [../shared absent: embedded model]'}\n`);
+  const figures: ModelFigures[] = [];
+  for (const id of argv.model) {
+    const args = [fileURLToPath(import.meta.url), '--one', id, '--file', argv.file, '--model-dir', argv['model-dir'], '--segments', argv.segments];
+    if (argv.limit !== undefined) args.push('--limit', String(argv.limit));
+    if (argv.threads !== undefined) args.push('--threads', String(argv.threads));
+    if (!argv.js) args.push('--no-js');
+    if (argv['batch-sweep']) args.push('--batch-sweep');
+    if (argv.sweep) args.push('--sweep');
+    const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    figures.push(JSON.parse(out.trim().split('\n').at(-1)!));
+  }
+
+  const f1 = (x: number) => x.toFixed(0);
+  const bpb = (bits: number) => (bits / n).toFixed(4);
+  printTable(
+    ['model', 'tokens', 'batch', 'coding step', 'enc tok/s', 'dec tok/s', 'bare loop tok/s', 'enc/bare', 'dec/bare', 'stride-512 scorer tok/s', 'enc/scorer', 'outside run', 'JS-quantizer enc tok/s', 'harness peak RSS MiB'],
+    figures.map((f) => [
+      f.model,
+      String(f.tokens),
+      String(f.segments),
+      f.codingStep,
+      f1(f.tokens / f.encodeS),
+      f1(f.tokens / f.decodeS),
+      f1(f.tokens / f.bareS),
+      (f.bareS / f.encodeS).toFixed(2),
+      (f.bareS / f.decodeS).toFixed(2),
+      f1(f.tokens / f.scoreS),
+      (f.scoreS / f.encodeS).toFixed(2),
+      `${((100 * (f.encodeS - f.encodeRunS)) / f.encodeS).toFixed(1)}%`,
+      f.jsEncodeS ? f1(f.tokens / f.jsEncodeS) : '-',
+      f1(f.peakRssMiB),
+    ]),
+  );
+  console.log('');
+  printTable(
+    ['model', 'archive B', 'coded bpb', 'ideal bpb', 'tables bpb', 'payload/ideal', 'payload/tables', 'round trip'],
+    figures.map((f) => [
+      f.model,
+      String(f.archiveBytes),
+      bpb(f.archiveBytes * 8),
+      bpb(f.idealBits),
+      bpb(f.tableBits),
+      ((f.payloadBytes * 8) / f.idealBits).toFixed(5),
+      ((f.payloadBytes * 8) / f.tableBits).toFixed(5),
+      f.roundTrip ? '✓' : '✗',
+    ]),
+  );
+  for (const f of figures.filter((f) => f.bpbSweep)) {
+    console.log(`\ncoded bpb against segments, ${f.model} (whole input, encode):`);
+    const one = f.bpbSweep![0].archiveBytes;
+    printTable(['segments', 'archive B', 'coded bpb', 'vs 1 segment', 'enc tok/s'], f.bpbSweep!.map((s) => [String(s.segments), String(s.archiveBytes), bpb(s.archiveBytes * 8), `${(100 * (s.archiveBytes / one - 1)).toFixed(2)}%`, f1(s.tokPerS)]));
+  }
+  for (const f of figures.filter((f) => f.sweep)) {
+    console.log(`\nbatch sweep, ${f.model} (encode, graph coding step):`);
+    printTable(['batch', 'tokens', 'tok/s', 'outside run'], f.sweep!.map((s) => [String(s.batch), String(s.tokens), f1(s.tokPerS), `${(100 * s.outside).toFixed(1)}%`]));
+  }
+  const baselineRows: string[][] = [];
+  for (const c of parseBaselines('gzip:9,zstd:19')) {
+    const out = await c.compress(data);
+    baselineRows.push([c.name, String(out.length), bpb(out.length * 8)]);
+  }
+  console.log('');
+  printTable(['baseline', 'bytes', 'bpb'], baselineRows);
+}
+
+/** One model, in this (child) process. */
+async function measure(id: string): Promise<ModelFigures> {
+  const model = await loadModel({ model: id, modelDirs: [argv['model-dir']], offline: true, threads: argv.threads });
   const codec: CodecOptions = { segments: argv.segments === 'auto' ? 'auto' : Number(argv.segments) };
-  const lm = new LmCompressor(model, codec);
+  const recorder = new CallRecorder(model);
+  const lm = new LmCompressor(recorder, codec);
   const t0 = performance.now();
   const archive = await lm.compress(data);
   const t1 = performance.now();
   const back = await lm.decompress(archive);
   const t2 = performance.now();
   const s = lm.lastStats()!;
-  const enc = s.timing!;
-  const dec = s.decodeTiming!;
-  const encS = (t1 - t0) / 1000;
-  const decS = (t2 - t1) / 1000;
-  const payload = s.codec!.payloadBytes as number;
-  rows.push([
-    id,
-    String(s.tokens),
-    String(s.codec!.segments),
-    String(archive.length),
-    bpb(archive.length),
-    ((s.idealBits! / n)).toFixed(4),
-    (payload * 8 / s.idealBits!).toFixed(5),
-    (payload * 8 / (s.codec!.tableBits as number)).toFixed(5),
-    (s.tokens! / encS).toFixed(0),
-    (s.tokens! / decS).toFixed(0),
-    (decS / encS).toFixed(2),
-    `fwd ${pct(enc.forward, encS)} tok ${pct(enc.tokenize, encS)} quant ${pct(enc.quantize, encS)} coder ${pct(enc.coder, encS)}`,
-    `fwd ${pct(dec.forward, decS)} detok ${pct(dec.detokenize, decS)} quant ${pct(dec.quantize, decS)} coder ${pct(dec.coder, decS)}`,
-    bytesEqual(back, data) ? '✓' : '✗',
-  ]);
-  if (argv.sweep) await sweep(id, model);
+  const harnessRssMiB = process.resourceUsage().maxRSS / 1024;
+  const tokens = model.tokenizer.encode(data);
+
+  let jsEncodeS: number | undefined;
+  if (argv.js && model.codingSteps.includes(JS_QUANTIZER_KIND) && model.codingSteps[0] !== JS_QUANTIZER_KIND) {
+    const js = new LmCompressor(model, { ...codec, codingStep: JS_QUANTIZER_KIND });
+    const j0 = performance.now();
+    await js.compress(data);
+    jsEncodeS = (performance.now() - j0) / 1000;
+  }
+  const bareS = await bareLoop(model, recorder.calls);
+  const scoreS = await strideScorer(model, tokens);
+  const sweep = argv['batch-sweep'] ? await batchSweep(model, tokens) : undefined;
+  const bpbSweep = argv.sweep ? await segmentSweep(model) : undefined;
+  const figures: ModelFigures = {
+    model: id,
+    tokens: s.tokens!,
+    segments: s.codec!.segments as number,
+    codingStep: s.codec!.codingStep as string,
+    archiveBytes: archive.length,
+    payloadBytes: s.codec!.payloadBytes as number,
+    idealBits: s.idealBits!,
+    tableBits: s.codec!.tableBits as number,
+    encodeS: (t1 - t0) / 1000 - s.timing!.tokenize,
+    decodeS: (t2 - t1) / 1000,
+    encodeRunS: s.timing!.forward,
+    roundTrip: bytesEqual(back, data),
+    jsEncodeS,
+    bareS,
+    bareSteps: recorder.calls.length,
+    scoreS,
+    harnessRssMiB,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    sweep,
+    bpbSweep,
+  };
   await model.dispose();
+  return figures;
 }
 
-const head = ['model', 'tokens', 'seg', 'coded B', 'bpb', 'ideal bpb', 'coded/ideal', 'coded/tables', 'enc tok/s', 'dec tok/s', 'dec/enc time', 'encode time split', 'decode time split', 'rt'];
-printTable(head, rows);
-
-const baselineRows: string[][] = [];
-for (const c of parseBaselines('gzip:9,zstd:19')) {
-  const out = await c.compress(data);
-  baselineRows.push([c.name, String(out.length), bpb(out.length)]);
+interface Call {
+  batch: number;
+  tokens: Int32Array;
+  n: number;
+  reset: boolean;
 }
-console.log('');
-printTable(['baseline', 'bytes', 'bpb'], baselineRows);
 
-/** bpb of the same model under other segment / context settings, from real encodes. */
-async function sweep(id: string, model: Awaited<ReturnType<typeof loadModel>>) {
-  const ctx = model.contextLength;
-  const settings: [string, CodecOptions][] = [
-    ['1 segment, ctx max, prime 1/2', { segments: 1 }],
-    ['2 segments', { segments: 2 }],
-    ['4 segments', { segments: 4 }],
-    ['8 segments', { segments: 8 }],
-    ['16 segments', { segments: 16 }],
-    [`ctx ${ctx / 2}, prime 1/2 (8 seg)`, { segments: 8, contextLength: ctx / 2 }],
-    [`ctx ${ctx}, prime 1/4 (8 seg)`, { segments: 8, primeTokens: ctx / 4 }],
-    [`ctx ${ctx}, prime 3/4 (8 seg)`, { segments: 8, primeTokens: (3 * ctx) / 4 }],
-  ];
-  const out: string[][] = [];
-  for (const [label, opts] of settings) {
-    const lm = new LmCompressor(model, opts);
+/** A `LanguageModel` that records every coding-step call of the first batch opened. */
+class CallRecorder implements LanguageModel {
+  readonly calls: Call[] = [];
+  private recording = true;
+  constructor(private readonly inner: LanguageModel) {}
+  get identity() { return this.inner.identity; }
+  get contextLength() { return this.inner.contextLength; }
+  get vocabSize() { return this.inner.vocabSize; }
+  get startToken() { return this.inner.startToken; }
+  get tokenizer() { return this.inner.tokenizer; }
+  get codingSteps() { return this.inner.codingSteps; }
+  open(batch: number, codingStep?: string): ModelBatch {
+    const inner = this.inner.open(batch, codingStep);
+    const record = this.recording;
+    this.recording = false;
+    const calls = this.calls;
+    return {
+      codingStep: inner.codingStep,
+      get runSeconds() { return inner.runSeconds; },
+      step(tokens, n, reset, query) {
+        if (record) calls.push({ batch, tokens: tokens.slice(), n, reset });
+        return inner.step(tokens, n, reset, query);
+      },
+    };
+  }
+  dispose() { return this.inner.dispose(); }
+}
+
+/** onnxruntime-node alone: the model as exported, the recorded calls, outputs discarded. */
+async function bareLoop(model: LanguageModel, calls: Call[]): Promise<number> {
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(model.identity.files[0], sessionOptions('cpu', argv.threads));
+  const meta = session.inputMetadata as unknown as { name: string; shape: (number | string)[] }[];
+  const past = meta.filter((m) => m.name.startsWith('past_key_values.'));
+  const t0 = performance.now();
+  let cache: Record<string, InstanceType<typeof ort.Tensor>> = {};
+  let pastLength = 0;
+  for (const { batch: B, tokens, n, reset } of calls) {
+    if (reset) {
+      pastLength = 0;
+      cache = Object.fromEntries(past.map((m) => [m.name, new ort.Tensor('float32', new Float32Array(0), [B, Number(m.shape[1]), 0, Number(m.shape[3])])]));
+    }
+    const total = pastLength + n;
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [B, n]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(B * total).fill(1n), [B, total]),
+      ...cache,
+    };
+    if (session.inputNames.includes('position_ids')) {
+      feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: B * n }, (_, i) => BigInt(pastLength + (i % n))), [B, n]);
+    }
+    const out = await session.run(feeds);
+    for (const m of past) cache[m.name] = out[m.name.replace('past_key_values.', 'present.')] as InstanceType<typeof ort.Tensor>;
+    pastLength = total;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await session.release();
+  return secs;
+}
+
+/** lm-eval-style rolling scoring: windows of the full context, stride half of it, one window per call. */
+async function strideScorer(model: LanguageModel, tokens: Int32Array): Promise<number> {
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(model.identity.files[0], sessionOptions('cpu', argv.threads));
+  const meta = session.inputMetadata as unknown as { name: string; shape: (number | string)[] }[];
+  const past = meta.filter((m) => m.name.startsWith('past_key_values.'));
+  const W = Math.min(model.contextLength, 1024);
+  const stride = W / 2;
+  const t0 = performance.now();
+  const windows: [number, number][] = [[0, Math.min(W, tokens.length)]];
+  while (windows.at(-1)![1] < tokens.length) {
+    const end = Math.min(windows.at(-1)![1] + stride, tokens.length);
+    windows.push([Math.max(0, end - W), end]);
+  }
+  for (const [from, to] of windows) {
+    const win = tokens.subarray(from, to);
+    const L = win.length;
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(win, BigInt), [1, L]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(L).fill(1n), [1, L]),
+      ...Object.fromEntries(past.map((m) => [m.name, new ort.Tensor('float32', new Float32Array(0), [1, Number(m.shape[1]), 0, Number(m.shape[3])])])),
+    };
+    if (session.inputNames.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: L }, (_, i) => BigInt(i)), [1, L]);
+    await session.run(feeds);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await session.release();
+  return secs;
+}
+
+/** Encode tokens/s against batch: 128 steps per row at each batch size (graph coding step). */
+async function batchSweep(model: LanguageModel, tokens: Int32Array): Promise<ModelFigures['sweep']> {
+  const { encodeTokens, resolveSettings } = await import('../coding/lm-codec.js');
+  const out: NonNullable<ModelFigures['sweep']> = [];
+  for (const batch of [1, 2, 4, 8, 16, 32, 64, 128]) {
+    const count = Math.min(tokens.length, batch * 128);
+    const slice = tokens.subarray(0, count);
+    const settings = resolveSettings(model, count, { segments: batch });
+    const t0 = performance.now();
+    const enc = await encodeTokens(model, slice, settings);
+    const secs = (performance.now() - t0) / 1000;
+    out.push({ batch, tokens: count, tokPerS: count / secs, outside: (secs - enc.timing.forward) / secs });
+  }
+  return out;
+}
+
+/** Coded size of the whole input at 1, 8, 16, 32 and 64 segments: what the batch costs in bpb. */
+async function segmentSweep(model: LanguageModel): Promise<ModelFigures['bpbSweep']> {
+  const out: NonNullable<ModelFigures['bpbSweep']> = [];
+  for (const segments of [1, 8, 16, 32, 64]) {
+    const lm = new LmCompressor(model, { segments });
     const t0 = performance.now();
     const archive = await lm.compress(data);
-    const secs = (performance.now() - t0) / 1000;
-    const s = lm.lastStats()!;
-    out.push([label, String(archive.length), bpb(archive.length), (s.idealBits! / n).toFixed(4), (s.tokens! / secs).toFixed(0)]);
+    out.push({ segments, archiveBytes: archive.length, tokPerS: lm.lastStats()!.tokens! / ((performance.now() - t0) / 1000) });
   }
-  console.log(`\nsweep for ${id}:`);
-  printTable(['setting', 'coded B', 'bpb', 'ideal bpb', 'enc tok/s'], out);
-  console.log('');
+  return out;
 }
 
 function printTable(head: string[], body: string[][]) {
@@ -119,3 +326,6 @@ function printTable(head: string[], body: string[][]) {
   const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ');
   console.log([line(head), line(w.map((x) => '-'.repeat(x))), ...body.map(line)].join('\n'));
 }
+
+if (argv.one) console.log(JSON.stringify(await measure(argv.one)));
+else await main();

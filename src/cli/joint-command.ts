@@ -4,7 +4,7 @@
  * conditional coding. Exit codes as the main job: 1 when a round trip fails, 2 on bad usage.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { parseBaselines, partitionAvailable, DEFAULT_BASELINES, BASELINES_SYNTAX } from '../compressors/baselines.js';
+import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from '../compressors/baselines.js';
 import type { Compressor } from '../compressors/compressor.js';
 import { LmCompressor } from '../compressors/lm.js';
 import { NPM_DATASETS } from '../corpora/npm-datasets.js';
@@ -12,10 +12,12 @@ import { loadJointInputs } from '../joint/inputs.js';
 import { runJoint } from '../joint/run.js';
 import { jointText } from '../joint/text-table.js';
 import { RoundTripError } from '../joint/verified-size.js';
-import { loadModel } from '../models/lookup.js';
 import { writeFileAtomic } from '../records/atomic.js';
 import { jointHtml } from '../reports/joint-html.js';
 import { progressBar, progressEnabled } from './progress.js';
+import { requireAvailable, SKIP_MISSING_DESCRIBE } from './available.js';
+import { loadModelExplained } from './model-lookup.js';
+import { DEVICES, DTYPES, UsageError, modelNames, oneOf, wholeNumber } from './options.js';
 
 /** ~1000 tokens of English: the whole of A fits a 1024-token context, and a 4-input run of the 7m model takes minutes on 2 cores. */
 export const DEFAULT_JOINT_LIMIT = 4096;
@@ -30,15 +32,16 @@ function builder(y: Argv) {
       demandOption: true,
       describe: `Two or more: files, corpora (snappy/alice29.txt, enwik8:test) or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})`,
     })
-    .option('model', { alias: 'm', type: 'string', describe: 'Model id, alias, folder or order-k[:K]; repeatable. None: baselines only' })
+    .option('model', { alias: 'm', type: 'string', coerce: modelNames, describe: 'Model id, alias, folder or order-k[:K]; repeatable. None: baselines only' })
     .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR)' })
-    .option('dtype', { type: 'string', default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
-    .option('device', { choices: ['cpu', 'cuda'] as const, default: 'cpu' as const, describe: 'onnxruntime execution provider' })
+    .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
+    .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
     .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
-    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
+    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads (default: one per core)' })
     .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
-    .option('limit', { type: 'number', default: DEFAULT_JOINT_LIMIT, describe: 'Bytes taken from the start of each input (0 = whole inputs: slow for LMs)' })
-    .option('primer-tokens', { type: 'number', describe: "LMs: tokens of A primed before B in direct conditional coding (default: half the model's context)" })
+    .option('skip-missing', { type: 'boolean', default: false, describe: SKIP_MISSING_DESCRIBE })
+    .option('limit', { type: 'string', coerce: wholeNumber('limit', 0, 'a whole number of bytes ≥ 0 (0 = whole inputs)'), default: DEFAULT_JOINT_LIMIT, describe: 'Bytes taken from the start of each input (0 = whole inputs: slow for LMs)' })
+    .option('primer-tokens', { type: 'string', coerce: wholeNumber('primer-tokens', 0, 'a whole number of tokens ≥ 0'), describe: "LMs: tokens of A primed before B in direct conditional coding (default: half the model's context)" })
     .option('self', { type: 'boolean', default: false, describe: 'Also code each input after itself (A‖A): how much each compressor can copy' })
     .option('reach-split', { type: 'boolean', default: true, describe: "Split the gain into within/beyond reach (codes A's last window before B when A exceeds it; --no-reach-split skips)" })
     .option('conditional', { type: 'boolean', default: true, describe: 'LMs: also code B after a primer of A directly (--no-conditional skips)' })
@@ -51,20 +54,18 @@ type JointArgs = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
 
 async function joint(a: JointArgs): Promise<number> {
   const specs = list(a.inputs);
-  if (specs.length < 2) throw new Error('joint needs at least two inputs: compress-bench joint [--model M] A B [C ...]');
-  if (!(a.limit >= 0)) throw new Error(`--limit must be a byte count ≥ 0, got ${a.limit}`);
-  const limit = a.limit === 0 ? null : a.limit;
+  if (specs.length < 2) throw new UsageError('joint needs at least two inputs: compress-bench joint [--model M] A B [C ...]');
+  const limit = a.limit === 0 ? null : (a.limit ?? DEFAULT_JOINT_LIMIT);
   const inputs = await loadJointInputs(specs, limit);
   const compressors: Compressor[] = [];
   for (const m of list(a.model)) {
-    const model = await loadModel({ model: m, modelDirs: list(a['model-dir']), dtype: a.dtype, device: a.device, offline: a.offline, threads: a.threads });
+    const model = await loadModelExplained({ model: m, modelDirs: list(a['model-dir']), dtype: a.dtype, device: a.device as 'cpu' | 'cuda', offline: a.offline, threads: a.threads });
     // One segment: the concatenation A‖B must be coded in one context, or B never sees A.
     compressors.push(new LmCompressor(model, { segments: 1 }));
   }
-  const { usable, skipped } = await partitionAvailable(parseBaselines(a.baselines));
-  for (const s of skipped) process.stderr.write(`warning: skipping ${s.name}: ${s.reason}\n`);
+  const { usable, skipped } = await requireAvailable(parseBaselines(a.baselines), a['skip-missing']);
   compressors.push(...usable);
-  if (compressors.length === 0) throw new Error('nothing to measure: give --model and/or --baselines');
+  if (compressors.length === 0) throw new UsageError('nothing to measure: give --model and/or --baselines');
 
   const show = progressEnabled(a.quiet);
   const log = (line: string) => !a.quiet && process.stderr.write(line + '\n');

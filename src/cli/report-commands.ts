@@ -9,6 +9,7 @@ import type { CommandModule } from 'yargs';
 import type { RunRecord, ResultRecord } from '../records/run-record.js';
 import { newRunRecord } from '../records/write.js';
 import { writeFileAtomic } from '../records/atomic.js';
+import { oneOf } from './options.js';
 import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords } from '../reports/index.js';
 
 export class ReportInputError extends Error {}
@@ -88,8 +89,10 @@ export const checkCommand: CommandModule = {
     let baselineText: string;
     try {
       baselineText = await readFile(argv.baseline as string, 'utf8');
-    } catch {
-      process.stderr.write(`compress-bench: baseline ${argv.baseline}: cannot read\n`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a record file' : `cannot read (${code})`;
+      process.stderr.write(`compress-bench: --baseline ${argv.baseline}: ${why}\n`);
       process.exitCode = 2;
       return;
     }
@@ -126,7 +129,7 @@ export const compareCommand: CommandModule = {
     y
       .positional('a', { type: 'string', demandOption: true })
       .positional('b', { type: 'string', demandOption: true })
-      .option('by', { choices: ['compressor', 'model'] as const, default: 'model' as const, describe: 'Match rows by compressor name, or by model family ignoring dtype' })
+      .option('by', { type: 'string', choices: ['compressor', 'model'], coerce: oneOf('by', ['compressor', 'model'] as const), default: 'model', describe: 'Match rows by compressor name, or by model family ignoring dtype' })
       .option('tolerance', { type: 'string', default: '0.5%', describe: 'Differences within this are reported as unchanged' }),
   handler: async (argv) => {
     const [a, b] = [await readRecords([argv.a as string]), await readRecords([argv.b as string])];

@@ -1,7 +1,8 @@
 /** The terminal table of the main job: one block per input, one row per compressor. */
 import type { ResultRecord } from '../records/run-record.js';
 
-const fmt = (n: number, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+/** null: an empty input has no bits/byte, shown as n/a rather than as a score. */
+const fmt = (n: number | null, digits = 3) => (n === null ? 'n/a' : Number.isFinite(n) ? n.toFixed(digits) : '–');
 const int = (n: number) => n.toLocaleString('en-US');
 
 export function resultsTable(results: ResultRecord[]): string {
@@ -16,7 +17,7 @@ export function resultsTable(results: ResultRecord[]): string {
         r.compressor,
         int(r.inputBytes),
         int(r.outputBytes),
-        r.outputBytes ? fmt(r.inputBytes / r.outputBytes, 2) : '–',
+        r.outputBytes && r.inputBytes ? fmt(r.inputBytes / r.outputBytes, 2) : 'n/a',
         fmt(r.bitsPerByte),
         r.idealBitsPerByte !== undefined ? fmt(r.idealBitsPerByte) : '',
         r.tokens !== undefined ? int(r.tokens) : '',

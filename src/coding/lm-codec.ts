@@ -36,7 +36,10 @@ export interface CodecSettings {
 }
 
 export interface CodecOptions {
-  /** Segment count, or `auto`: about one per `tokensPerSegment` tokens, at most `maxSegments`. Default `auto`. */
+  /**
+   * Segment count (the batch), or `auto`: one per `tokensPerSegment` tokens, at most
+   * `maxSegments` (by device: where the measured tokens/s curve flattens). Default `auto`.
+   */
   segments?: number | 'auto';
   tokensPerSegment?: number;
   maxSegments?: number;
@@ -50,8 +53,19 @@ export interface CodecOptions {
   codingStep?: string;
 }
 
-export const DEFAULT_TOKENS_PER_SEGMENT = 4096;
-export const DEFAULT_MAX_SEGMENTS = 8;
+/**
+ * `--segments auto`: at least this many tokens per segment, so cold starts stay cheap
+ * (measured on alice29.txt with gpt2-docmix-7m: docs/throughput.md).
+ */
+export const DEFAULT_TOKENS_PER_SEGMENT = 1024;
+/**
+ * `--segments auto` caps the batch where throughput stops growing: on 2 CPU cores the
+ * 7m model's encode rate flattens between 32 and 64 rows (docs/throughput.md); a GPU wants
+ * hundreds of rows per call.
+ */
+export const DEFAULT_MAX_SEGMENTS: Record<string, number> = { cpu: 32, cuda: 256 };
+/** Largest batch an archive may ask for: bounds what a crafted header can make the decoder allocate. */
+export const MAX_SEGMENTS = 4096;
 
 export function resolveSettings(model: LanguageModel, tokens: number, opts: CodecOptions = {}, primer?: Int32Array): CodecSettings {
   const contextLength = Math.min(opts.contextLength ?? model.contextLength, model.contextLength);
@@ -63,9 +77,12 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
   let segments: number;
   if (opts.segments === undefined || opts.segments === 'auto') {
     const per = opts.tokensPerSegment ?? DEFAULT_TOKENS_PER_SEGMENT;
-    segments = Math.min(opts.maxSegments ?? DEFAULT_MAX_SEGMENTS, Math.ceil(tokens / per));
+    const max = opts.maxSegments ?? DEFAULT_MAX_SEGMENTS[model.identity.device] ?? DEFAULT_MAX_SEGMENTS.cpu;
+    segments = Math.min(max, Math.ceil(tokens / per));
   } else segments = opts.segments;
-  if (!Number.isInteger(segments) || segments < 0) throw new Error(`--segments must be a positive integer, got ${segments}`);
+  if (!Number.isInteger(segments) || segments < 0 || segments > MAX_SEGMENTS) {
+    throw new Error(`--segments must be a positive integer up to ${MAX_SEGMENTS}, or auto; got ${segments}`);
+  }
   segments = Math.max(Math.min(segments, tokens), tokens > 0 ? 1 : 0);
   if (primer && primer.length + 1 >= contextLength) {
     throw new Error(`a primer of ${primer.length} tokens does not fit a context of ${contextLength}`);

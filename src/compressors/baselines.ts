@@ -1,7 +1,7 @@
 /**
  * `--baselines` spec → classic compressors. Syntax in BASELINES_SYNTAX below; the CLI prints it
- * in `--help`. xz and bzip2 run their command-line tools: call `partitionAvailable` to warn
- * about and skip those whose tool is missing rather than failing the whole run.
+ * in `--help`. xz and bzip2 run their command-line tools: `partitionAvailable` tells those
+ * whose tool is missing apart (the CLI fails on them unless --skip-missing).
  */
 import { createBrotli, BROTLI_LEVELS } from './brotli.js';
 import { createBzip2, BZIP2_LEVELS } from './bzip2.js';
@@ -20,7 +20,7 @@ export const BASELINES_SYNTAX = `Baselines: comma-separated FAMILY[:LEVEL][:FLAG
   xz[:0-9[e]]          xz CLI (default 6); e = extreme, e.g. xz:9e; 9 = 64 MiB dictionary
   bzip2[:1-9]          bzip2 CLI (default 9), 900 kB blocks at 9
 A bare family uses that tool's own default level. "none" or "" = no baselines.
-xz and bzip2 need their command on PATH; a missing one is reported and skipped.`;
+xz and bzip2 need their command on PATH; a missing one is an error unless --skip-missing.`;
 
 interface Family {
   levels: { min: number; max: number; default: number };

@@ -5,13 +5,27 @@
  */
 import type { Compressor, CompressStats, DecompressorSize, ProgressHooks, Reach } from './compressor.js';
 import type { LanguageModel } from '../models/language-model.js';
-import { decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
+import { MAX_SEGMENTS, decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
 import { ArchiveError, crc32Of, readArchive, writeArchive, type ArchiveHeader } from '../coding/container.js';
 import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
 
 const FREQUENCY_BITS = Math.log2(FREQUENCY_TOTAL);
 
 export class ModelMismatchError extends Error {}
+
+export interface LmOptions extends CodecOptions {
+  /**
+   * Decode an archive made on another runtime (onnxruntime version, device, CPU architecture
+   * or OS). Off by default: floating point may differ there. The original's checksum still
+   * turns any difference into an error, never into wrong output.
+   */
+  allowOtherRuntime?: boolean;
+}
+
+/** What the archive records as the runtime: floating point is only promised equal on the same one. */
+export function runtimeOf(model: LanguageModel): string {
+  return `${model.identity.runtime} ${process.arch} ${process.platform}`;
+}
 
 export class LmCompressor implements Compressor {
   readonly family: string;
@@ -22,12 +36,13 @@ export class LmCompressor implements Compressor {
 
   constructor(
     readonly model: LanguageModel,
-    private readonly options: CodecOptions = {},
+    private readonly options: LmOptions = {},
   ) {
     const id = model.identity;
     this.family = id.runtime.startsWith('typescript order-k') ? 'order-k' : 'lm';
     this.name = this.family === 'order-k' ? id.id : `lm:${id.id}${id.dtype === 'fp32' ? '' : `:${id.dtype}`}`;
-    this.settings = { model: id.id, dtype: id.dtype, device: id.device, codingStep: model.codingSteps[0], ...options };
+    const { allowOtherRuntime: _, ...codec } = options;
+    this.settings = { model: id.id, dtype: id.dtype, device: id.device, codingStep: model.codingSteps[0], ...codec };
     const window = Math.min(options.contextLength ?? Infinity, model.contextLength);
     this.reach = {
       unit: 'tokens',
@@ -73,6 +88,8 @@ export class LmCompressor implements Compressor {
     const t0 = performance.now();
     const tokens = this.model.tokenizer.encode(input);
     const tokenize = (performance.now() - t0) / 1000;
+    // Every token stands for ≥ 1 byte: the decoder relies on it to bound untrusted token counts.
+    if (tokens.length > input.length) throw new Error(`tokenizer produced ${tokens.length} tokens for ${input.length} bytes`);
     const settings = resolveSettings(this.model, tokens.length, this.options, primer);
     const enc = await encodeTokens(this.model, tokens, settings, (d, t) => hooks?.progress?.(d, t, 'encode'));
     const t1 = performance.now();
@@ -84,7 +101,7 @@ export class LmCompressor implements Compressor {
       weightsSha256: id.weightsSha256,
       tokenizerSha256: id.tokenizerSha256,
       dtype: id.dtype,
-      runtime: `${id.runtime} ${process.arch} ${process.platform}`,
+      runtime: runtimeOf(this.model),
       codingStep: enc.settings.codingStep!,
       frequencyBits: FREQUENCY_BITS,
       contextLength: settings.contextLength,
@@ -109,7 +126,8 @@ export class LmCompressor implements Compressor {
 
   async decompressAfter(archive: Uint8Array, context: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array> {
     const { header, streams } = readArchive(archive);
-    assertSameModel(header, this.model);
+    assertSameModel(header, this.model, this.options.allowOtherRuntime);
+    validateHeader(header, this.model);
     const primer = this.primerOf(context, header.primerTokens);
     if (primer.length !== header.primerTokens || crc32Of(new Uint8Array(primer.buffer, primer.byteOffset, primer.byteLength)) !== header.primerCrc32) {
       throw new ArchiveError(
@@ -134,10 +152,12 @@ export class LmCompressor implements Compressor {
     const out = this.model.tokenizer.decode(tokens);
     if (this.stats) this.stats.decodeTiming = { ...timing, detokenize: (performance.now() - t0) / 1000 };
     if (out.length !== header.originalLength || crc32Of(out) !== header.originalCrc32) {
-      const here = `${this.model.identity.runtime} ${process.arch} ${process.platform}`;
+      const here = runtimeOf(this.model);
       throw new ArchiveError(
-        `decoded data fails its checksum: the model computed different probabilities than when encoding ` +
-          `(encoded with ${header.runtime}; decoding with ${here}). Decode on the same runtime and hardware.`,
+        here === header.runtime
+          ? 'archive is corrupt: its coded payload does not decode to the original (checksum mismatch with the same model and runtime as the encoder)'
+          : `decoded data fails its checksum: the model computed different probabilities than when encoding ` +
+              `(encoded with ${header.runtime}; decoding with ${here}). Decode on the same runtime and hardware.`,
       );
     }
     return out;
@@ -151,7 +171,29 @@ export class LmCompressor implements Compressor {
 /** Documented constant: the order-k backend ships as ~8 KB of source, no weights. */
 const ORDER_K_DECOMPRESSOR_BYTES = 8 * 1024;
 
-export function assertSameModel(header: ArchiveHeader, model: LanguageModel): void {
+/**
+ * An archive's header is untrusted (a CRC can be recomputed): check every field against what
+ * the input and the model allow before any model call, so a crafted header cannot make the
+ * decoder run for minutes, grow without bound, or reach the runtime with impossible shapes.
+ */
+export function validateHeader(header: ArchiveHeader, model: LanguageModel): void {
+  const bad = (why: string) => new ArchiveError(`archive header is invalid: ${why}`);
+  const tokens = header.segments.reduce((a, s) => a + s.tokens, 0);
+  if (tokens > header.originalLength) throw bad(`${tokens} tokens cannot decode to ${header.originalLength} bytes (each token is at least one byte)`);
+  if (header.originalLength > 0 && header.segments.length === 0) throw bad(`${header.originalLength} bytes but no segments`);
+  if (header.segments.some((s) => s.tokens === 0)) throw bad('a segment holds no tokens');
+  if (header.segments.length > MAX_SEGMENTS) throw bad(`${header.segments.length} segments (at most ${MAX_SEGMENTS})`);
+  const ctx = header.contextLength;
+  if (Number.isFinite(model.contextLength) ? !(ctx >= 2 && ctx <= model.contextLength) : Number.isFinite(ctx)) {
+    throw bad(`context of ${ctx} tokens (this model allows 2 to ${model.contextLength})`);
+  }
+  if (Number.isFinite(ctx) && !(header.primeTokens >= 1 && header.primeTokens < ctx)) {
+    throw bad(`prime of ${header.primeTokens} tokens must be between 1 and ${ctx - 1}`);
+  }
+  if (Number.isFinite(ctx) && header.primerTokens + 1 >= ctx) throw bad(`a primer of ${header.primerTokens} tokens does not fit a context of ${ctx}`);
+}
+
+export function assertSameModel(header: ArchiveHeader, model: LanguageModel, allowOtherRuntime = false): void {
   const id = model.identity;
   const problems: string[] = [];
   if (header.weightsSha256 !== id.weightsSha256) {
@@ -161,6 +203,9 @@ export function assertSameModel(header: ArchiveHeader, model: LanguageModel): vo
     problems.push(`tokenizer: archive expects ${header.tokenizerSha256}, found ${id.tokenizerSha256}`);
   }
   if (header.startToken !== model.startToken) problems.push(`start token: archive expects ${header.startToken}`);
+  if (!allowOtherRuntime && header.runtime !== runtimeOf(model)) {
+    problems.push(`runtime: archive was coded with ${header.runtime}, this is ${runtimeOf(model)} (--allow-other-runtime to try anyway; the checksum still guards the output)`);
+  }
   if (!model.codingSteps.includes(header.codingStep)) {
     problems.push(`coding step: archive expects ${header.codingStep}, this model runs ${model.codingSteps.join(' or ')}`);
   }

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LanguageModel } from './language-model.js';
 import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/model.js';
-import { downloadHubModel, hubEndpoint } from './hub-download.js';
+import { downloadHubModel } from './hub-download.js';
 import type { ProgressHooks } from '../compressors/compressor.js';
 import { cacheDir } from './cache-dir.js';
 import { createOrderKModel } from './order-k.js';
@@ -92,7 +92,7 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new CausalLmError(
-      `unknown model "${id}": not a folder, not found in ${looked}, and the download of ${hubId} from ${hubEndpoint()} failed (${why}). ` +
+      `unknown model "${id}": not a folder, not found in ${looked}, and the Hub download of ${hubId} failed (${why}). ` +
         'Pass --model-dir DIR holding DIR/<id>/ in the transformers.js layout, or --offline.',
     );
   }

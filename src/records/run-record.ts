@@ -38,9 +38,10 @@ export interface ResultRecord {
   inputBytes: number;
   /** Size of the actual coded stream/archive, container header included. */
   outputBytes: number;
-  bitsPerByte: number;
-  /** Σ −log2 p / inputBytes, reported beside the coded figure, never instead of it. */
-  idealBitsPerByte?: number;
+  /** 8 · outputBytes / inputBytes; null for an empty input (there is no rate to report). */
+  bitsPerByte: number | null;
+  /** Σ −log2 p / inputBytes, reported beside the coded figure, never instead of it (null when empty). */
+  idealBitsPerByte?: number | null;
   idealBits?: number;
   tokens?: number;
   /** LM: input bytes coded as single-byte tokens because the tokenizer could not reproduce them (~0 on plain text). */
@@ -54,7 +55,7 @@ export interface ResultRecord {
   decompressor: { bytes: number; source: string };
   /** Hutter-style: outputBytes + decompressor bytes, and bpb of that total. */
   totalBytes: number;
-  totalBitsPerByte: number;
+  totalBitsPerByte: number | null;
   timing?: Record<string, number>;
   codec?: Record<string, unknown>;
   error?: string;

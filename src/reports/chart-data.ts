@@ -1,9 +1,11 @@
 /** The numbers the HTML charts plot, embedded in the page as JSON (valid results only). */
 import type { RunRecord } from '../records/run-record.js';
-import { groupByInput, settingsNote, toRows } from './results.js';
+import { groupByInput, settingsNote, shortLabel, toRows } from './results.js';
 
 export interface ChartPoint {
   compressor: string;
+  /** The point's label on scatter charts. */
+  pointLabel: string;
   family: string;
   isModel: boolean;
   input: string;
@@ -37,16 +39,17 @@ export function buildChartData(records: RunRecord[]): ChartData {
       const r = row.result;
       points.push({
         compressor: row.label,
+        pointLabel: shortLabel(r),
         family: r.family,
         isModel: row.isModel,
         input: group.name,
         inputBytes: r.inputBytes,
         outputBytes: r.outputBytes,
-        bpb: r.bitsPerByte,
+        bpb: row.bpb,
         idealBpb: r.idealBitsPerByte ?? null,
         decompressorBytes: r.decompressor.bytes,
         totalBytes: r.totalBytes,
-        totalBpb: r.totalBitsPerByte,
+        totalBpb: r.totalBitsPerByte ?? NaN,
         encodeBytesPerSecond: r.encodeSeconds > 0 ? r.inputBytes / r.encodeSeconds : null,
         decodeBytesPerSecond: r.decodeSeconds > 0 ? r.inputBytes / r.decodeSeconds : null,
         note: settingsNote(r) ?? null,

@@ -61,7 +61,7 @@ export function parseBaseline(baseline: unknown): Parsed {
     for (const [j, r] of results.entries()) {
       const ok =
         typeof r === 'object' && r !== null &&
-        typeof r.compressor === 'string' && typeof r.bitsPerByte === 'number' &&
+        typeof r.compressor === 'string' && (typeof r.bitsPerByte === 'number' || (r.bitsPerByte === null && r.inputBytes === 0)) &&
         typeof r.input === 'object' && r.input !== null && typeof r.input.name === 'string' && typeof r.input.sliceSha256 === 'string';
       if (!ok) return { error: `${where}: results[${j}] lacks compressor, bitsPerByte or input.name/sliceSha256` };
     }

@@ -50,8 +50,10 @@ const usable = (r: ResultRecord) => r.error === undefined && r.roundtrip && Numb
 export function compareRecords(a: RunRecord | RunRecord[], b: RunRecord | RunRecord[], options: CompareOptions = {}): Comparison {
   const tolerance = options.tolerance ?? 0;
   const matchKey = (r: ResultRecord) => (options.matchBy === 'model' && r.model ? `model:${r.model.id}` : r.compressor);
-  const aResults = asArray(a).flatMap((rec) => rec.results);
-  const bResults = asArray(b).flatMap((rec) => rec.results);
+  // An empty input has no bits/byte (null): there is nothing to compare on it.
+  const rated = (r: ResultRecord) => r.inputBytes > 0;
+  const aResults = asArray(a).flatMap((rec) => rec.results).filter(rated);
+  const bResults = asArray(b).flatMap((rec) => rec.results).filter(rated);
 
   // Later results win: a re-run in the same file supersedes the earlier one.
   const sliceKey = (r: ResultRecord) => `${r.input.sliceSha256}\u0000${matchKey(r)}`;
@@ -80,7 +82,7 @@ export function compareRecords(a: RunRecord | RunRecord[], b: RunRecord | RunRec
   }
   for (const ref of bySlice.values()) {
     if (matched.has(ref)) continue;
-    rows.push({ input: ref.input.name, compressor: labelOf(ref, options), aBpb: usable(ref) ? ref.bitsPerByte : null, bBpb: null, delta: null, status: 'missing' });
+    rows.push({ input: ref.input.name, compressor: labelOf(ref, options), aBpb: usable(ref) ? ref.bitsPerByte! : null, bBpb: null, delta: null, status: 'missing' });
   }
   const overlapping = rows.filter((r) => r.aBpb !== null && r.bBpb !== null).length;
   return { rows, table: comparisonTable(rows, options.labels ?? ['baseline', 'current']), overlapping };
@@ -92,13 +94,13 @@ function labelOf(r: ResultRecord, options: CompareOptions): string {
 
 function compareOne(ref: ResultRecord | undefined, cur: ResultRecord, tolerance: number, notes: string[], options: CompareOptions): ComparisonRow {
   const base = { input: cur.input.name, compressor: labelOf(cur, options) };
-  const aBpb = ref && usable(ref) ? ref.bitsPerByte : null;
+  const aBpb = ref && usable(ref) ? ref.bitsPerByte! : null;
   if (!usable(cur)) {
     notes.push(cur.error ? `error: ${cur.error}` : 'round trip FAILED');
     // A result that worked before and fails now is a regression; one that never worked is just new.
     return { ...base, aBpb, bBpb: null, delta: null, status: aBpb === null ? 'new' : 'failed', note: notes.join('; ') };
   }
-  const bBpb = cur.bitsPerByte;
+  const bBpb = cur.bitsPerByte!; // usable: a finite number
   if (aBpb === null) return { ...base, aBpb, bBpb, delta: null, status: 'new', ...(notes.length ? { note: notes.join('; ') } : {}) };
   const delta = aBpb === 0 ? (bBpb === 0 ? 0 : Infinity) : (bBpb - aBpb) / aBpb;
   const status: ComparisonStatus = bBpb > aBpb * (1 + tolerance) ? 'regressed' : bBpb < aBpb * (1 - tolerance) ? 'improved' : 'ok';

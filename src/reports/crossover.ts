@@ -18,15 +18,15 @@ export type Crossover =
 export function hutterCrossover(model: ResultRow, rows: ResultRow[]): Crossover | undefined {
   const classics = rows.filter((r) => r.valid && CLASSIC_FAMILIES.has(r.result.family));
   if (classics.length === 0 || !model.valid) return undefined;
-  const bestBpb = classics.reduce((best, r) => (r.result.bitsPerByte < best.result.bitsPerByte ? r : best));
-  const b = model.result.bitsPerByte;
+  const bestBpb = classics.reduce((best, r) => (r.bpb < best.bpb ? r : best));
+  const b = model.bpb;
   const d = model.result.decompressor.bytes;
-  if (bestBpb.result.bitsPerByte <= b) return { kind: 'never', bestClassic: bestBpb };
+  if (bestBpb.bpb <= b) return { kind: 'never', bestClassic: bestBpb };
   // Beating the lower envelope of all classic lines means beating each: take the latest crossing.
   let bytes = 0;
   let binding = bestBpb;
   for (const c of classics) {
-    const n = ((d - c.result.decompressor.bytes) * 8) / (c.result.bitsPerByte - b);
+    const n = ((d - c.result.decompressor.bytes) * 8) / (c.bpb - b);
     if (n > bytes) {
       bytes = n;
       binding = c;
@@ -37,5 +37,5 @@ export function hutterCrossover(model: ResultRow, rows: ResultRow[]): Crossover 
 
 /** Hutter total of a result at input size n, by the same linear model. */
 export function totalAt(row: ResultRow, n: number): number {
-  return row.result.decompressor.bytes + (row.result.bitsPerByte * n) / 8;
+  return row.result.decompressor.bytes + (row.bpb * n) / 8;
 }

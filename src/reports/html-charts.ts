@@ -1,7 +1,8 @@
 /**
  * The browser side of the HTML report: reads the embedded JSON (`#report-data`) and draws the
  * four charts with the inlined echarts. Kept as a plain ES2017 string (no bundler, no network)
- * so the page works straight from disk.
+ * so the page works straight from disk. Charts render as SVG: text stays selectable, and tests
+ * can measure every label's box in the DOM.
  */
 
 /** Chart containers, in page order: id and heading. */
@@ -58,8 +59,10 @@ export const CHART_SCRIPT = String.raw`
     var option = {
       animation: false,
       textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
-      legend: { type: 'plain', top: 0, left: 0, right: 0, padding: 0, itemGap: 12, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
-      grid: { left: 8, right: 40, top: top, bottom: extra.xAxis.type === 'log' ? 30 : 8, containLabel: true }
+      legend: { type: 'plain', top: 2, left: 0, right: 0, padding: 0, itemGap: 12, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } },
+      // ECharts 6 outer bounds: the grid shrinks until axis labels and names (rotated ones too)
+      // fit inside the chart element, instead of containLabel's estimate that clipped them.
+      grid: { left: 8, right: 16, top: top, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 8, right: 8, top: 0, bottom: 4 }, outerBoundsContain: 'all' }
     };
     for (var k in extra) option[k] = extra[k];
     return option;
@@ -72,9 +75,10 @@ export const CHART_SCRIPT = String.raw`
   function mount(id, option) {
     var el = document.getElementById(id);
     if (!el) return;
-    var chart = echarts.init(el, null, { renderer: 'canvas' });
+    var chart = echarts.init(el, null, { renderer: 'svg' });
     chart.setOption(option);
-    charts.push({ chart: chart, el: el });
+    if (option.series.length && option.series[0].type === 'scatter') placePointLabels(chart, el, option.series);
+    charts.push({ chart: chart, el: el, option: option });
   }
   function bars(field, axis) {
     return data.compressors.map(function (c) {
@@ -87,18 +91,70 @@ export const CHART_SCRIPT = String.raw`
       };
     });
   }
+  // Point labels name the compressor, once per compressor (its points cluster; the top one is
+  // labelled). They are placed once the axes exist: right of the point, or left where that would
+  // leave the chart, and moved up or down in line steps until they overlap no label placed before.
+  var LABEL_FONT = '10px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+  var LINE = 12, GAP = 4;
+  function placePointLabels(chart, el, series) {
+    measure.font = LABEL_FONT;
+    var placed = [], W = el.clientWidth, H = el.clientHeight;
+    function free(r) {
+      if (r.y < 0 || r.y + r.h > H || r.x < 0 || r.x + r.w > W) return false;
+      return placed.every(function (q) { return r.x >= q.x + q.w || q.x >= r.x + r.w || r.y >= q.y + q.h || q.y >= r.y + r.h; });
+    }
+    var updates = series.map(function (s, si) {
+      return {
+        data: s.data.map(function (d) {
+          if (!d.label || !d.label.show) return d;
+          var px = chart.convertToPixel({ seriesIndex: si }, d.value);
+          var half = s.symbolSize / 2, w = measure.measureText(d.pointLabel).width, best = null;
+          [1, -1].some(function (side) {
+            var x = side > 0 ? px[0] + half + GAP : px[0] - half - GAP - w;
+            for (var k = 0; k <= 12; k++) {
+              var dy = (k % 2 ? 1 : -1) * Math.ceil(k / 2) * LINE;
+              var r = { x: x, y: px[1] - LINE / 2 + dy, w: w, h: LINE };
+              if (free(r)) { best = { r: r, side: side, dy: dy }; return true; }
+            }
+            return false;
+          });
+          if (!best) return Object.assign({}, d, { label: { show: false } });
+          placed.push(best.r);
+          return Object.assign({}, d, { label: { show: true, position: best.side > 0 ? 'right' : 'left', distance: GAP, offset: [0, best.dy] } });
+        })
+      };
+    });
+    chart.setOption({ series: updates });
+  }
+  function labelTop(items) {
+    var top = null;
+    items.forEach(function (d) { if (!top || d.value[1] > top.value[1]) top = d; });
+    if (top) top.label = { show: true };
+    return items;
+  }
   function scatter(xField) {
     return data.compressors.map(function (c) {
       return {
         name: c, type: 'scatter', symbol: isModel(c) ? 'diamond' : 'circle', symbolSize: isModel(c) ? 14 : 10,
-        data: pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
-          .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c }; })
+        label: { show: false, position: 'right', distance: GAP, fontSize: 10, lineHeight: LINE, color: '#3b4252', formatter: function (item) { return item.data.pointLabel; } },
+        data: labelTop(pointsOf(c).filter(function (p) { return p[xField] !== null && p[xField] > 0; })
+          .map(function (p) { return { value: [p[xField], p.bpb], input: p.input, compressor: c, pointLabel: p.pointLabel }; }))
       };
     });
   }
+  // Category labels: the file name without its folders (alice29.txt[0:8192]) unless two inputs
+  // would then read the same; the tooltip has the full name.
+  var shortNames = data.inputs.map(function (name) {
+    var slash = name.lastIndexOf('/', name.indexOf('[') < 0 ? name.length : name.indexOf('['));
+    return name.slice(slash + 1);
+  });
+  var labelOf = {};
+  data.inputs.forEach(function (name, i) {
+    labelOf[name] = shortNames.indexOf(shortNames[i]) === shortNames.lastIndexOf(shortNames[i]) ? shortNames[i] : name;
+  });
   var categoryAxis = {
     type: 'category', data: data.inputs,
-    axisLabel: { interval: 0, rotate: data.inputs.length > 4 ? 20 : 0, fontSize: 11 }
+    axisLabel: { interval: 0, rotate: data.inputs.length > 4 ? 30 : 0, fontSize: 11, formatter: function (name) { return labelOf[name] || name; } }
   };
 
   mount('chart-bpb', base('chart-bpb', {
@@ -142,6 +198,7 @@ export const CHART_SCRIPT = String.raw`
     charts.forEach(function (c) {
       c.chart.setOption({ grid: { top: legendHeight(c.el.clientWidth - 8) + 34 } });
       c.chart.resize();
+      if (c.option.series.length && c.option.series[0].type === 'scatter') placePointLabels(c.chart, c.el, c.option.series);
     });
   });
   window.__reportCharts = charts.length;

@@ -5,7 +5,7 @@
 import type { RunRecord } from '../records/run-record.js';
 import { hutterCrossover } from './crossover.js';
 import { formatBpb, formatInt, formatSeconds, formatSize } from './format.js';
-import { byBpb, groupByInput, settingsNote, toRows, type InputGroup, type ResultRow } from './results.js';
+import { byBpb, groupByInput, inputKey, settingsNote, toRows, type InputGroup, type ResultRow } from './results.js';
 
 export type Align = 'left' | 'right' | 'center';
 
@@ -41,7 +41,7 @@ export function buildLeaderboard(records: RunRecord[]): Leaderboard {
   const groups = groupByInput(rows);
   return {
     runs: records.map(describeRun),
-    ...buildSummary(rows, groups.length),
+    ...buildSummary(rows, groups),
     inputs: groups.map(buildInputSection),
   };
 }
@@ -73,11 +73,11 @@ function buildInputSection(group: InputGroup): InputSection {
         row.valid ? String(i + 1) : '—',
         label,
         usable ? formatInt(r.outputBytes) : '—',
-        usable ? formatBpb(r.bitsPerByte) : '—',
-        formatBpb(r.idealBitsPerByte),
+        r.inputBytes === 0 ? 'n/a' : usable ? formatBpb(r.bitsPerByte) : '—',
+        r.inputBytes === 0 ? 'n/a' : formatBpb(r.idealBitsPerByte),
         formatInt(r.decompressor.bytes),
         usable ? formatInt(r.totalBytes) : '—',
-        usable ? formatBpb(r.totalBitsPerByte) : '—',
+        r.inputBytes === 0 ? 'n/a' : usable ? formatBpb(r.totalBitsPerByte) : '—',
         formatSeconds(r.encodeSeconds),
         formatSeconds(r.decodeSeconds),
         r.error ? 'error' : r.roundtrip ? '✓' : '✗ FAILED',
@@ -111,46 +111,67 @@ function crossoverLine(model: ResultRow, group: InputGroup): string {
   );
 }
 
-/** Per compressor across inputs: bytes pooled, the decompressor counted once (Hutter-style). */
-function buildSummary(rows: ResultRow[], inputCount: number): { summary: Table; summaryNotes: string[] } {
+/**
+ * Per compressor, pooled (bytes summed, the decompressor counted once, Hutter-style) over the
+ * inputs that EVERY compressor ran with a valid result, so no one ranks first by running only on
+ * an easy input. Compressors are ranked by that pooled bpb; other inputs are in the per-input tables.
+ */
+function buildSummary(rows: ResultRow[], groups: InputGroup[]): { summary: Table; summaryNotes: string[] } {
   const byKey = new Map<string, ResultRow[]>();
   for (const row of rows) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
+  const inputOf = (r: ResultRow) => inputKey(r.result);
+  // A compressor with no valid result anywhere cannot be ranked; it does not empty the common set.
+  const rankable = [...byKey.values()].filter((list) => list.some((r) => r.valid));
+  const common = groups.filter((g) => rankable.every((list) => list.some((r) => r.valid && inputOf(r) === g.key)));
+  const commonKeys = new Set(common.map((g) => g.key));
   const entries = [...byKey.values()].map((list) => {
-    const valid = list.filter((r) => r.valid);
+    // Several results on one input (re-runs): the last one counts, as in `compare`.
+    const perInput = new Map<string, ResultRow>();
+    for (const r of list) if (r.valid && commonKeys.has(inputOf(r))) perInput.set(inputOf(r), r);
+    const valid = [...perInput.values()];
     const inBytes = sum(valid, (r) => r.result.inputBytes);
     const outBytes = sum(valid, (r) => r.result.outputBytes);
     const decompressor = Math.max(0, ...list.map((r) => r.result.decompressor.bytes));
     const total = outBytes + decompressor;
-    const inputs = new Set(valid.map((r) => r.result.input.sliceSha256)).size;
+    const ran = new Set(list.filter((r) => r.valid).map(inputOf)).size;
+    const bpb = inBytes > 0 ? (8 * outBytes) / inBytes : NaN;
     return {
       first: list[0]!,
-      bpb: inBytes > 0 ? (8 * outBytes) / inBytes : NaN,
+      bpb,
       cells: [
+        '',
         list[0]!.label,
-        `${inputs}/${inputCount}`,
-        formatInt(inBytes),
-        formatInt(outBytes),
-        inBytes > 0 ? formatBpb((8 * outBytes) / inBytes) : '—',
+        `${ran}/${groups.length}`,
+        // Nothing pooled (no common input): dashes, not zeros that read like results.
+        ...(inBytes > 0
+          ? [formatInt(inBytes), formatInt(outBytes), formatBpb(bpb)]
+          : ['—', '—', '—']),
         formatInt(decompressor),
-        inBytes > 0 ? formatInt(total) : '—',
-        inBytes > 0 ? formatBpb((8 * total) / inBytes) : '—',
-        formatSeconds(sum(valid, (r) => r.result.encodeSeconds)),
-        formatSeconds(sum(valid, (r) => r.result.decodeSeconds)),
+        ...(inBytes > 0
+          ? [formatInt(total), formatBpb((8 * total) / inBytes), formatSeconds(sum(valid, (r) => r.result.encodeSeconds)), formatSeconds(sum(valid, (r) => r.result.decodeSeconds))]
+          : ['—', '—', '—', '—']),
         `${list.filter((r) => r.result.roundtrip && !r.result.error).length}/${list.length}`,
       ],
     };
   });
   entries.sort((a, b) => (Number.isNaN(a.bpb) ? 1 : Number.isNaN(b.bpb) ? -1 : a.bpb - b.bpb || byBpb(a.first, b.first)));
-  const partial = entries.some((e) => !e.cells[1]!.startsWith(`${inputCount}/`));
+  entries.forEach((e, i) => (e.cells[0] = Number.isNaN(e.bpb) ? '—' : String(i + 1)));
+  const names = common.map((g) => g.name).join(', ');
+  const scope =
+    common.length === 0
+      ? 'No input was run (with a verified result) by every compressor, so there is no fair pooled ranking: compare them in the per-input tables.'
+      : common.length === groups.length
+        ? `Ranked over all ${groups.length} input${groups.length === 1 ? '' : 's'}, which every compressor ran: ${names}.`
+        : `Ranked only over the ${common.length} of ${groups.length} inputs that every compressor ran (${names}); the other inputs are in the per-input tables. "ran" counts all inputs with a verified result.`;
   return {
     summary: {
-      headers: ['compressor', 'inputs', 'input bytes', 'bytes out', 'bpb (pooled)', 'decompressor bytes', 'Hutter total bytes', 'total bpb', 'encode s', 'decode s', 'round trips'],
-      align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'center'],
+      headers: ['#', 'compressor', 'ran', 'input bytes', 'bytes out', 'bpb (pooled)', 'decompressor bytes', 'Hutter total bytes', 'total bpb', 'encode s', 'decode s', 'round trips'],
+      align: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'center'],
       rows: entries.map((e) => e.cells),
     },
     summaryNotes: [
-      'bpb (pooled) = 8 · Σ bytes out / Σ input bytes over the inputs a compressor ran on; the Hutter total adds its decompressor once.',
-      ...(partial ? ['Compressors that did not run on every input are not directly comparable here; see the per-input tables.'] : []),
+      scope,
+      'bpb (pooled) = 8 · Σ bytes out / Σ input bytes over those inputs; the Hutter total adds the decompressor once.',
     ],
   };
 }

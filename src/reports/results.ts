@@ -12,8 +12,10 @@ export interface ResultRow {
   /** Identity across inputs and runs: compressor name, plus dtype for models (fp32 and q8 are different entries). */
   key: string;
   isModel: boolean;
-  /** A usable figure: no error and a verified round trip. */
+  /** A usable figure: no error, a verified round trip, and bytes to rate (an empty input has no bits/byte). */
   valid: boolean;
+  /** Coded bits per byte; NaN where the record has none (null: an empty input). */
+  bpb: number;
 }
 
 export interface InputGroup {
@@ -31,7 +33,20 @@ export const CLASSIC_FAMILIES: ReadonlySet<string> = new Set(['gzip', 'zstd', 'b
 export function compressorLabel(result: ResultRecord): string {
   if (!result.model) return result.compressor;
   const { id, dtype } = result.model;
-  return result.compressor.includes(id) ? `${result.compressor} (${dtype})` : `${result.compressor} · ${id} (${dtype})`;
+  const variant = modelVariant(result.model);
+  return result.compressor.includes(id) ? `${result.compressor} (${variant})` : `${result.compressor} · ${id} (${variant})`;
+}
+
+/** A short label for chart points: `lm:gpt2 (q8)`, `order-k:3`, `gzip:9` (the legend has the full one). */
+export function shortLabel(result: ResultRecord): string {
+  return result.model && result.model.dtype !== 'none' ? `${result.compressor} (${result.model.dtype})` : result.compressor;
+}
+
+/** What distinguishes runs of one model: its dtype, or for a weightless model (order-k) its settings. */
+function modelVariant(model: NonNullable<ResultRecord['model']>): string {
+  if (model.dtype !== 'none') return model.dtype;
+  const k = /^order-k:(\d+)$/.exec(model.id);
+  return k ? `orders 0–${k[1]}, Witten–Bell, adaptive` : 'no weights';
 }
 
 export function compressorKey(result: ResultRecord): string {
@@ -47,6 +62,7 @@ export function toRows(records: RunRecord[]): ResultRow[] {
       key: compressorKey(result),
       isModel: result.model !== undefined,
       valid: result.error === undefined && result.roundtrip && Number.isFinite(result.bitsPerByte),
+      bpb: result.bitsPerByte ?? NaN,
     })),
   );
 }
@@ -67,20 +83,39 @@ export function groupByInput(rows: ResultRow[]): InputGroup[] {
     }
     group.rows.push(row);
   }
-  const names = new Map<string, number>();
-  for (const g of groups.values()) names.set(g.name, (names.get(g.name) ?? 0) + 1);
-  for (const g of groups.values()) {
+  const list = [...groups.values()];
+  for (const g of list) {
     g.rows.sort(byBpb);
-    // Two different slices under one name (e.g. different --limit) must not look like one input.
-    if ((names.get(g.name) ?? 0) > 1) g.name = `${g.name} [${g.sliceSha256.slice(0, 8)}]`;
+    g.name = sliceName(g.rows[0]!.result, false);
   }
-  return [...groups.values()];
+  // Two slices of one corpus split (different --limit): by byte range; the same name and range
+  // with different bytes (the file changed between runs): by hash.
+  disambiguate(list, (g) => sliceName(g.rows[0]!.result, true));
+  disambiguate(list, (g) => `${g.name} #${g.sliceSha256.slice(0, 8)}`);
+  return list;
+}
+
+function disambiguate(groups: InputGroup[], rename: (g: InputGroup) => string): void {
+  const count = new Map<string, number>();
+  for (const g of groups) count.set(g.name, (count.get(g.name) ?? 0) + 1);
+  for (const g of groups) if ((count.get(g.name) ?? 0) > 1) g.name = rename(g);
+}
+
+/**
+ * `alice29.txt[0:8192]` for a slice (Python-style byte range), the plain name for a whole file.
+ * A corpus split (`enwik8:test`) is a slice by definition: its range is added only when `always`.
+ */
+export function sliceName(result: ResultRecord, always: boolean): string {
+  const { name, offset, fileBytes, corpus } = result.input;
+  const whole = offset === 0 && result.inputBytes === fileBytes;
+  const split = corpus !== undefined && name.includes(':');
+  return whole || (split && !always) ? name : `${name}[${offset}:${offset + result.inputBytes}]`;
 }
 
 export function byBpb(a: ResultRow, b: ResultRow): number {
   if (a.valid !== b.valid) return a.valid ? -1 : 1;
   if (!a.valid) return 0;
-  return a.result.bitsPerByte - b.result.bitsPerByte;
+  return a.bpb - b.bpb;
 }
 
 /** `settings.note`, where a run says e.g. that the model was trained on this data. */

@@ -28,7 +28,10 @@ export async function readInput(path: string, opts: SliceOptions = {}): Promise<
   }
   if (info.isDirectory()) throw new InputError(`${path}: is a directory (give files, e.g. ${path}/*)`);
   const offset = opts.offset ?? 0;
-  if (offset < 0 || offset > info.size) throw new InputError(`${path}: --offset ${offset} is beyond its ${info.size} bytes`);
+  // An offset at the end leaves nothing to code: only an empty file may be read from 0.
+  if (offset < 0 || (offset > 0 && offset >= info.size)) {
+    throw new InputError(`${path}: --offset ${offset} is beyond its ${info.size} bytes; accepted values: 0 to ${Math.max(0, info.size - 1)}`);
+  }
   const length = Math.min(info.size - offset, opts.limit ?? Infinity);
   const bytes = new Uint8Array(length);
   try {

@@ -29,7 +29,8 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
   const t2 = performance.now();
   const stats = compressor.lastStats?.();
   const decompressor = await compressor.decompressorSize();
-  const bpb = (bytes: number) => (n === 0 ? 0 : (bytes * 8) / n);
+  // An empty input has no bits per byte: null (shown as n/a), never a score of 0.
+  const bpb = (bytes: number) => (n === 0 ? null : (bytes * 8) / n);
   const result: ResultRecord = {
     compressor: compressor.name,
     family: compressor.family,
@@ -41,7 +42,7 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
     outputBytes: archive.length,
     bitsPerByte: bpb(archive.length),
     ...(stats?.idealBits !== undefined
-      ? { idealBits: stats.idealBits, idealBitsPerByte: n === 0 ? 0 : stats.idealBits / n }
+      ? { idealBits: stats.idealBits, idealBitsPerByte: n === 0 ? null : stats.idealBits / n }
       : {}),
     ...(stats?.tokens !== undefined ? { tokens: stats.tokens } : {}),
     ...(stats?.byteFallbackBytes !== undefined ? { byteFallbackBytes: stats.byteFallbackBytes } : {}),

@@ -7,14 +7,16 @@
  *  1. The LM head sees the last position of each row only: a Slice is put on the activation
  *     input of the head's MatMul, so re-primes and primers stop computing (and returning)
  *     logits that would be thrown away. Peak memory no longer scales with positions × vocabulary.
- *  2. The logits [batch, V] become the integer frequency table the range coder uses:
- *       e = exp(x − max) (float32), s = Σe (float64), f = 1 + ⌊e·(T − V)(1 − 2⁻²⁰)/s⌋ (float64 → int32),
- *       leftover T − Σf (≥ 16 by the margin) to the argmax, cum = CumSum(f) (int32; T = 2²⁸).
- *     Every symbol ≥ 1, Σ = T exactly: the float64 sum and product make the margin a proof,
- *     not a hope (float32 sums over 262k logits can be off by more than 1e-6).
- *  3. Per row, for a given symbol (encoder) or a given target (decoder: the symbol is the
- *     count of cumulative frequencies ≤ target), it returns the symbol, its interval (low,
- *     freq) and log2 p under the model's own softmax (the ideal column).
+ *  2. The logits [batch, V] become the integer frequency table the range coder uses, laid
+ *     out as nb blocks of K entries (blockLayout):
+ *       e = exp(x − max), s = Σ_blocks Σ_block e, f = 1 + ⌊e·(T − V)(1 − 2⁻¹²)/s⌋ (int32),
+ *     and the leftover T − Σf (never negative: the two-level float32 sum errs by at most
+ *     (K + nb)·2⁻²⁴ relative, well inside the margin) goes to the last symbol, V − 1.
+ *     Every symbol ≥ 1, the table sums to T exactly (T = 2²⁸).
+ *  3. Per row, for a given symbol (encoder) or a given target (decoder: first the block whose
+ *     cumulative range holds it, then the entry inside that block: two short scans instead
+ *     of a cumulative sum over V), it returns the symbol, its interval (low, freq) and
+ *     log2 p under the model's own softmax (the ideal column).
  * The graph is the same for encoder and decoder: both feed `coding_symbol` and
  * `coding_target`; the encoder gives symbols (target 0), the decoder −1 (and the target).
  *
@@ -58,9 +60,16 @@ export class CodingGraphError extends Error {}
 
 /**
  * Derive the coding-step graph. `frequencyTotal` is the range coder's fixed total T; the
- * vocabulary size V is read from the logits' shape inside the graph (exports pad heads).
+ * vocabulary size V is the logits' last dimension (or the config's, when the export left it symbolic).
  */
-export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number): DerivedGraph {
+export interface DeriveOptions {
+  /** The config's vocabulary size, used when the export left the logits' last dimension symbolic. */
+  vocabSize?: number;
+  /** Force a block size K (tests of the padded layout); default: `blockLayout(V)`. */
+  blockSize?: number;
+}
+
+export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number, options: DeriveOptions = {}): DerivedGraph {
   const model = onnx.ModelProto.decode(modelBytes) as Model;
   const graph = model.graph as Graph;
   const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
@@ -73,6 +82,11 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   if (logitsType !== T.FLOAT && logitsType !== T.FLOAT16) {
     throw new CodingGraphError(`logits of element type ${logitsType} are not supported (float32 or float16 only)`);
   }
+
+  const dims = logitsOut.type?.tensorType?.shape?.dim ?? [];
+  const V = Number(dims[2]?.dimValue ?? 0) || options.vocabSize || 0;
+  if (!(V >= 2 && V < frequencyTotal / 2)) throw new CodingGraphError(`cannot tell the vocabulary size from the logits' shape`);
+  const opsetVersion = Number(opset);
 
   const b = new Builder(graph);
   const nodes = graph.node as Node[];
@@ -94,41 +108,55 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
     logits = b.node('Slice', ['logits', ...sliceArgs]);
   }
 
-  // 2. Logits [batch, 1, V] → float32 [batch, V] → integer table.
+  // 2. Logits [batch, 1, V] → float32 [batch, nb, K] blocks (padded with −1e30 if K ∤ V).
+  const { K, nb } = options.blockSize ? { K: options.blockSize, nb: Math.ceil(V / options.blockSize) } : blockLayout(V);
+  const padded = nb * K > V;
   let x = b.node('Flatten', [logits], { axis: 2 });
   if (logitsType === T.FLOAT16) x = b.node('Cast', [x], { to: T.FLOAT });
-  const axis1 = b.i64('axis1', [1]);
-  const argmax = b.node('ArgMax', [x], { axis: 1, keepdims: 1 });
-  const max = b.node('GatherElements', [x, argmax], { axis: 1 });
-  const e = b.node('Exp', [b.node('Sub', [x, max])]);
-  const e64 = b.node('Cast', [e], { to: T.DOUBLE });
-  const sum = b.node('ReduceSum', [e64, axis1], { keepdims: 1 });
-  // Margin 2^-20: with float64 arithmetic the floors can never sum past T − V, so the
-  // leftover handed to the argmax is ≥ 0 (in fact ≥ ~2^8), and every symbol keeps ≥ 1.
-  const vocab = b.node('Cast', [b.node('Gather', [b.node('Shape', [x]), b.i64('vocabaxis', [1], [])], { axis: 0 })], { to: T.DOUBLE });
-  const mass = b.node('Mul', [b.node('Sub', [b.f64('total64', [frequencyTotal]), vocab]), b.f64('margin', [1 - 2 ** -20])]);
-  const scale = b.node('Div', [mass, sum]);
-  const floors = b.node('Cast', [b.node('Mul', [e64, scale])], { to: T.INT32 });
-  const freq0 = b.node('Add', [floors, b.i32('one', [1])]);
-  const leftover = b.node('Sub', [b.i32('total', [frequencyTotal]), b.node('ReduceSum', [freq0, axis1], { keepdims: 1 })]);
-  const topFreq = b.node('Add', [b.node('GatherElements', [freq0, argmax], { axis: 1 }), leftover]);
-  const freq = b.node('ScatterElements', [freq0, argmax, topFreq], { axis: 1 });
-  const cum = b.node('CumSum', [freq, b.i64('cumaxis', [1], [])]);
+  if (padded) x = b.node('Pad', [x, b.i64('pads', [0, 0, 0, nb * K - V]), b.f32('padvalue', [-1e30], [])]);
+  const x3 = b.node('Reshape', [x, b.i64('blocks', [-1, nb, K])]);
+  const max = b.reduce('ReduceMax', x3, [1, 2], 1, opsetVersion);
+  const e = b.node('Exp', [b.node('Sub', [x3, max])]);
+  const sum = b.reduce('ReduceSum', b.reduce('ReduceSum', e, [2], 1, opsetVersion), [1], 1, opsetVersion); // [B,1,1]
+  // Σ over blocks then over block sums: float32 error ≤ (K + nb)·2^-24 relative, whatever the
+  // order, so the margin 2^-12 guarantees Σ⌊e·scale⌋ ≤ T − V: the leftover is never negative.
+  const scale = b.node('Div', [b.f32('mass', [(frequencyTotal - V) * (1 - MARGIN)], []), sum]);
+  const floors = b.node('Cast', [b.node('Mul', [e, scale])], { to: T.INT32 });
+  const ones = padded ? b.i32('realmask', Array.from({ length: nb * K }, (_, i) => (i < V ? 1 : 0)), [nb, K]) : b.i32('one', [1], []);
+  const freq = b.node('Add', [floors, ones]); // [B, nb, K]; padding has frequency 0
+  const blockFreq = b.reduce('ReduceSum', freq, [2], 0, opsetVersion); // [B, nb]
+  const blockCum = b.node('CumSum', [blockFreq, b.i64('cumaxis', [1], [])]);
+  const used = b.reduce('ReduceSum', blockFreq, [1], 1, opsetVersion); // [B, 1] = Σ f ≤ T
+  const leftover = b.node('Sub', [b.i32('total', [frequencyTotal], []), used]);
 
-  // 3. The symbol: given (encoder), or found from the target (decoder).
+  // 3. The symbol: given (encoder), or found from the target (decoder), two levels deep:
+  //    the block whose cumulative range holds the target, then the entry inside it.
   b.input(CODING_INPUTS.symbol, T.INT64);
   b.input(CODING_INPUTS.target, T.INT64);
-  const target = b.node('Cast', [CODING_INPUTS.target], { to: T.INT32 });
-  const below = b.node('Cast', [b.node('LessOrEqual', [cum, target])], { to: T.INT32 });
-  const found = b.node('Cast', [b.node('ReduceSum', [below, axis1], { keepdims: 1 })], { to: T.INT64 });
   const decoding = b.node('Less', [CODING_INPUTS.symbol, b.i64('zero', [0], [])]);
-  const symbol = b.node('Where', [decoding, found, CODING_INPUTS.symbol], {}, CODING_OUTPUTS.symbol);
-  const freqOf = b.node('GatherElements', [freq, symbol], { axis: 1 }, CODING_OUTPUTS.freq);
-  b.node('Sub', [b.node('GatherElements', [cum, symbol], { axis: 1 }), freqOf], {}, CODING_OUTPUTS.low);
+  const given = b.node('Max', [CODING_INPUTS.symbol, b.i64('zero2', [0], [])]);
+  const kConst = b.i64('K', [K], []);
+  // The leftover [Σf, T) belongs to the last symbol, so targets there search for Σf − 1.
+  const target = b.node('Min', [b.node('Cast', [CODING_INPUTS.target], { to: T.INT32 }), b.node('Sub', [used, b.i32('one2', [1], [])])]);
+  const countAtMost = (cum: string, t: string) =>
+    b.node('Cast', [b.reduce('ReduceSum', b.node('Cast', [b.node('LessOrEqual', [cum, t])], { to: T.INT32 }), [1], 1, opsetVersion)], { to: T.INT64 });
+  const block = b.node('Where', [decoding, countAtMost(blockCum, target), b.node('Div', [given, kConst])]); // [B,1]
+  const start = b.node('Sub', [b.node('GatherElements', [blockCum, block], { axis: 1 }), b.node('GatherElements', [blockFreq, block], { axis: 1 })]);
+  const rowIndex = b.node('Expand', [b.node('Reshape', [block, b.i64('b11', [-1, 1, 1])]), b.i64('expand', [1, 1, K])]);
+  const row = b.node('Reshape', [b.node('GatherElements', [freq, rowIndex], { axis: 1 }), b.i64('bk', [-1, K])]); // [B, K]
+  const rowCum = b.node('CumSum', [row, b.i64('cumaxis2', [1], [])]);
+  const inner = b.node('Where', [decoding, countAtMost(rowCum, b.node('Sub', [target, start])), b.node('Mod', [given, kConst])]);
+  const symbol = b.node('Add', [b.node('Mul', [block, kConst]), inner], {}, CODING_OUTPUTS.symbol);
+  const own = b.node('GatherElements', [row, inner], { axis: 1 });
+  b.node('Sub', [b.node('Add', [start, b.node('GatherElements', [rowCum, inner], { axis: 1 })]), own], {}, CODING_OUTPUTS.low);
+  const isLast = b.node('Equal', [symbol, b.i64('last', [V - 1], [])]);
+  b.node('Where', [isLast, b.node('Add', [own, leftover]), own], {}, CODING_OUTPUTS.freq);
   // log2 p = (x_s − max)·log2 e − log2 Σe, exact even where exp(x_s − max) underflows.
-  const xs = b.node('Cast', [b.node('Sub', [b.node('GatherElements', [x, symbol], { axis: 1 }), max])], { to: T.DOUBLE });
-  const log2e = b.f64('log2e', [Math.LOG2E]);
-  b.node('Sub', [b.node('Mul', [xs, log2e]), b.node('Mul', [b.node('Log', [sum]), log2e])], {}, CODING_OUTPUTS.log2p);
+  const flat = b.node('Reshape', [x3, b.i64('flat', [-1, nb * K])]);
+  const xs = b.node('Sub', [b.node('GatherElements', [flat, symbol], { axis: 1 }), b.node('Reshape', [max, b.i64('b1', [-1, 1])])]);
+  const lnSum = b.node('Log', [b.node('Reshape', [sum, b.i64('b1b', [-1, 1])])]);
+  const log2p = b.node('Mul', [b.node('Sub', [xs, lnSum]), b.f32('log2e', [Math.LOG2E], [])]);
+  b.node('Cast', [log2p], { to: T.DOUBLE }, CODING_OUTPUTS.log2p);
 
   // Outputs: the KV cache and the four per-row numbers; the full logits are no longer returned.
   graph.output = (graph.output ?? []).filter((o) => o.name !== 'logits');
@@ -148,6 +176,28 @@ export function externalDataFiles(graph: Graph): string[] {
     if (location) files.add(location);
   }
   return [...files];
+}
+
+/** Relative mass set aside so that rounding can never overfill the table (costs ≤ 0.00035 bits/token). */
+const MARGIN = 2 ** -12;
+
+/**
+ * Blocks of K entries, nb blocks: the decoder's search is two small scans (nb, then K) instead
+ * of a cumulative sum over V. K divides V when a divisor keeps K + nb ≤ 2048 (no padding);
+ * otherwise V is padded up to nb·K with K a power of two near √V.
+ */
+export function blockLayout(V: number): { K: number; nb: number } {
+  let best: { K: number; nb: number } | null = null;
+  for (let K = 1; K * K <= V; K++) {
+    if (V % K) continue;
+    for (const [k, n] of [[K, V / K], [V / K, K]]) {
+      // Ties go to the larger K: the per-block sums then run over long contiguous rows.
+      if (k + n <= 2048 && (!best || k + n < best.K + best.nb || (k + n === best.K + best.nb && k > best.K))) best = { K: k, nb: n };
+    }
+  }
+  if (best) return best;
+  const K = 2 ** Math.ceil(Math.log2(Math.sqrt(V)));
+  return { K, nb: Math.ceil(V / K) };
 }
 
 /** The MatMul that computes the logits, reached from `logits` through elementwise ops only. */
@@ -212,8 +262,20 @@ class Builder {
   i64(hint: string, values: number[], dims = [values.length]): string {
     return this.constant(hint, T.INT64, dims, (t) => (t.int64Data = values));
   }
-  i32(hint: string, values: number[]): string {
-    return this.constant(hint, T.INT32, [values.length], (t) => (t.int32Data = values));
+  i32(hint: string, values: number[], dims = [values.length]): string {
+    return this.constant(hint, T.INT32, dims, (t) => (t.int32Data = values));
+  }
+  f32(hint: string, values: number[], dims = [values.length]): string {
+    return this.constant(hint, T.FLOAT, dims, (t) => (t.floatData = values));
+  }
+
+  /** A Reduce* over `axes`: an attribute before opset 18 (ReduceSum: 13), an input after. */
+  reduce(op: string, input: string, axes: number[], keepdims: number, opset: number): string {
+    const asInput = op === 'ReduceSum' ? opset >= 13 : opset >= 18;
+    if (asInput) return this.node(op, [input, this.i64('axes', axes)], { keepdims });
+    const out = this.node(op, [input], { keepdims });
+    this.graph.node!.at(-1)!.attribute!.push(onnx.AttributeProto.create({ name: 'axes', type: A.INTS, ints: axes }));
+    return out;
   }
   f64(hint: string, values: number[]): string {
     return this.constant(hint, T.DOUBLE, [values.length], (t) => (t.doubleData = values));

@@ -99,21 +99,13 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
   for (const f of files) weightsBytes += (await stat(f)).size;
 
   const ort = await import('onnxruntime-node');
-  const sessionOptions: InferenceSession.SessionOptions = {
-    executionProviders: [opts.device],
-    graphOptimizationLevel: 'all',
-    // onnxruntime's own log lines (coloured, native) stay off stderr: every failure is one line of ours.
-    logSeverityLevel: 3,
-    ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-    // Spinning pool threads fight the JS thread between steps (measured with the JS quantizer:
-    // 3.9 → 1.9 ms per step for gpt2-docmix-7m on a busy 2-core machine).
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
+  ort.env.logLevel = 'fatal';
+  const options = sessionOptions(opts.device, opts.threads);
   const open = async (path: string | Uint8Array): Promise<InferenceSession> => {
     try {
       return typeof path === 'string'
-        ? await ort.InferenceSession.create(path, sessionOptions)
-        : await ort.InferenceSession.create(path, sessionOptions);
+        ? await ort.InferenceSession.create(path, options)
+        : await ort.InferenceSession.create(path, options);
     } catch (e) {
       throw explainLoadError(e, opts);
     }
@@ -150,7 +142,7 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
   );
   if (opts.codingStep !== JS_QUANTIZER_KIND) {
     try {
-      const path = await codingGraphFile(weights, weightsSha256);
+      const path = await codingGraphFile(weights, weightsSha256, lm.vocabSize);
       lm.attachCodingGraph(await open(path));
     } catch (e) {
       opts.warn?.(
@@ -162,16 +154,31 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
   return lm;
 }
 
+/** The onnxruntime session settings every session of ours uses (the bench's bare loop too). */
+export function sessionOptions(device: 'cpu' | 'cuda', threads?: number): InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    graphOptimizationLevel: 'all',
+    // onnxruntime's own log lines (coloured, native) stay off stderr: its errors reach us as
+    // exceptions, and every failure is one line of ours.
+    logSeverityLevel: 4,
+    ...(threads ? { intraOpNumThreads: threads } : {}),
+    // Spinning pool threads fight the JS thread between steps (measured with the JS quantizer:
+    // 3.9 → 1.9 ms per step for gpt2-docmix-7m on a busy 2-core machine).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
 /**
  * The derived coding-step graph for a weight file, built once and cached under the cache
  * dir keyed by the weights' SHA-256 and the derivation's version. External weight data is
  * hard-linked (or copied) beside it under its own name, where onnxruntime looks for it.
  */
-async function codingGraphFile(weights: string, weightsSha256: string): Promise<string> {
+async function codingGraphFile(weights: string, weightsSha256: string, vocabSize: number): Promise<string> {
   const dir = join(cacheDir(), 'coding-graphs', `${weightsSha256.slice(0, 32)}-${CODING_GRAPH_KIND.replace('/', '-')}`);
   const path = join(dir, 'model.onnx');
   if (existsSync(path)) return path;
-  const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL);
+  const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL, { vocabSize });
   await mkdir(dir, { recursive: true });
   for (const file of derived.externalData) {
     // onnxruntime ≥ 1.20 refuses external data that resolves outside the model's folder,

@@ -1,0 +1,48 @@
+/**
+ * `loadModel` with the CLI's account of a model that is not there: which folders were searched
+ * (each --model-dir, COMPRESS_BENCH_MODEL_DIR, the download cache) and what to pass instead.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LanguageModel } from '../models/language-model.js';
+import { EMBEDDED_MODEL_ID, MODEL_ALIASES, cacheDir, findLocalModel, loadModel, modelDirsFromEnv, type ModelRequest } from '../models/lookup.js';
+import { UsageError } from './options.js';
+
+const isOrderK = (id: string) => /^order-k(?::\d+)?$/.test(id);
+
+/** Where a model id was looked for, as one phrase: `/a/gpt2, /b/gpt2 (COMPRESS_BENCH_MODEL_DIR), ~/.cache/…/hub/gpt2 (cache)`. */
+export function searchedPlaces(id: string, modelDirs: string[]): string {
+  const names = [id, MODEL_ALIASES[id]].filter((n): n is string => !!n);
+  const env = modelDirsFromEnv();
+  const places = [
+    ...modelDirs.map((d) => ({ d, why: '--model-dir' })),
+    ...env.map((d) => ({ d, why: 'COMPRESS_BENCH_MODEL_DIR' })),
+    { d: join(cacheDir(), 'hub'), why: 'download cache' },
+  ];
+  return places.map(({ d, why }) => `${names.map((n) => join(d, n)).join(' or ')} (${why})`).join(', ');
+}
+
+export async function loadModelExplained(req: ModelRequest): Promise<LanguageModel> {
+  const id = req.model ?? EMBEDDED_MODEL_ID;
+  if (id === EMBEDDED_MODEL_ID || isOrderK(id) || existsSync(id)) return loadModel(req);
+  const dirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
+  if (findLocalModel(id, dirs)) return loadModel(req);
+
+  const looked = `looked for ${searchedPlaces(id, req.modelDirs ?? [])}`;
+  const pass = `pass --model-dir DIR holding DIR/${id}/ (transformers.js layout), or a folder path`;
+  if (req.offline || process.env.HF_HUB_OFFLINE === '1') {
+    const why = req.offline ? '--offline' : 'HF_HUB_OFFLINE=1';
+    throw new UsageError(`unknown model "${id}": not found offline; ${looked}; ${pass}, or allow the Hub download (drop ${why})`);
+  }
+  try {
+    return await loadModel(req);
+  } catch (e) {
+    // Downloaded but unusable (no causal LM head, …): that message is the one to show.
+    if (findLocalModel(id, dirs)) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    const cause = /download of \S+ failed \((.*)\)\./.exec(msg)?.[1] ?? msg.split('\n')[0];
+    throw new UsageError(
+      `unknown model "${id}": not found locally (${looked}) and the Hugging Face Hub download of ${MODEL_ALIASES[id] ?? id} failed (${cause}); ${pass}`,
+    );
+  }
+}
