@@ -9,7 +9,7 @@
  * per row come back), `js-quantizer/1` runs the model as exported and quantizes its logits
  * in JavaScript (the fallback when the derivation fails, and the reader of v1 archives).
  */
-import { copyFile, link, lstat, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tensor } from 'onnxruntime-common';
@@ -177,7 +177,9 @@ export function sessionOptions(device: 'cpu' | 'cuda', threads?: number): Infere
 async function codingGraphFile(weights: string, weightsSha256: string, vocabSize: number): Promise<string> {
   const dir = join(cacheDir(), 'coding-graphs', `${weightsSha256.slice(0, 32)}-${CODING_GRAPH_KIND.replace('/', '-')}`);
   const path = join(dir, 'model.onnx');
-  if (existsSync(path)) return path;
+  // Earlier builds symlinked external data, which onnxruntime now refuses: derive again then.
+  const symlinked = existsSync(dir) && (await Promise.all((await readdir(dir)).map(async (f) => (await lstat(join(dir, f))).isSymbolicLink()))).some(Boolean);
+  if (existsSync(path) && !symlinked) return path;
   const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL, { vocabSize });
   await mkdir(dir, { recursive: true });
   for (const file of derived.externalData) {
