@@ -8,7 +8,6 @@
  * Models are data in the transformers.js layout; no model is special-cased.
  */
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LanguageModel } from './language-model.js';
