@@ -62,7 +62,8 @@ const modelOption = (describe: string) => ({ alias: 'm', type: 'string' as const
 /** Repeatable options arrive as a string once and as an array when repeated. */
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
-function modelRequest(argv: { dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; threads?: number }, model?: string): ModelRequest {
+function modelRequest(argv: { dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; threads?: number; quiet?: boolean }, model?: string): ModelRequest {
+  const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet), { roundTrip: false });
   return {
     model,
     modelDirs: list(argv['model-dir']),
@@ -70,6 +71,7 @@ function modelRequest(argv: { dtype: string; device: string; offline: boolean; '
     device: argv.device as 'cpu' | 'cuda',
     offline: argv.offline,
     threads: argv.threads,
+    download,
     warn: (message) => process.stderr.write(`compress-bench: warning: ${message}\n`),
   };
 }

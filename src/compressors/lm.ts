@@ -116,6 +116,8 @@ export class LmCompressor implements Compressor {
     this.stats = {
       idealBits: enc.idealBits,
       tokens: tokens.length,
+      // Bytes the tokenizer could not reproduce, coded as single-byte tokens (~0 on plain text).
+      ...(this.model.tokenizer.lastStats ? { byteFallbackBytes: this.model.tokenizer.lastStats.byteFallbackBytes } : {}),
       timing: { tokenize, ...enc.timing, container: (performance.now() - t1) / 1000 },
       codec: { codingStep: enc.settings.codingStep, segments: settings.segments, contextLength: settings.contextLength, primeTokens: settings.primeTokens, primerTokens: primer.length, payloadBytes, containerBytes: archive.length - payloadBytes, tableBits: enc.tableBits },
     };

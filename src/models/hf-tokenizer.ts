@@ -2,11 +2,14 @@
  * A lossless wrapper around a Hugging Face tokenizer (tokenizer.json, run by transformers.js).
  *
  * Encoding: well-formed UTF-8 runs go through the real tokenizer; the ids are then mapped
- * back to bytes and compared with the input. Anything the tokenizer cannot reproduce
- * exactly (invalid UTF-8, normalizer rewrites, unknown characters) is coded as single-byte
- * tokens: byte-level BPE (GPT-2, Qwen, SmolLM, Llama 3) has one for every byte, and
- * SentencePiece with byte fallback has `<0xNN>`. Decoding maps ids to bytes directly and
- * never re-tokenizes, so decode(encode(x)) === x by construction, and encode verifies it.
+ * back to bytes and compared with the input. SentencePiece tokenizers (Llama 2, Mistral)
+ * put a "▁" (a space) before the text of every call: that prefix is expected in the
+ * comparison and then dropped, so plain text keeps the model's own tokens. Anything the
+ * tokenizer still cannot reproduce exactly (invalid UTF-8, normalizer rewrites such as NFC,
+ * unknown characters) is coded as single-byte tokens, word by word, and counted in
+ * `lastStats.byteFallbackBytes`: byte-level BPE (GPT-2, Qwen, Llama 3) has a token for every
+ * byte, and SentencePiece with byte fallback has `<0xNN>`. Decoding maps ids to bytes
+ * directly and never re-tokenizes, so decode(encode(x)) === x by construction.
  */
 import { utf8Runs } from './utf8-runs.js';
 import type { LosslessTokenizer } from './language-model.js';
@@ -60,9 +63,14 @@ export function tokenBytesTable(json: TokenizerJson): Uint8Array[] {
     }
     return encoder.encode(metaspace ? piece.replaceAll('\u2581', ' ') : piece);
   };
-  for (const [piece, id] of pieces) table[id] = toBytes(piece);
-  // Added/special tokens are emitted verbatim as their content.
-  for (const t of json.added_tokens ?? []) table[t.id] = encoder.encode(t.content);
+  const pieceOf: string[] = [];
+  for (const [piece, id] of pieces) {
+    table[id] = toBytes(piece);
+    pieceOf[id] = piece;
+  }
+  // Added/special tokens are emitted verbatim as their content, unless they are also
+  // ordinary vocabulary pieces (Gemma lists its "▁▁…" space runs as added tokens).
+  for (const t of json.added_tokens ?? []) if (pieceOf[t.id] !== t.content) table[t.id] = encoder.encode(t.content);
   for (let i = 0; i < table.length; i++) table[i] ??= new Uint8Array(0);
   return table;
 }
@@ -83,30 +91,61 @@ function singleByteTokens(table: Uint8Array[]): Int32Array {
   return byByte;
 }
 
-/** Split long text at newlines so one tokenizer call stays bounded in memory. */
-const CHUNK_CHARS = 1 << 20;
+/**
+ * Tokenizer calls get about this many bytes, cut after a newline that precedes a
+ * non-space byte: a pre-token boundary for byte-level BPE, so the cut changes no token there;
+ * SentencePiece without a pre-tokenizer (Llama 2) runs BPE over a whole call, which is
+ * superlinear in transformers.js (measured on alice29.txt: 4.9 s in one call, 1.8 s by lines).
+ */
+const CHUNK_BYTES = 4096;
+
+/** What the last `encode` did: how much went through the tokenizer and how much did not. */
+export interface EncodeStats {
+  bytes: number;
+  tokens: number;
+  /**
+   * Bytes this layer coded as single-byte tokens because the tokenizer could not reproduce
+   * them (invalid UTF-8, normalizer rewrites). The tokenizer's own `<0xNN>` tokens (Llama 2
+   * codes "\n" that way) are its real tokens and do not count. ~0 on plain text.
+   */
+  byteFallbackBytes: number;
+}
+
+const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 
 export class HfLosslessTokenizer implements LosslessTokenizer {
   private readonly table: Uint8Array[];
   private readonly byteToken: Int32Array;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** Bytes a tokenizer call puts before the text (SentencePiece's "▁" prefix: a space), or none. */
+  private readonly prefix: Uint8Array;
+  /** Exact bytes → the vocabulary piece with those bytes (no byte-fallback or added tokens). */
+  private pieceIndex?: Map<string, number>;
+  private readonly normalPieces: Int32Array;
+  private fallback = 0;
+  lastStats: EncodeStats = { bytes: 0, tokens: 0, byteFallbackBytes: 0 };
 
   constructor(
-    private readonly text: TextTokenizer,
+    /** The library tokenizer itself (tests compare against its own token counts). */
+    readonly text: TextTokenizer,
     json: TokenizerJson,
     readonly sha256: string,
   ) {
     this.table = tokenBytesTable(json);
     this.byteToken = singleByteTokens(this.table);
+    this.normalPieces = normalPieceIds(json);
+    this.prefix = this.addedPrefix();
   }
 
   encode(bytes: Uint8Array): Int32Array {
     const ids: number[] = [];
+    this.fallback = 0;
     for (const run of utf8Runs(bytes)) {
       const span = bytes.subarray(run.start, run.end);
       if (run.valid) this.encodeText(span, ids);
-      else for (const b of span) ids.push(this.byteToken[b]);
+      else this.pushBytes(span, ids);
     }
+    this.lastStats = { bytes: bytes.length, tokens: ids.length, byteFallbackBytes: this.fallback };
     return Int32Array.from(ids);
   }
 
@@ -129,39 +168,132 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
     return b;
   }
 
-  /** Tokenize well-formed UTF-8; keep only what maps back to the same bytes. */
+  private pushBytes(span: Uint8Array, ids: number[]): void {
+    for (const b of span) ids.push(this.byteToken[b]);
+    this.fallback += span.length;
+  }
+
+  /**
+   * SentencePiece tokenizers (Llama 2, Mistral: normalizer Prepend "▁"; Metaspace with
+   * prepend_scheme) add a space before the text of every call. Probe it once: "a" → " a".
+   */
+  private addedPrefix(): Uint8Array {
+    const got = this.concat(this.text.encode('a', { add_special_tokens: false }));
+    if (got && got.length > 1 && got[got.length - 1] === 0x61) return got.subarray(0, got.length - 1);
+    return new Uint8Array(0);
+  }
+
+  private concat(ids: number[]): Uint8Array | null {
+    const parts = ids.map((id) => this.table[id]);
+    if (parts.some((p) => p === undefined)) return null;
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Tokenize well-formed UTF-8 and keep what maps back to the same bytes; narrow down to
+   * lines, then space-separated words, so one normalizer rewrite (NFC, an unknown
+   * character) costs single bytes for that word only.
+   */
   private encodeText(span: Uint8Array, ids: number[]): void {
-    for (const piece of splitAt(span, CHUNK_CHARS)) {
+    for (const piece of splitAt(span, CHUNK_BYTES, true)) {
       if (this.tryText(piece, ids)) continue;
-      // The tokenizer rewrote something (normalizer, unknown char): retry line by line,
-      // then fall back to single bytes for the lines that still do not round-trip.
       for (const line of splitAt(piece, 1)) {
-        if (!this.tryText(line, ids)) for (const b of line) ids.push(this.byteToken[b]);
+        if (this.tryText(line, ids)) continue;
+        for (const word of words(line)) if (!this.tryText(word, ids)) this.pushBytes(word, ids);
       }
     }
   }
 
   private tryText(span: Uint8Array, ids: number[]): boolean {
     const got = this.text.encode(this.decoder.decode(span), { add_special_tokens: false });
+    const want = this.prefix.length ? Buffer.concat([this.prefix, span]) : span;
     let at = 0;
     for (const id of got) {
       const b = this.table[id];
-      if (b === undefined || at + b.length > span.length) return false;
-      for (let k = 0; k < b.length; k++) if (span[at + k] !== b[k]) return false;
+      if (b === undefined || at + b.length > want.length) return false;
+      for (let k = 0; k < b.length; k++) if (want[at + k] !== b[k]) return false;
       at += b.length;
     }
-    if (at !== span.length) return false;
-    for (const id of got) ids.push(id);
+    if (at !== want.length) return false;
+    // Drop the added prefix: whole tokens inside it go; the token it ends in is replaced by
+    // vocabulary pieces for its remaining bytes ("▁Hello" → "Hello").
+    let skip = this.prefix.length;
+    let k = 0;
+    while (skip > 0) {
+      const b = this.table[got[k++]];
+      if (b.length <= skip) skip -= b.length;
+      else {
+        this.pushPieces(b.subarray(skip), ids);
+        skip = 0;
+      }
+    }
+    for (; k < got.length; k++) ids.push(got[k]);
     return true;
+  }
+
+  /** Greedy longest match over the vocabulary's pieces; single bytes only where none fits. */
+  private pushPieces(bytes: Uint8Array, ids: number[]): void {
+    const index = (this.pieceIndex ??= this.buildPieceIndex());
+    let at = 0;
+    while (at < bytes.length) {
+      let end = bytes.length;
+      for (; end > at; end--) {
+        const id = index.get(latin1(bytes.subarray(at, end)));
+        if (id !== undefined) {
+          ids.push(id);
+          break;
+        }
+      }
+      if (end === at) {
+        this.pushBytes(bytes.subarray(at, at + 1), ids);
+        end = at + 1;
+      }
+      at = end;
+    }
+  }
+
+  private buildPieceIndex(): Map<string, number> {
+    const index = new Map<string, number>();
+    for (const id of this.normalPieces) {
+      const key = latin1(this.table[id]);
+      if (key.length && !index.has(key)) index.set(key, id);
+    }
+    return index;
   }
 }
 
-/** Pieces of at least `min` bytes, cut just after a newline (UTF-8 safe: '\n' is never inside a sequence). */
-function* splitAt(span: Uint8Array, min: number): Generator<Uint8Array> {
+/** Ids of the model's ordinary pieces: not `<0xNN>` byte fallback, not added tokens. */
+function normalPieceIds(json: TokenizerJson): Int32Array {
+  const added = new Set((json.added_tokens ?? []).map((t) => t.id));
+  const entries: [string, number][] = Array.isArray(json.model.vocab)
+    ? json.model.vocab.map(([piece], id) => [piece, id])
+    : Object.entries(json.model.vocab);
+  const ids = entries.filter(([piece, id]) => !added.has(id) && !/^<0x[0-9A-Fa-f]{2}>$/.test(piece)).map(([, id]) => id);
+  return Int32Array.from(ids.sort((a, b) => a - b));
+}
+
+/** A line cut before each space, so " word" units match SentencePiece's "▁word" pieces. */
+function* words(line: Uint8Array): Generator<Uint8Array> {
+  let start = 0;
+  for (let i = 1; i < line.length; i++) {
+    if (line[i] === 0x20 && line[i - 1] !== 0x20) {
+      yield line.subarray(start, i);
+      start = i;
+    }
+  }
+  if (start < line.length) yield line.subarray(start);
+}
+
+/**
+ * Pieces of at least `min` bytes, cut just after a newline (UTF-8 safe: '\n' is never inside
+ * a sequence); with `beforeText`, only where the next byte is not whitespace.
+ */
+function* splitAt(span: Uint8Array, min: number, beforeText = false): Generator<Uint8Array> {
+  const space = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0x0b || b === 0x0c;
   let start = 0;
   while (start < span.length) {
     let end = Math.min(span.length, start + min);
-    while (end < span.length && span[end - 1] !== 0x0a) end++;
+    while (end < span.length && (span[end - 1] !== 0x0a || (beforeText && space(span[end])))) end++;
     yield span.subarray(start, end);
     start = end;
   }

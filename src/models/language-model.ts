@@ -86,4 +86,6 @@ export interface LosslessTokenizer {
   readonly sha256: string;
   encode(bytes: Uint8Array): Int32Array;
   decode(ids: Int32Array): Uint8Array;
+  /** About the last `encode`: bytes coded as single-byte tokens because the tokenizer could not reproduce them. */
+  readonly lastStats?: { bytes: number; tokens: number; byteFallbackBytes: number };
 }

@@ -3,15 +3,17 @@
  *
  * Order: the embedded default (no --model, or `embedded`) → `order-k[:K]` → an existing
  * folder path → DIR/<id> for each --model-dir / COMPRESS_BENCH_MODEL_DIR entry (aliases
- * tried too) → a download from the Hugging Face Hub into the cache, only when allowed.
+ * tried too) → the cache (CACHE/hub/<owner>/<name>) → a download from the Hugging Face Hub
+ * (or COMPRESS_BENCH_HUB_URL / HF_ENDPOINT) into that cache, unless offline.
  * Models are data in the transformers.js layout; no model is special-cased.
  */
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LanguageModel } from './language-model.js';
-import { loadOnnxModel, CausalLmError } from './onnx/model.js';
+import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/model.js';
+import { downloadHubModel } from './hub-download.js';
+import type { ProgressHooks } from '../compressors/compressor.js';
 import { cacheDir } from './cache-dir.js';
 import { createOrderKModel } from './order-k.js';
 
@@ -35,6 +37,8 @@ export interface ModelRequest {
   modelDirs?: string[];
   dtype?: string;
   device?: 'cpu' | 'cuda';
+  /** Progress of a Hub download (bytes), e.g. the CLI's bar on a TTY. */
+  download?: ProgressHooks;
   /** Never touch the network. Also set by HF_HUB_OFFLINE=1. */
   offline?: boolean;
   maxContext?: number;
@@ -83,7 +87,9 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   }
   const hubId = MODEL_ALIASES[id] ?? id;
   try {
-    await downloadFromHub(hubId, req.dtype ?? 'fp32');
+    const suffix = DTYPE_SUFFIX[req.dtype ?? 'fp32'];
+    if (suffix === undefined) throw new Error(`unknown dtype "${req.dtype}"`);
+    await downloadHubModel(hubId, `onnx/model${suffix}.onnx`, join(cacheDir(), 'hub', hubId), req.download);
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new CausalLmError(
@@ -92,17 +98,4 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
     );
   }
   return load(join(cacheDir(), 'hub', hubId));
-}
-
-/** Let transformers.js fetch the files into our cache, where the local loader finds them. */
-async function downloadFromHub(hubId: string, dtype: string): Promise<void> {
-  const tf = await import('@huggingface/transformers');
-  tf.env.allowRemoteModels = true;
-  tf.env.cacheDir = join(cacheDir(), 'hub');
-  const model = await tf.AutoModelForCausalLM.from_pretrained(hubId, { dtype: dtype as 'fp32' });
-  await tf.AutoTokenizer.from_pretrained(hubId);
-  await model.dispose();
-  if (!isModelFolder(join(cacheDir(), 'hub', hubId))) {
-    throw new Error(`downloaded, but the files are not in ${join(cacheDir(), 'hub', hubId)}`);
-  }
 }

@@ -44,6 +44,8 @@ export interface ResultRecord {
   idealBitsPerByte?: number | null;
   idealBits?: number;
   tokens?: number;
+  /** LM: input bytes coded as single-byte tokens because the tokenizer could not reproduce them (~0 on plain text). */
+  byteFallbackBytes?: number;
   encodeSeconds: number;
   decodeSeconds: number;
   /** encodeSeconds + decodeSeconds. */

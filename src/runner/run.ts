@@ -45,6 +45,7 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
       ? { idealBits: stats.idealBits, idealBitsPerByte: n === 0 ? null : stats.idealBits / n }
       : {}),
     ...(stats?.tokens !== undefined ? { tokens: stats.tokens } : {}),
+    ...(stats?.byteFallbackBytes !== undefined ? { byteFallbackBytes: stats.byteFallbackBytes } : {}),
     encodeSeconds: (t1 - t0) / 1000,
     decodeSeconds: (t2 - t1) / 1000,
     seconds: (t2 - t0) / 1000,

@@ -9,7 +9,7 @@
  * per row come back), `js-quantizer/1` runs the model as exported and quantizes its logits
  * in JavaScript (the fallback when the derivation fails, and the reader of v1 archives).
  */
-import { mkdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tensor } from 'onnxruntime-common';
@@ -69,6 +69,9 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     );
   }
   const config = JSON.parse(await readFile(join(opts.dir, 'config.json'), 'utf8'));
+  if (config.is_encoder_decoder) {
+    throw new CausalLmError(`model ${opts.id} is an encoder-decoder (config.json: is_encoder_decoder): compress-bench needs a decoder-only causal LM`);
+  }
   const tokenizerPath = join(opts.dir, 'tokenizer.json');
   if (!existsSync(tokenizerPath)) throw new CausalLmError(`model ${opts.id} has no tokenizer.json in ${opts.dir}`);
 
@@ -110,6 +113,11 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
   const original = await open(weights);
   if (!original.outputNames.includes('logits')) {
     throw new CausalLmError(`model ${opts.id} has no causal LM head (no "logits" output): not usable as a compressor`);
+  }
+  // A graph can have "logits" and still not be a next-token model (a classifier's, a BERT's).
+  const archs: string[] = Array.isArray(config.architectures) ? config.architectures : [];
+  if (archs.length && !archs.some((a) => /(ForCausalLM|LMHeadModel|ForConditionalGeneration)$/.test(a))) {
+    throw new CausalLmError(`model ${opts.id} is a ${archs.join(', ')} (config.json "architectures"), not a causal LM: not usable as a compressor`);
   }
   const identity: ModelIdentity = {
     id: opts.id,
@@ -164,19 +172,25 @@ export function sessionOptions(device: 'cpu' | 'cuda', threads?: number): Infere
 /**
  * The derived coding-step graph for a weight file, built once and cached under the cache
  * dir keyed by the weights' SHA-256 and the derivation's version. External weight data is
- * linked beside it under its own name, where onnxruntime looks for it.
+ * hard-linked (or copied) beside it under its own name, where onnxruntime looks for it.
  */
 async function codingGraphFile(weights: string, weightsSha256: string, vocabSize: number): Promise<string> {
   const dir = join(cacheDir(), 'coding-graphs', `${weightsSha256.slice(0, 32)}-${CODING_GRAPH_KIND.replace('/', '-')}`);
   const path = join(dir, 'model.onnx');
-  if (existsSync(path)) return path;
+  // Earlier builds symlinked external data, which onnxruntime now refuses: derive again then.
+  const symlinked = existsSync(dir) && (await Promise.all((await readdir(dir)).map(async (f) => (await lstat(join(dir, f))).isSymbolicLink()))).some(Boolean);
+  if (existsSync(path) && !symlinked) return path;
   const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL, { vocabSize });
   await mkdir(dir, { recursive: true });
   for (const file of derived.externalData) {
-    const link = join(dir, file);
-    if (!existsSync(link)) {
-      await mkdir(dirname(link), { recursive: true });
-      await symlink(join(dirname(weights), file), link);
+    // onnxruntime ≥ 1.20 refuses external data that resolves outside the model's folder,
+    // symlinks included: hard-link it there (same file system), else copy it.
+    const dest = join(dir, file);
+    if (existsSync(dest) && (await lstat(dest)).isSymbolicLink()) await unlink(dest);
+    if (!existsSync(dest)) {
+      await mkdir(dirname(dest), { recursive: true });
+      const src = join(dirname(weights), file);
+      await link(src, dest).catch(() => copyFile(src, dest));
     }
   }
   const tmp = `${path}.${process.pid}.tmp`;
@@ -215,6 +229,17 @@ function explainLoadError(e: unknown, opts: OnnxModelOptions): Error {
   return new CausalLmError(`model ${opts.id} failed to load: ${msg.split('\n')[0]}`);
 }
 
+/**
+ * Inputs some exports add beside the KV cache, and the constant each step feeds:
+ * `num_logits_to_keep` (transformers ≥ 4.45; 1: the coder needs the last position only) and
+ * a merged decoder's `use_cache_branch` (true: the past is always used, empty at the start).
+ */
+const EXTRA_INPUTS = new Map<string, () => Tensor>([
+  ['num_logits_to_keep', () => new Tensor('int64', BigInt64Array.of(1n), [])],
+  ['logits_to_keep', () => new Tensor('int64', BigInt64Array.of(1n), [])],
+  ['use_cache_branch', () => new Tensor('bool', Uint8Array.of(1), [1])],
+]);
+
 interface PastSpec {
   name: string;
   output: string;
@@ -226,6 +251,8 @@ interface PastSpec {
 class OnnxLanguageModel implements LanguageModel {
   readonly past: PastSpec[];
   readonly hasPositionIds: boolean;
+  /** Optional inputs of Optimum/transformers exports that this model has (fed constants). */
+  readonly extraInputs: string[];
   private graph?: InferenceSession;
   codingSteps: string[] = [JS_QUANTIZER_KIND];
 
@@ -251,6 +278,16 @@ class OnnxLanguageModel implements LanguageModel {
       throw new CausalLmError(`model ${identity.id} was exported without a KV cache (no past_key_values inputs)`);
     }
     this.hasPositionIds = session.inputNames.includes('position_ids');
+    this.extraInputs = session.inputNames.filter((n) => EXTRA_INPUTS.has(n));
+    const unknown = session.inputNames.filter(
+      (n) => !['input_ids', 'attention_mask', 'position_ids', ...EXTRA_INPUTS.keys()].includes(n) && !n.startsWith('past_key_values.'),
+    );
+    if (unknown.length) {
+      throw new CausalLmError(
+        `model ${identity.id} needs input${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}, which a decoder-only causal LM step does not have` +
+          (unknown.some((n) => n.startsWith('encoder_')) ? ' (an encoder-decoder export?)' : ''),
+      );
+    }
   }
 
   attachCodingGraph(graph: InferenceSession): void {
@@ -302,6 +339,7 @@ class OnnxFeeds {
       for (let r = 0; r < batch; r++) for (let i = 0; i < n; i++) pos[2 * (r * n + i)] = this.pastLength + i;
       feeds.position_ids = new Tensor('int64', new BigInt64Array(pos.buffer), [batch, n]);
     }
+    for (const name of model.extraInputs) feeds[name] = EXTRA_INPUTS.get(name)!();
     this.pastLength = total;
     return feeds;
   }
@@ -395,7 +433,8 @@ class LogitsOnnxBatch implements LogitsBatch {
   async forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array> {
     const out = await this.model.session.run(this.feeds.make(tokens, n, reset));
     this.feeds.keep(out);
-    return lastPositionLogits(out.logits as Tensor, this.batch, n, this.model.vocabSize);
+    const logits = out.logits as Tensor; // [batch, n, V], or [batch, 1, V] with num_logits_to_keep
+    return lastPositionLogits(logits, this.batch, Number(logits.dims[1]), this.model.vocabSize);
   }
 }
 /** logits [batch, n, V] → the last position of each row, as float32 [batch, V]. */
