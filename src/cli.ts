@@ -157,6 +157,8 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const save = async (results: ResultRecord[], complete: boolean) => {
     if (a.record) await saveRunRecord({ ...record, results, complete }, path);
   };
+  // A run killed before its first result still leaves its record (complete: false) to resume.
+  if (!previous) await save([], false);
   const results = await runAll(
     inputs,
     compressors,

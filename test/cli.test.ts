@@ -98,8 +98,13 @@ describe('run records', () => {
     });
     const runs = join(dir, 'runs');
     const child = spawn(process.execPath, [CLI, '--model', 'order-k', ...files, '--baselines', 'none', '--record-dir', runs, '--quiet'], { cwd: ROOT });
-    // Kill it as soon as a first result has been saved.
-    for (let waited = 0; waited < 60000 && !(existsSync(runs) && readdirSync(runs).some((f) => f.endsWith('.json'))); waited += 50) {
+    // The record exists from the start (complete: false, no results yet); kill the run as soon
+    // as a first result has been saved into it.
+    const resultsSaved = () => {
+      const f = existsSync(runs) ? readdirSync(runs).find((f) => f.endsWith('.json')) : undefined;
+      return f ? JSON.parse(readFileSync(join(runs, f), 'utf8')).results.length : 0;
+    };
+    for (let waited = 0; waited < 60000 && resultsSaved() === 0; waited += 50) {
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');
@@ -117,6 +122,12 @@ describe('run records', () => {
     expect(full.complete).toBe(true);
     expect(full.results).toHaveLength(6);
     expect(full.results[0]).toEqual(partial.results[0]); // reused, not recomputed
+
+    // Resuming with settings that change the bytes is refused, naming the difference.
+    const other = await run(['--model', 'order-k', ...files, '--baselines', 'none', '--segments', '2', '--resume', join(runs, saved[0]), '--quiet']);
+    expect(other.code).toBe(2);
+    expect(oneLine(other.stderr)).toBe(true);
+    expect(other.stderr).toMatch(/--resume: order-k:3 on .* was recorded with other settings \(segments: "auto" → 2\)/);
   });
 
   test('check passes against its own baseline, fails on a regression, exits 2 on an unusable one', async () => {

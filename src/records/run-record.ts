@@ -67,6 +67,8 @@ export interface ModelRecord {
   tokenizerSha256: string;
   dtype: string;
   device: string;
+  /** e.g. `onnxruntime-node 1.30.0 cpu`: floating point is only promised equal on the same one. */
+  runtime?: string;
   parameters?: number;
   weightsBytes: number;
 }

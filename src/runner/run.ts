@@ -68,14 +68,38 @@ function modelRecord(c: LmCompressor): ModelRecord {
     tokenizerSha256: id.tokenizerSha256,
     dtype: id.dtype,
     device: id.device,
+    runtime: id.runtime,
     weightsBytes: id.weightsBytes,
     ...(id.parameters ? { parameters: id.parameters } : {}),
   };
 }
 
+/** A `--resume` record whose result was made with other settings than this run's. */
+export class ResumeMismatchError extends Error {}
+
+/** What changes the bytes of a result, flattened: the compressor's settings and, for a model, its weights, dtype and runtime. */
+function bytesDefiningSettings(r: Pick<ResultRecord, 'settings' | 'model'>): Map<string, string> {
+  const m = r.model;
+  const flat = new Map<string, string>();
+  for (const [k, v] of Object.entries(r.settings ?? {})) if (v !== undefined) flat.set(k, JSON.stringify(v));
+  if (m) for (const k of ['weightsSha256', 'dtype', 'runtime'] as const) flat.set(`model ${k}`, JSON.stringify(m[k]));
+  return flat;
+}
+
+/** `key: then → now` for every setting that differs, or '' when none does. */
+function settingsDiff(then: Map<string, string>, now: Map<string, string>): string {
+  const keys = [...new Set([...then.keys(), ...now.keys()])].sort();
+  return keys
+    .filter((k) => then.get(k) !== now.get(k))
+    .map((k) => `${k}: ${then.get(k) ?? 'unset'} → ${now.get(k) ?? 'unset'}`)
+    .join(', ');
+}
+
 /**
  * Every input × compressor, in order. Results already in `previous` (same compressor, same
- * bytes) are reused, so an interrupted run resumes where its last saved record stopped.
+ * bytes, same settings, model weights, dtype and runtime) are reused, so an interrupted run
+ * resumes where its last saved record stopped; one made with other settings is refused, never
+ * reused silently.
  */
 export async function runAll(
   inputs: LoadedInput[],
@@ -87,6 +111,15 @@ export async function runAll(
   for (const input of inputs) {
     for (const c of compressors) {
       const done = previous.find((r) => r.compressor === c.name && r.input.sliceSha256 === input.record.sliceSha256 && r.roundtrip);
+      if (done) {
+        const now = bytesDefiningSettings({ settings: c.settings, ...(c instanceof LmCompressor ? { model: modelRecord(c) } : {}) });
+        const diff = settingsDiff(bytesDefiningSettings(done), now);
+        if (diff) {
+          throw new ResumeMismatchError(
+            `--resume: ${c.name} on ${input.record.name} was recorded with other settings (${diff}); resume with the same options, or start a new record`,
+          );
+        }
+      }
       results.push(done ?? (await runOne(c, input, hooks)));
       await hooks?.saved?.(results);
     }
