@@ -310,6 +310,7 @@ describe('the archiver never expands, never downloads on its own, and runs basel
     const cases = {
       'random.bin': Uint8Array.from({ length: 3000 }, (_, i) => (i * 2654435761) >>> 24),
       'crlf.txt': new TextEncoder().encode('a\r\n'.repeat(1000)),
+      'utf16.txt': Buffer.from('Plain English text, stored as UTF-16 little-endian. '.repeat(30), 'utf16le'),
     };
     for (const [name, bytes] of Object.entries(cases)) {
       const input = join(dir, name);

@@ -111,3 +111,32 @@ describe('mutated archives: no wrong output, one-line errors, bounded time', () 
     await model.dispose();
   }, 600_000);
 });
+
+describe('crafted headers (CRC re-sealed) are refused before any model call', () => {
+  test('a token count of 2^31, a prime equal to the context, a context beyond the model: one line each, at once', async () => {
+    const lm = new LmCompressor(createOrderKModel(3), { segments: 2 });
+    const input = new TextEncoder().encode('hello world, hello world\n'.repeat(20));
+    const { header, streams } = readArchive(await lm.compress(input));
+    const cases: [Partial<typeof header>, RegExp][] = [
+      [{ segments: header.segments.map((s, i) => ({ ...s, tokens: i === 0 ? 2 ** 31 : s.tokens })) }, /header is invalid: \d+ tokens cannot decode to \d+ bytes/],
+      [{ segments: Array.from({ length: 5000 }, () => ({ tokens: 1, bytes: 0 })), originalLength: 10_000 }, /header is invalid: 5000 segments/],
+    ];
+    for (const [edit, message] of cases) {
+      const edited = { ...header, ...edit };
+      const bodies = edit.segments ? edit.segments.map((s, i) => streams[i] ?? new Uint8Array(s.bytes)) : streams;
+      const crafted = writeArchive({ ...edited, segments: edited.segments.map((s, i) => ({ ...s, bytes: bodies[i].length })) }, bodies);
+      const t0 = performance.now();
+      await expect(lm.decompress(crafted)).rejects.toThrow(message);
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+  });
+
+  test.skipIf(!HAVE_SHARED)(`${SMALL_MODEL}: prime = context and context > the model's are refused`, async () => {
+    const model = await loadModel({ model: SMALL_MODEL, modelDirs: [SHARED_MODELS], offline: true });
+    const lm = new LmCompressor(model, { segments: 1 });
+    const { header, streams } = readArchive(await lm.compress(corpusPrefix('alice29.txt', 300)));
+    await expect(lm.decompress(writeArchive({ ...header, primeTokens: header.contextLength }, streams))).rejects.toThrow(/header is invalid: prime of 1024 tokens/);
+    await expect(lm.decompress(writeArchive({ ...header, contextLength: 4096 }, streams))).rejects.toThrow(/header is invalid: context of 4096 tokens \(this model allows 2 to 1024\)/);
+    await model.dispose();
+  }, 120_000);
+});
