@@ -113,7 +113,7 @@ async function main(): Promise<void> {
       (f.scoreS / f.encodeS).toFixed(2),
       `${((100 * (f.encodeS - f.encodeRunS)) / f.encodeS).toFixed(1)}%`,
       f.jsEncodeS ? f1(f.tokens / f.jsEncodeS) : '-',
-      f1(f.peakRssMiB),
+      f1(f.harnessRssMiB),
     ]),
   );
   console.log('');
