@@ -180,7 +180,7 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['--device tpu', [...OK, '--device', 'tpu'], /^compress-bench: --device: "tpu" is not accepted; accepted values: cpu, cuda$/],
     ['--dtype q9', [...OK, '--dtype', 'q9'], /--dtype: "q9" is not accepted; accepted values: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4$/],
     ['--threads 0', [...OK, '--threads', '0'], /--threads: "0" is not accepted; accepted values: a positive whole number of threads$/],
-    ['-m with no value', ['package.json', '-m'], /^compress-bench: -m\/--model needs a value; accepted values: a model id .*order-k\[:K\]$/],
+    ['-m with no value', ['package.json', '-m'], /^compress-bench: -m\/--model needs a value; accepted values: a model id .*order-k\[:K\], or none \(baselines only\)$/],
     ['-m eating the only input', ['-m', 'package.json'], /-m\/--model package.json: a file, not a model, and no input files/],
     ['a bogus subcommand', ['bogus'], /^compress-bench: bogus: unknown command or no such file \(commands: compress, decompress, report, check, compare, joint, corpora; /],
     ['compress without -o', ['compress', '--model', 'order-k', 'package.json'], /^compress-bench: compress needs -o\/--output FILE: where to write the archive$/],
