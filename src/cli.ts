@@ -45,7 +45,7 @@ const modelOptions = (y: Argv) =>
 
 const codecOptions = (y: Argv) =>
   y
-    .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (1 per 1024 tokens, ≤ 32 on CPU, ≤ 256 on CUDA)' })
+    .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (1 per 4096 tokens, ≤ 32 on CPU, ≤ 256 on CUDA)' })
     .option('context', { type: 'string', coerce: wholeNumber('context', 2, 'a whole number of tokens ≥ 2'), describe: 'Context window in tokens (default: the model maximum)' })
     .option('prime', { type: 'string', coerce: wholeNumber('prime', 0, 'a whole number of tokens ≥ 0, below --context'), describe: 'Tokens kept when the window slides (default: half the context)' });
 

@@ -54,10 +54,12 @@ export interface CodecOptions {
 }
 
 /**
- * `--segments auto`: at least this many tokens per segment, so cold starts stay cheap
- * (measured on alice29.txt with gpt2-docmix-7m: docs/throughput.md).
+ * `--segments auto`: at least this many tokens per segment, so cold starts stay cheap: each
+ * costs a fixed number of bits, +0.10% at 8 segments and +0.43% at 32 on alice29.txt's 47k
+ * tokens (docs/throughput.md), more on short inputs, while on 2 CPU cores the 7m model's
+ * encode rate was the same at 8 and 32 rows.
  */
-export const DEFAULT_TOKENS_PER_SEGMENT = 1024;
+export const DEFAULT_TOKENS_PER_SEGMENT = 4096;
 /**
  * `--segments auto` caps the batch where throughput stops growing: on 2 CPU cores the
  * 7m model's encode rate flattens between 32 and 64 rows (docs/throughput.md); a GPU wants
