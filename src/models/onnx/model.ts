@@ -143,7 +143,7 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
   if (opts.codingStep !== JS_QUANTIZER_KIND) {
     try {
       const path = await codingGraphFile(weights, weightsSha256, lm.vocabSize);
-      lm.attachCodingGraph(await open(path));
+      lm.attachCodingGraph(await open(path), () => open(weights));
     } catch (e) {
       opts.warn?.(
         `model ${opts.id}: no coding-step graph (${e instanceof Error ? e.message.split('\n')[0] : e}); ` +
@@ -254,10 +254,13 @@ class OnnxLanguageModel implements LanguageModel {
   /** Optional inputs of Optimum/transformers exports that this model has (fed constants). */
   readonly extraInputs: string[];
   private graph?: InferenceSession;
+  /** The model as exported: kept for `js-quantizer/1`, else released and reopened on demand. */
+  private original: Promise<InferenceSession> | null;
+  private reopen?: () => Promise<InferenceSession>;
   codingSteps: string[] = [JS_QUANTIZER_KIND];
 
   constructor(
-    readonly session: InferenceSession,
+    session: InferenceSession,
     readonly identity: ModelIdentity,
     readonly tokenizer: LosslessTokenizer,
     readonly contextLength: number,
@@ -277,6 +280,7 @@ class OnnxLanguageModel implements LanguageModel {
     if (this.past.length === 0) {
       throw new CausalLmError(`model ${identity.id} was exported without a KV cache (no past_key_values inputs)`);
     }
+    this.original = Promise.resolve(session);
     this.hasPositionIds = session.inputNames.includes('position_ids');
     this.extraInputs = session.inputNames.filter((n) => EXTRA_INPUTS.has(n));
     const unknown = session.inputNames.filter(
@@ -290,9 +294,18 @@ class OnnxLanguageModel implements LanguageModel {
     }
   }
 
-  attachCodingGraph(graph: InferenceSession): void {
+  /** Use the derived graph; the exported model's session is released (its weights are not held twice). */
+  attachCodingGraph(graph: InferenceSession, reopen: () => Promise<InferenceSession>): void {
     this.graph = graph;
     this.codingSteps = [CODING_GRAPH_KIND, JS_QUANTIZER_KIND];
+    void this.original?.then((s) => s.release());
+    this.original = null;
+    this.reopen = reopen;
+  }
+
+  /** The exported model's session, reopened when the JS quantizer is asked for after the graph took over. */
+  logitsSession(): Promise<InferenceSession> {
+    return (this.original ??= this.reopen!());
   }
 
   open(batch: number, codingStep = this.codingSteps[0]): ModelBatch {
@@ -302,7 +315,7 @@ class OnnxLanguageModel implements LanguageModel {
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await (await this.original)?.release();
     await this.graph?.release();
   }
 }
@@ -431,7 +444,8 @@ class LogitsOnnxBatch implements LogitsBatch {
   }
 
   async forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array> {
-    const out = await this.model.session.run(this.feeds.make(tokens, n, reset));
+    const session = await this.model.logitsSession();
+    const out = await session.run(this.feeds.make(tokens, n, reset));
     this.feeds.keep(out);
     const logits = out.logits as Tensor; // [batch, n, V], or [batch, 1, V] with num_logits_to_keep
     return lastPositionLogits(logits, this.batch, Number(logits.dims[1]), this.model.vocabSize);
