@@ -61,9 +61,10 @@ export interface CodecOptions {
  */
 export const DEFAULT_TOKENS_PER_SEGMENT = 4096;
 /**
- * `--segments auto` caps the batch where throughput stops growing: on 2 CPU cores the
- * 7m model's encode rate flattens between 32 and 64 rows (docs/throughput.md); a GPU wants
- * hundreds of rows per call.
+ * `--segments auto` caps the batch near where throughput stops growing: on 2 CPU cores the 7m
+ * model's short-context encode rate grows to 32–64 rows and then flattens (docs/throughput.md;
+ * over a whole file the KV-cache copies grow with the batch, so 8 and 32 rows ran alike); a GPU
+ * wants hundreds of rows per call.
  */
 export const DEFAULT_MAX_SEGMENTS: Record<string, number> = { cpu: 32, cuda: 256 };
 /** Largest batch an archive may ask for: bounds what a crafted header can make the decoder allocate. */
