@@ -103,9 +103,13 @@ export function segmentLengths(tokens: number, segments: number): number[] {
   return Array.from({ length: segments }, (_, i) => base + (i < tokens % segments ? 1 : 0));
 }
 
+/** Seconds, as recorded in run records (`timing`). */
 export interface CodecTiming {
+  /** Inside the runtime's call (`session.run`): the model, and with `onnx-graph/1` the tables too. */
   forward: number;
+  /** In the coding step outside that call: feeds, and with `js-quantizer/1` the JS quantizer (the name predates the graph). */
   quantize: number;
+  /** In the range coder. */
   coder: number;
 }
 
