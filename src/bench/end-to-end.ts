@@ -235,19 +235,27 @@ class CallRecorder implements LanguageModel {
   dispose() { return this.inner.dispose(); }
 }
 
-/** onnxruntime-node alone: the model as exported, the recorded calls, outputs discarded. */
-async function bareLoop(model: LanguageModel, calls: Call[]): Promise<number> {
+/** The model as exported, on onnxruntime-node with our session settings, and its empty KV cache for a batch. */
+async function openExported(model: LanguageModel) {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(model.identity.files[0], sessionOptions('cpu', argv.threads));
   const meta = session.inputMetadata as unknown as { name: string; shape: (number | string)[] }[];
   const past = meta.filter((m) => m.name.startsWith('past_key_values.'));
+  const emptyPast = (B: number): Record<string, InstanceType<typeof ort.Tensor>> =>
+    Object.fromEntries(past.map((m) => [m.name, new ort.Tensor('float32', new Float32Array(0), [B, Number(m.shape[1]), 0, Number(m.shape[3])])]));
+  return { ort, session, past, emptyPast };
+}
+
+/** onnxruntime-node alone: the model as exported, the recorded calls, outputs discarded. */
+async function bareLoop(model: LanguageModel, calls: Call[]): Promise<number> {
+  const { ort, session, past, emptyPast } = await openExported(model);
   const t0 = performance.now();
   let cache: Record<string, InstanceType<typeof ort.Tensor>> = {};
   let pastLength = 0;
   for (const { batch: B, tokens, n, reset } of calls) {
     if (reset) {
       pastLength = 0;
-      cache = Object.fromEntries(past.map((m) => [m.name, new ort.Tensor('float32', new Float32Array(0), [B, Number(m.shape[1]), 0, Number(m.shape[3])])]));
+      cache = emptyPast(B);
     }
     const total = pastLength + n;
     const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
@@ -269,10 +277,7 @@ async function bareLoop(model: LanguageModel, calls: Call[]): Promise<number> {
 
 /** lm-eval-style rolling scoring: windows of the full context, stride half of it, one window per call. */
 async function strideScorer(model: LanguageModel, tokens: Int32Array): Promise<number> {
-  const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(model.identity.files[0], sessionOptions('cpu', argv.threads));
-  const meta = session.inputMetadata as unknown as { name: string; shape: (number | string)[] }[];
-  const past = meta.filter((m) => m.name.startsWith('past_key_values.'));
+  const { ort, session, past, emptyPast } = await openExported(model);
   const W = Math.min(model.contextLength, 1024);
   const stride = W / 2;
   const t0 = performance.now();
@@ -287,7 +292,7 @@ async function strideScorer(model: LanguageModel, tokens: Int32Array): Promise<n
     const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(win, BigInt), [1, L]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(L).fill(1n), [1, L]),
-      ...Object.fromEntries(past.map((m) => [m.name, new ort.Tensor('float32', new Float32Array(0), [1, Number(m.shape[1]), 0, Number(m.shape[3])])])),
+      ...emptyPast(1),
     };
     if (session.inputNames.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: L }, (_, i) => BigInt(i)), [1, L]);
     await session.run(feeds);
