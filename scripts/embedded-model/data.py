@@ -73,6 +73,7 @@ def fetch_debs(cache):
     """apt-get download + dpkg -x into cache/x/<package>; a package already unpacked is not fetched again."""
     debs, x = f'{cache}/debs', f'{cache}/x'
     os.makedirs(debs, exist_ok=True)
+    os.makedirs(x, exist_ok=True)  # dpkg -x creates the last directory only
     want = [d for d in DEBS if not glob.glob(f'{x}/{d}_*')]
     if want:
         subprocess.run(['apt-get', 'download', *want], cwd=debs, check=True)
