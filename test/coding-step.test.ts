@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { blockLayout, deriveCodingGraph, CODING_GRAPH_KIND } from '../src/models/onnx/coding-graph.js';
+import onnxProto from 'onnx-proto';
+import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from '../src/models/onnx/coding-graph.js';
 import { sessionOptions } from '../src/models/onnx/model.js';
 import { FREQUENCY_TOTAL, Quantizer } from '../src/coding/frequencies.js';
 import { JS_QUANTIZER_KIND } from '../src/coding/js-quantizer-step.js';
@@ -125,6 +126,27 @@ function graphChecks(name: string, dir: () => string | null) {
 }
 
 graphChecks('the embedded model', () => (HAVE_EMBEDDED ? EMBEDDED_DIR : null));
+
+describe.skipIf(!HAVE_EMBEDDED)('static KV cache derivation', () => {
+  const bytes = () => new Uint8Array(readFileSync(join(EMBEDDED_DIR, 'onnx', 'model.onnx')));
+  test('every layer returns only its new positions; the whole present cache is gone', async () => {
+    const graph = await ort.InferenceSession.create(deriveCodingGraph(bytes(), T, { staticKv: true }).bytes, sessionOptions('cpu'));
+    expect(graph.outputNames.filter((n) => n.startsWith('present.'))).toEqual([]);
+    expect(graph.outputNames.filter((n) => n.startsWith('kv_new.')).length).toBe(graph.inputNames.filter((n) => n.startsWith('past_key_values.')).length);
+    await graph.release();
+  });
+  test('attention it does not recognise is refused, naming the input (the plain graph is used then)', () => {
+    // Rename the first key Concat's output consumer input: the past now feeds something else.
+    const { onnx } = onnxProto;
+    const model = onnx.ModelProto.decode(bytes());
+    const concat = model.graph!.node!.find((n) => n.opType === 'Concat' && n.input![0] === 'past_key_values.0.key')!;
+    model.graph!.node!.push(onnx.NodeProto.create({ opType: 'Identity', input: [concat.output![0]], output: ['extra_use'] }));
+    const edited = onnx.ModelProto.encode(model).finish();
+    expect(() => deriveCodingGraph(edited, T, { staticKv: true })).toThrow(CodingGraphError);
+    expect(() => deriveCodingGraph(edited, T, { staticKv: true })).toThrow(/past_key_values\.0\.key has 2 consumers/);
+    expect(deriveCodingGraph(edited, T).bytes.length).toBeGreaterThan(0);
+  });
+});
 if (HAVE_SHARED) graphChecks(SMALL_MODEL, () => join(SHARED_MODELS, SMALL_MODEL));
 
 describe.skipIf(!HAVE_SHARED)(`archives record their coding step (${SMALL_MODEL})`, () => {
@@ -136,10 +158,10 @@ describe.skipIf(!HAVE_SHARED)(`archives record their coding step (${SMALL_MODEL}
   const input = () => corpusPrefix('alice29.txt', 1500);
 
   test('the graph is the default; two runs give identical archives; both steps round-trip', async () => {
-    expect(model.codingSteps).toEqual([CODING_GRAPH_KIND, JS_QUANTIZER_KIND]);
+    expect(model.codingSteps).toEqual([STATIC_KV_GRAPH_KIND, CODING_GRAPH_KIND, JS_QUANTIZER_KIND]);
     const lm = new LmCompressor(model, { segments: 3 });
     const a = await lm.compress(input());
-    expect(readArchive(a).header.codingStep).toBe(CODING_GRAPH_KIND);
+    expect(readArchive(a).header.codingStep).toBe(STATIC_KV_GRAPH_KIND);
     expect(Buffer.from(await lm.compress(input())).equals(Buffer.from(a))).toBe(true);
     expect(Buffer.from(await lm.decompress(a)).equals(Buffer.from(input()))).toBe(true);
     const js = new LmCompressor(model, { segments: 3, codingStep: JS_QUANTIZER_KIND });
@@ -149,6 +171,27 @@ describe.skipIf(!HAVE_SHARED)(`archives record their coding step (${SMALL_MODEL}
     expect(Buffer.from(await lm.decompress(b)).equals(Buffer.from(input()))).toBe(true);
     // The two steps code to within a few bytes of each other on 1.5 KB.
     expect(Math.abs(a.length - b.length)).toBeLessThanOrEqual(8); // headers differ by the step name
+  });
+
+  test('the static KV cache codes as the growing one does, through re-primes and full windows', async () => {
+    // A 64-token window re-primed to 32: the cache grows, fills, is masked and re-primed many times.
+    const opts = { segments: 3, contextLength: 64, primeTokens: 32 };
+    const sizes: Record<string, { bytes: number; ideal: number }> = {};
+    const archives: Uint8Array[] = [];
+    for (const codingStep of [STATIC_KV_GRAPH_KIND, CODING_GRAPH_KIND]) {
+      const lm = new LmCompressor(model, { ...opts, codingStep });
+      const a = await lm.compress(input());
+      expect(readArchive(a).header.codingStep).toBe(codingStep);
+      sizes[codingStep] = { bytes: a.length, ideal: lm.lastStats()!.idealBits };
+      archives.push(a);
+    }
+    // Same model, same positions: the ideal code length agrees to float noise, the archives to a few bytes.
+    const [st, dy] = [sizes[STATIC_KV_GRAPH_KIND], sizes[CODING_GRAPH_KIND]];
+    expect(Math.abs(st.ideal - dy.ideal) / dy.ideal).toBeLessThan(1e-5);
+    expect(Math.abs(st.bytes - dy.bytes)).toBeLessThanOrEqual(16);
+    // Each archive decodes with its own step, whichever the compressor prefers.
+    const lm = new LmCompressor(model, opts);
+    for (const a of archives) expect(Buffer.from(await lm.decompress(a)).equals(Buffer.from(input()))).toBe(true);
   });
 
   test('edge cases round-trip through the graph', async () => {

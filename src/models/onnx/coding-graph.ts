@@ -33,7 +33,15 @@ type Node = InstanceType<typeof onnx.NodeProto>;
 
 /** Bumped whenever the derived graph's arithmetic changes: recorded in every archive. */
 export const CODING_GRAPH_VERSION = 1;
+/** The coding step with the model's own KV cache (`present.*` returned whole every step). */
 export const CODING_GRAPH_KIND = `onnx-graph/${CODING_GRAPH_VERSION}`;
+/**
+ * The same coding step over a static KV cache (`staticKvCache`): attention is split into past
+ * and new parts, so its float sums associate differently: a coding step of its own.
+ */
+export const STATIC_KV_GRAPH_KIND = `onnx-graph-static-kv/${CODING_GRAPH_VERSION}`;
+/** Output carrying the new positions' keys/values in place of `present.{i}.{key,value}`. */
+export const kvNewOutput = (pastInput: string): string => pastInput.replace('past_key_values.', 'kv_new.');
 
 export const CODING_INPUTS = { symbol: 'coding_symbol', target: 'coding_target' } as const;
 export const CODING_OUTPUTS = { symbol: 'coding_symbol_out', low: 'coding_low', freq: 'coding_freq', log2p: 'coding_log2p' } as const;
@@ -67,6 +75,8 @@ export interface DeriveOptions {
   vocabSize?: number;
   /** Force a block size K (tests of the padded layout); default: `blockLayout(V)`. */
   blockSize?: number;
+  /** Also rewrite attention for a static KV cache (`STATIC_KV_GRAPH_KIND`); throws where the pattern is not found. */
+  staticKv?: boolean;
 }
 
 export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number, options: DeriveOptions = {}): DerivedGraph {
@@ -93,6 +103,9 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   const producer = new Map<string, Node>();
   for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
   const constant = constantTensors(graph);
+
+  // 0. Optionally, a static KV cache: only the new positions' keys/values come back.
+  if (options.staticKv) staticKvCache(graph, b);
 
   // 1. Slice the LM head's activation to the last position.
   let headSlice: DerivedGraph['headSlice'] = 'on-logits';
@@ -167,6 +180,76 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   return { bytes: onnx.ModelProto.encode(model).finish(), headSlice, externalData: externalDataFiles(graph) };
 }
 
+/**
+ * Rewrites every layer's `present = Concat(past, new)` so that the past is read where it lies:
+ *   keys:   MatMul(q, Transpose(Concat(past, new)))  →  Concat(MatMul(q, pastᵀ), MatMul(q, newᵀ))
+ *   values: MatMul(p, Concat(past, new))             →  MatMul(p[…, :P], past) + MatMul(p[…, P:], new)
+ * and returns only the new positions (`kv_new.*`, [batch, heads, n, dim]) instead of `present.*`.
+ * The caller then keeps one preallocated cache per layer, masks its unused slots, writes the
+ * new positions into it, and passes the same buffer back every step: no per-step copy of the
+ * whole cache inside the graph (Concat) nor out of it (onnxruntime-node copies every output).
+ * Attention is permutation-invariant over keys once positions are encoded, so the new
+ * position sitting after the (masked) spare slots changes nothing but float association.
+ */
+function staticKvCache(graph: Graph, b: Builder): void {
+  const nodes = graph.node as Node[];
+  const consumers = new Map<string, Node[]>();
+  for (const n of nodes) for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const attr = (n: Node, name: string) => n.attribute?.find((a) => a.name === name);
+  const pasts = (graph.input ?? []).map((i) => i.name ?? '').filter((n) => n.startsWith('past_key_values.'));
+  if (!pasts.length) throw new CodingGraphError('no past_key_values inputs');
+  const replaced = new Map<Node, Node[]>(); // the node whose place the new nodes take → new nodes
+  const removed = new Set<Node>();
+  const fail = (past: string, why: string): never => {
+    throw new CodingGraphError(`static KV cache: ${past} ${why}`);
+  };
+  for (const past of pasts) {
+    const concats = (consumers.get(past) ?? []).filter((n) => n.opType === 'Concat');
+    if (concats.length !== 1) fail(past, 'is not concatenated exactly once');
+    const concat = concats[0];
+    const axis = Number(attr(concat, 'axis')?.i ?? 0);
+    if (concat.input!.length !== 2 || concat.input![0] !== past || (axis !== 2 && axis !== -2)) fail(past, 'is not Concat(past, new) on the sequence axis');
+    const present = concat.output![0];
+    const fresh = concat.input![1];
+    const uses = consumers.get(present) ?? [];
+    if (uses.length !== 1) fail(past, `has ${uses.length} consumers of its concatenation`);
+    const use = uses[0];
+    const added = b.collect(() => {
+      if (use.opType === 'Transpose') {
+        const perm = (attr(use, 'perm')?.ints ?? []).map(Number).join(',');
+        const mms = consumers.get(use.output![0]) ?? [];
+        if (perm !== '0,1,3,2' || mms.length !== 1 || mms[0].opType !== 'MatMul' || mms[0].input![1] !== use.output![0]) fail(past, 'keys are not used as MatMul(q, kᵀ)');
+        const mm = mms[0];
+        const q = mm.input![0];
+        const scores = (k: string) => b.node('MatMul', [q, b.node('Transpose', [k], { perm: [0, 1, 3, 2] })]);
+        b.node('Concat', [scores(past), scores(fresh)], { axis: -1 }, mm.output![0]);
+        removed.add(use).add(mm);
+        return mm;
+      }
+      if (use.opType === 'MatMul' && use.input![1] === present) {
+        const probs = use.input![0];
+        const length = b.node('Slice', [b.node('Shape', [past]), b.i64('two', [2]), b.i64('three', [3])]); // [P]
+        const last = b.i64('lastaxis', [-1]);
+        const before = b.node('Slice', [probs, b.i64('zero', [0]), length, last]);
+        const after = b.node('Slice', [probs, length, b.i64('end', [2 ** 31 - 1]), last]);
+        b.node('Add', [b.node('MatMul', [before, past]), b.node('MatMul', [after, fresh])], {}, use.output![0]);
+        removed.add(use);
+        return use;
+      }
+      return fail(past, `is consumed by ${use.opType}, not attention's MatMul`);
+    });
+    replaced.set(added.at, added.nodes);
+    removed.add(concat);
+    // The new positions go out under their own name; `present.*` is no longer computed.
+    const out = (graph.output ?? []).find((o) => o.name === present);
+    if (!out) fail(past, `has no ${present} output`);
+    b.node('Identity', [fresh], {}, kvNewOutput(past));
+    out!.name = kvNewOutput(past);
+  }
+  // New nodes take the place of the ones they replace, so the node list stays topologically sorted.
+  graph.node = nodes.flatMap((n) => (replaced.has(n) ? replaced.get(n)! : removed.has(n) ? [] : [n]));
+}
+
 /** The `location`s of initializers stored outside the model file (e.g. model.onnx_data). */
 export function externalDataFiles(graph: Graph): string[] {
   const files = new Set<string>();
@@ -237,7 +320,7 @@ class Builder {
     return `/coding_step/${hint}_${this.count++}`;
   }
 
-  node(op: string, inputs: string[], attrs: Record<string, number> = {}, output?: string): string {
+  node(op: string, inputs: string[], attrs: Record<string, number | number[]> = {}, output?: string): string {
     const out = output ?? this.name(op);
     this.graph.node!.push(
       onnx.NodeProto.create({
@@ -245,10 +328,19 @@ class Builder {
         name: this.name(`${op}_node`),
         input: inputs,
         output: [out],
-        attribute: Object.entries(attrs).map(([name, i]) => onnx.AttributeProto.create({ name, type: A.INT, i })),
+        attribute: Object.entries(attrs).map(([name, v]) =>
+          Array.isArray(v) ? onnx.AttributeProto.create({ name, type: A.INTS, ints: v }) : onnx.AttributeProto.create({ name, type: A.INT, i: v }),
+        ),
       }),
     );
     return out;
+  }
+
+  /** Runs `build`, taking the nodes it adds off the end of the graph: the caller places them. */
+  collect(build: () => Node): { at: Node; nodes: Node[] } {
+    const from = this.graph.node!.length;
+    const at = build();
+    return { at, nodes: this.graph.node!.splice(from) as Node[] };
   }
 
   private constant(hint: string, dataType: number, dims: number[], fill: (t: Record<string, unknown>) => void): string {

@@ -4,10 +4,13 @@
  * supplies the tokenizer; the sessions are ours, so that encoder and decoder make the
  * identical sequence of calls with identical shapes (see coding/lm-codec.ts).
  *
- * Two coding steps: `onnx-graph/1` runs the derived coding-step graph (coding-graph.ts:
- * last-position head, integer tables and the symbol lookup inside onnxruntime; four numbers
- * per row come back), `js-quantizer/1` runs the model as exported and quantizes its logits
- * in JavaScript (the fallback when the derivation fails, and the reader of v1 archives).
+ * Three coding steps, preferred first: `onnx-graph-static-kv/1` runs the derived coding-step
+ * graph (coding-graph.ts: last-position head, integer tables and the symbol lookup inside
+ * onnxruntime; four numbers per row come back) over a static KV cache that stays in one
+ * buffer per layer; `onnx-graph/1` is the same graph with the model's own growing cache
+ * (models whose attention the rewrite does not recognise, and older archives);
+ * `js-quantizer/1` runs the model as exported and quantizes its logits in JavaScript (the
+ * fallback when no graph can be derived, and the reader of v1 archives).
  */
 import { copyFile, link, lstat, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -20,7 +23,7 @@ import { sha256, sha256File } from '../../hash.js';
 import { cacheDir } from '../cache-dir.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../coding/js-quantizer-step.js';
 import { FREQUENCY_TOTAL } from '../../coding/frequencies.js';
-import { CODING_GRAPH_KIND, CODING_INPUTS, CODING_OUTPUTS, deriveCodingGraph } from './coding-graph.js';
+import { CODING_GRAPH_KIND, CODING_INPUTS, CODING_OUTPUTS, STATIC_KV_GRAPH_KIND, deriveCodingGraph, kvNewOutput } from './coding-graph.js';
 
 /** transformers.js' dtype → weight-file suffix (onnx/model{suffix}.onnx). */
 export const DTYPE_SUFFIX: Record<string, string> = {
@@ -141,14 +144,23 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     config.bos_token_id ?? config.eos_token_id ?? 0,
   );
   if (opts.codingStep !== JS_QUANTIZER_KIND) {
-    try {
-      const path = await codingGraphFile(weights, weightsSha256, lm.vocabSize);
-      lm.attachCodingGraph(await open(path), () => open(weights));
-    } catch (e) {
-      opts.warn?.(
-        `model ${opts.id}: no coding-step graph (${e instanceof Error ? e.message.split('\n')[0] : e}); ` +
-          'using the JavaScript quantizer, which is slower',
-      );
+    // The static-KV graph where the attention rewrite applies, else the plain one; the other
+    // graph kinds stay available (derived and opened on demand) for archives that name them.
+    const graphFile = (kind: string) => codingGraphFile(weights, weightsSha256, lm.vocabSize, kind);
+    const kinds = opts.codingStep ? [opts.codingStep] : [STATIC_KV_GRAPH_KIND, CODING_GRAPH_KIND];
+    const failures: string[] = [];
+    for (const kind of kinds.filter((k) => k !== JS_QUANTIZER_KIND)) {
+      try {
+        const session = await open(await graphFile(kind));
+        const derivable = kind === STATIC_KV_GRAPH_KIND ? [STATIC_KV_GRAPH_KIND, CODING_GRAPH_KIND] : [kind];
+        lm.attachCodingGraph(kind, session, derivable, async (k) => open(await graphFile(k)), () => open(weights));
+        break;
+      } catch (e) {
+        failures.push(e instanceof Error ? e.message.split('\n')[0] : String(e));
+      }
+    }
+    if (lm.codingSteps[0] === JS_QUANTIZER_KIND) {
+      opts.warn?.(`model ${opts.id}: no coding-step graph (${failures.at(-1)}); using the JavaScript quantizer, which is slower`);
     }
   }
   return lm;
@@ -174,13 +186,14 @@ export function sessionOptions(device: 'cpu' | 'cuda', threads?: number): Infere
  * dir keyed by the weights' SHA-256 and the derivation's version. External weight data is
  * hard-linked (or copied) beside it under its own name, where onnxruntime looks for it.
  */
-async function codingGraphFile(weights: string, weightsSha256: string, vocabSize: number): Promise<string> {
-  const dir = join(cacheDir(), 'coding-graphs', `${weightsSha256.slice(0, 32)}-${CODING_GRAPH_KIND.replace('/', '-')}`);
+async function codingGraphFile(weights: string, weightsSha256: string, vocabSize: number, kind: string): Promise<string> {
+  if (kind !== CODING_GRAPH_KIND && kind !== STATIC_KV_GRAPH_KIND) throw new CausalLmError(`unknown coding step ${kind}`);
+  const dir = join(cacheDir(), 'coding-graphs', `${weightsSha256.slice(0, 32)}-${kind.replace('/', '-')}`);
   const path = join(dir, 'model.onnx');
   // Earlier builds symlinked external data, which onnxruntime now refuses: derive again then.
   const symlinked = existsSync(dir) && (await Promise.all((await readdir(dir)).map(async (f) => (await lstat(join(dir, f))).isSymbolicLink()))).some(Boolean);
   if (existsSync(path) && !symlinked) return path;
-  const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL, { vocabSize });
+  const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL, { vocabSize, staticKv: kind === STATIC_KV_GRAPH_KIND });
   await mkdir(dir, { recursive: true });
   for (const file of derived.externalData) {
     // onnxruntime ≥ 1.20 refuses external data that resolves outside the model's folder,
@@ -253,7 +266,9 @@ class OnnxLanguageModel implements LanguageModel {
   readonly hasPositionIds: boolean;
   /** Optional inputs of Optimum/transformers exports that this model has (fed constants). */
   readonly extraInputs: string[];
-  private graph?: InferenceSession;
+  /** Derived coding-step graphs by kind, opened on demand after the first. */
+  private readonly graphs = new Map<string, Promise<InferenceSession>>();
+  private openGraph?: (kind: string) => Promise<InferenceSession>;
   /** The model as exported: kept for `js-quantizer/1`, else released and reopened on demand. */
   private original: Promise<InferenceSession> | null;
   private reopen?: () => Promise<InferenceSession>;
@@ -294,13 +309,29 @@ class OnnxLanguageModel implements LanguageModel {
     }
   }
 
-  /** Use the derived graph; the exported model's session is released (its weights are not held twice). */
-  attachCodingGraph(graph: InferenceSession, reopen: () => Promise<InferenceSession>): void {
-    this.graph = graph;
-    this.codingSteps = [CODING_GRAPH_KIND, JS_QUANTIZER_KIND];
+  /**
+   * Use a derived graph (`kinds`: the graph kinds this model can derive, preferred first); the
+   * exported model's session is released (its weights are not held twice).
+   */
+  attachCodingGraph(
+    kind: string,
+    graph: InferenceSession,
+    kinds: string[],
+    openGraph: (kind: string) => Promise<InferenceSession>,
+    reopen: () => Promise<InferenceSession>,
+  ): void {
+    this.graphs.set(kind, Promise.resolve(graph));
+    this.openGraph = openGraph;
+    this.codingSteps = [...kinds, JS_QUANTIZER_KIND];
     void this.original?.then((s) => s.release());
     this.original = null;
     this.reopen = reopen;
+  }
+
+  private graph(kind: string): Promise<InferenceSession> {
+    let g = this.graphs.get(kind);
+    if (!g) this.graphs.set(kind, (g = this.openGraph!(kind)));
+    return g;
   }
 
   /** The exported model's session, reopened when the JS quantizer is asked for after the graph took over. */
@@ -309,14 +340,19 @@ class OnnxLanguageModel implements LanguageModel {
   }
 
   open(batch: number, codingStep = this.codingSteps[0]): ModelBatch {
-    if (codingStep === CODING_GRAPH_KIND && this.graph) return new GraphBatch(this, this.graph, batch);
+    if (codingStep === STATIC_KV_GRAPH_KIND && this.codingSteps.includes(codingStep)) {
+      return new GraphBatch(codingStep, this.graph(codingStep), new StaticKvFeeds(this, batch), batch);
+    }
+    if (codingStep === CODING_GRAPH_KIND && this.codingSteps.includes(codingStep)) {
+      return new GraphBatch(codingStep, this.graph(codingStep), new OnnxFeeds(this, batch), batch);
+    }
     if (codingStep === JS_QUANTIZER_KIND) return new JsQuantizerBatch(new LogitsOnnxBatch(this, batch), batch, this.vocabSize);
     throw new CausalLmError(`model ${this.identity.id} cannot run coding step ${codingStep} here (it has: ${this.codingSteps.join(', ')})`);
   }
 
   async dispose(): Promise<void> {
     await (await this.original)?.release();
-    await this.graph?.release();
+    for (const g of this.graphs.values()) await (await g).release();
   }
 }
 
@@ -325,7 +361,7 @@ class OnnxLanguageModel implements LanguageModel {
  * their buffers (low word, high word = sign), with no per-element BigInt in the hot path, and
  * the KV cache is handed back to the next call as onnxruntime returned it.
  */
-class OnnxFeeds {
+class OnnxFeeds implements StepFeeds {
   private pastLength = 0;
   private cache: Record<string, Tensor> = {};
   private readonly ids = new Map<number, Int32Array>();
@@ -376,6 +412,90 @@ class OnnxFeeds {
   }
 }
 
+/**
+ * Feeds for `onnx-graph-static-kv/1`: one cache buffer per layer, [batch, heads, capacity, dim],
+ * passed to every step as is (onnxruntime-node reads input buffers in place). Slots
+ * [0, length) hold the window's positions, the rest are masked out; the graph returns only
+ * the new positions (`kv_new.*`), written into the next free slots. A re-prime (`reset`)
+ * feeds an empty past. The capacity doubles as the window grows, up to the context − 1
+ * (the new position is the +1): a function of the call sequence, so the same on both sides.
+ */
+class StaticKvFeeds implements StepFeeds {
+  private length = 0;
+  private capacity = 0;
+  private cache: (Float32Array | Uint16Array)[] = [];
+  private readonly ids = new Map<number, Int32Array>();
+  private readonly positions = new Map<number, Int32Array>();
+  private mask = new Int32Array(0);
+
+  constructor(
+    private readonly model: OnnxLanguageModel,
+    private readonly batch: number,
+  ) {}
+
+  make(tokens: Int32Array, n: number, reset: boolean): Record<string, Tensor> {
+    const { batch, model } = this;
+    if (reset) this.length = 0;
+    if (this.length > 0 && n !== 1) throw new CausalLmError('the static KV cache takes several tokens only after a reset');
+    if (this.length > this.capacity) throw new CausalLmError('the static KV cache is full: the window must be re-primed');
+    const past = this.length === 0 ? 0 : this.capacity;
+    const feeds: Record<string, Tensor> = { input_ids: int64Tensor(scratch(this.ids, batch * n), tokens, [batch, n]) };
+    // Mask: the window's slots, not the spare ones, then the n new positions.
+    const width = past + n;
+    const mask = (this.mask = this.mask.length === 2 * batch * width ? this.mask : new Int32Array(2 * batch * width));
+    for (let r = 0; r < batch; r++) {
+      const row = 2 * r * width;
+      for (let j = 0; j < width; j++) mask[row + 2 * j] = j < this.length || j >= past ? 1 : 0;
+    }
+    feeds.attention_mask = new Tensor('int64', new BigInt64Array(mask.buffer), [batch, width]);
+    if (model.hasPositionIds) {
+      const pos = scratch(this.positions, batch * n);
+      for (let r = 0; r < batch; r++) for (let i = 0; i < n; i++) pos[2 * (r * n + i)] = this.length + i;
+      feeds.position_ids = new Tensor('int64', new BigInt64Array(pos.buffer), [batch, n]);
+    }
+    model.past.forEach((p, i) => {
+      const data = past ? this.cache[i] : p.type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+      feeds[p.name] = new Tensor(p.type, data, [batch, p.heads, past, p.headDim]);
+    });
+    for (const name of model.extraInputs) feeds[name] = EXTRA_INPUTS.get(name)!();
+    return feeds;
+  }
+
+  keep(out: InferenceSession.OnnxValueMapType): void {
+    const { batch, model } = this;
+    const added = Number((out[kvNewOutput(model.past[0].name)] as Tensor).dims[2]);
+    const room = model.contextLength - 1;
+    if (this.length + added > room) {
+      // The window is full: the coder re-primes before the next step, which needs no slot.
+      this.length += added;
+      return;
+    }
+    if (this.length + added > this.capacity) this.grow(Math.min(room, Math.max(64, 2 ** Math.ceil(Math.log2(this.length + added)))));
+    model.past.forEach((p, i) => {
+      const fresh = (out[kvNewOutput(p.name)] as Tensor).data as Float32Array | Uint16Array;
+      const cache = this.cache[i];
+      const rowFresh = added * p.headDim;
+      for (let bh = 0; bh < batch * p.heads; bh++) {
+        cache.set(fresh.subarray(bh * rowFresh, (bh + 1) * rowFresh), (bh * this.capacity + this.length) * p.headDim);
+      }
+    });
+    this.length += added;
+  }
+
+  /** A larger buffer per layer, with the window's slots copied over (a handful of times per window). */
+  private grow(capacity: number): void {
+    const { batch, model } = this;
+    this.cache = model.past.map((p, i) => {
+      const next = p.type === 'float16' ? new Uint16Array(batch * p.heads * capacity * p.headDim) : new Float32Array(batch * p.heads * capacity * p.headDim);
+      const old = this.cache[i];
+      const used = this.length * p.headDim;
+      if (old && used) for (let bh = 0; bh < batch * p.heads; bh++) next.set(old.subarray(bh * this.capacity * p.headDim, bh * this.capacity * p.headDim + used), bh * capacity * p.headDim);
+      return next;
+    });
+    this.capacity = capacity;
+  }
+}
+
 /** A zeroed Int32 buffer of `2 × count` words (one int64 each), kept per size. */
 function scratch(pool: Map<number, Int32Array>, count: number): Int32Array {
   let b = pool.get(count);
@@ -393,21 +513,25 @@ function int64Tensor(words: Int32Array, values: Int32Array, dims: number[]): Ten
   return new Tensor('int64', new BigInt64Array(words.buffer, 0, values.length), dims);
 }
 
-/** `onnx-graph/1`: the whole coding step in one `session.run` of the derived graph. */
+/** The feeds of one batch across steps, and what each step's outputs leave for the next. */
+interface StepFeeds {
+  make(tokens: Int32Array, n: number, reset: boolean): Record<string, Tensor>;
+  keep(out: InferenceSession.OnnxValueMapType): void;
+}
+
+/** `onnx-graph*`: the whole coding step in one `session.run` of a derived graph. */
 class GraphBatch implements ModelBatch {
-  readonly codingStep = CODING_GRAPH_KIND;
   runSeconds = 0;
-  private readonly feeds: OnnxFeeds;
   private readonly symbolWords: Int32Array;
   private readonly targetWords: Int32Array;
   private readonly answer: CodingAnswer;
 
   constructor(
-    model: OnnxLanguageModel,
-    private readonly session: InferenceSession,
+    readonly codingStep: string,
+    private readonly session: Promise<InferenceSession>,
+    private readonly feeds: StepFeeds,
     private readonly batch: number,
   ) {
-    this.feeds = new OnnxFeeds(model, batch);
     this.symbolWords = new Int32Array(2 * batch);
     this.targetWords = new Int32Array(2 * batch);
     this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
@@ -418,8 +542,9 @@ class GraphBatch implements ModelBatch {
     const feeds = this.feeds.make(tokens, n, reset);
     feeds[CODING_INPUTS.symbol] = int64Tensor(this.symbolWords, query.symbols, [B, 1]);
     feeds[CODING_INPUTS.target] = int64Tensor(this.targetWords, query.targets, [B, 1]);
+    const session = await this.session;
     const t0 = performance.now();
-    const out = await this.session.run(feeds);
+    const out = await session.run(feeds);
     this.runSeconds += (performance.now() - t0) / 1000;
     this.feeds.keep(out);
     const symbols = out[CODING_OUTPUTS.symbol].data as BigInt64Array;
