@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor } from '../src/compressors/lm.js';
+import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from '../src/models/onnx/coding-graph.js';
 import type { LanguageModel } from '../src/models/language-model.js';
 import type { HfLosslessTokenizer } from '../src/models/hf-tokenizer.js';
 import { EDGE_CASES, HAVE_SHARED, corpusPrefix } from './helpers/shared.js';
@@ -73,6 +74,17 @@ describe.skipIf(skip).each(BASE)('%s', (name) => {
     }
   });
 
+  test('grouped-query attention runs over the static KV cache and codes as the growing cache does', async () => {
+    expect(model.codingSteps[0]).toBe(STATIC_KV_GRAPH_KIND);
+    // A 24-token window re-primed to 12: the static cache grows, fills and is re-primed.
+    const input = new TextEncoder().encode(PLAIN_TEXT.English);
+    const opts = { segments: 2, contextLength: 24, primeTokens: 12 };
+    const st = await roundTrip(new LmCompressor(model, { ...opts, codingStep: STATIC_KV_GRAPH_KIND }), input);
+    const dy = await roundTrip(new LmCompressor(model, { ...opts, codingStep: CODING_GRAPH_KIND }), input);
+    expect(st.codec!.codingStep).toBe(STATIC_KV_GRAPH_KIND);
+    expect(Math.abs(st.idealBits! - dy.idealBits!) / dy.idealBits!).toBeLessThan(1e-5);
+  });
+
   test('the model predicts, and the coded size stays at the ideal at this vocabulary size', async () => {
     const input = new TextEncoder().encode(PLAIN_TEXT.English);
     const stats = await roundTrip(new LmCompressor(model), input);
@@ -94,6 +106,10 @@ describe.skipIf(skip)('export variants of the Llama 2 model', () => {
         await roundTrip(new LmCompressor(model), input);
       }
       if (name.endsWith('-extdata')) expect(model.identity.files.some((f) => f.endsWith('model.onnx_data'))).toBe(true);
+      // The static KV cache needs positions from the caller and a float32 Concat(past, new) to
+      // rewrite: exports without position_ids, with an fp16 cache or a merged decoder keep the growing one.
+      const plain = ['-nopos', '-kvfp16', '-merged'].some((v) => name.endsWith(v));
+      expect(model.codingSteps[0]).toBe(plain ? CODING_GRAPH_KIND : STATIC_KV_GRAPH_KIND);
     } finally {
       await model.dispose();
     }

@@ -43,7 +43,7 @@ const argv = yargs(hideBin(process.argv))
   .option('model-dir', { type: 'string', default: join(SHARED, 'models') })
   .option('segments', { type: 'string', default: 'auto' })
   .option('threads', { type: 'number' })
-  .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the previous coding step)' })
+  .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the first release\'s coding step)' })
   .option('batch-sweep', { type: 'boolean', default: false, describe: 'Encode tokens/s against batch size (graph coding step)' })
   .option('sweep', { type: 'boolean', default: false, describe: 'Coded bpb against the segment count (real encodes of the whole input)' })
   .option('sweep-segments', { type: 'number', array: true, default: [1, 8, 16, 32, 64], describe: 'Segment counts for --sweep' })
@@ -67,7 +67,8 @@ interface ModelFigures {
   decodeS: number;
   encodeRunS: number;
   roundTrip: boolean;
-  jsEncodeS?: number;
+  /** Encode seconds with the model's other coding steps (same batch), e.g. the plain graph. */
+  otherSteps: { step: string; encodeS: number }[];
   bareS: number;
   bareSteps: number;
   scoreS: number;
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   const f1 = (x: number) => x.toFixed(0);
   const bpb = (bits: number) => (bits / n).toFixed(4);
   printTable(
-    ['model', 'tokens', 'batch', 'coding step', 'enc tok/s', 'dec tok/s', 'bare loop tok/s', 'enc/bare', 'dec/bare', 'stride-512 scorer tok/s', 'enc/scorer', 'outside run', 'JS-quantizer enc tok/s', 'harness peak RSS MiB'],
+    ['model', 'tokens', 'batch', 'coding step', 'enc tok/s', 'dec tok/s', 'bare loop tok/s', 'enc/bare', 'dec/bare', 'stride-512 scorer tok/s', 'enc/scorer', 'outside run', 'other steps, enc tok/s', 'harness peak RSS MiB'],
     figures.map((f) => [
       f.model,
       String(f.tokens),
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
       f1(f.tokens / f.scoreS),
       (f.scoreS / f.encodeS).toFixed(2),
       `${((100 * (f.encodeS - f.encodeRunS)) / f.encodeS).toFixed(1)}%`,
-      f.jsEncodeS ? f1(f.tokens / f.jsEncodeS) : '-',
+      f.otherSteps.map((o) => `${o.step} ${f1(f.tokens / o.encodeS)}`).join(', ') || '-',
       f1(f.harnessRssMiB),
     ]),
   );
@@ -163,12 +164,12 @@ async function measure(id: string): Promise<ModelFigures> {
   const harnessRssMiB = process.resourceUsage().maxRSS / 1024;
   const tokens = model.tokenizer.encode(data);
 
-  let jsEncodeS: number | undefined;
-  if (argv.js && model.codingSteps.includes(JS_QUANTIZER_KIND) && model.codingSteps[0] !== JS_QUANTIZER_KIND) {
-    const js = new LmCompressor(model, { ...codec, codingStep: JS_QUANTIZER_KIND });
+  const otherSteps: ModelFigures['otherSteps'] = [];
+  for (const step of model.codingSteps.slice(1).filter((st) => argv.js || st !== JS_QUANTIZER_KIND)) {
+    const other = new LmCompressor(model, { ...codec, codingStep: step });
     const j0 = performance.now();
-    await js.compress(data);
-    jsEncodeS = (performance.now() - j0) / 1000;
+    await other.compress(data);
+    otherSteps.push({ step, encodeS: (performance.now() - j0) / 1000 - other.lastStats()!.timing!.tokenize });
   }
   const bareS = await bareLoop(model, recorder.calls);
   const scoreS = await strideScorer(model, tokens);
@@ -187,7 +188,7 @@ async function measure(id: string): Promise<ModelFigures> {
     decodeS: (t2 - t1) / 1000,
     encodeRunS: s.timing!.forward,
     roundTrip: bytesEqual(back, data),
-    jsEncodeS,
+    otherSteps,
     bareS,
     bareSteps: recorder.calls.length,
     scoreS,

@@ -190,20 +190,41 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
  * whole cache inside the graph (Concat) nor out of it (onnxruntime-node copies every output).
  * Attention is permutation-invariant over keys once positions are encoded, so the new
  * position sitting after the (masked) spare slots changes nothing but float association.
+ *
+ * Grouped-query attention (Llama, Qwen: each KV head serves g query heads, repeated by
+ * Unsqueeze → Expand → Reshape before the MatMul) is rewritten without that repeat: q and p
+ * are viewed as [batch, kv heads, g·n, ·] (a reshape, no copy), multiplied by the unrepeated
+ * cache, and the result viewed back. `Shape(present)` becomes the shape it would have had.
  */
 function staticKvCache(graph: Graph, b: Builder): void {
   const nodes = graph.node as Node[];
   const consumers = new Map<string, Node[]>();
   for (const n of nodes) for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const attr = (n: Node, name: string) => n.attribute?.find((a) => a.name === name);
-  const pasts = (graph.input ?? []).map((i) => i.name ?? '').filter((n) => n.startsWith('past_key_values.'));
-  if (!pasts.length) throw new CodingGraphError('no past_key_values inputs');
+  const inputs = (graph.input ?? []).filter((i) => (i.name ?? '').startsWith('past_key_values.'));
+  if (!inputs.length) throw new CodingGraphError('no past_key_values inputs');
+  // Positions must come from the caller: a graph that counts them from the past's length
+  // would take the spare slots for positions.
+  if (!(graph.input ?? []).some((i) => i.name === 'position_ids')) throw new CodingGraphError('static KV cache: the graph has no position_ids input');
   const replaced = new Map<Node, Node[]>(); // the node whose place the new nodes take → new nodes
   const removed = new Set<Node>();
   const fail = (past: string, why: string): never => {
     throw new CodingGraphError(`static KV cache: ${past} ${why}`);
   };
-  for (const past of pasts) {
+  const only = (name: string, op: string, past: string): Node => {
+    const uses = consumers.get(name) ?? [];
+    if (uses.length !== 1 || uses[0].opType !== op) fail(past, `feeds ${uses.map((u) => u.opType).join(', ') || 'nothing'} where attention has ${op}`);
+    return uses[0];
+  };
+  const place = (at: Node, build: () => void) => {
+    const from = graph.node!.length;
+    build();
+    replaced.set(at, graph.node!.splice(from) as Node[]);
+  };
+  const dimsOf = (name: string, from: number, to: number) => b.node('Slice', [b.node('Shape', [name]), b.i64('from', [from]), b.i64('to', [to])]);
+
+  for (const input of inputs) {
+    const past = input.name!;
     const concats = (consumers.get(past) ?? []).filter((n) => n.opType === 'Concat');
     if (concats.length !== 1) fail(past, 'is not concatenated exactly once');
     const concat = concats[0];
@@ -212,33 +233,64 @@ function staticKvCache(graph: Graph, b: Builder): void {
     const present = concat.output![0];
     const fresh = concat.input![1];
     const uses = consumers.get(present) ?? [];
-    if (uses.length !== 1) fail(past, `has ${uses.length} consumers of its concatenation`);
-    const use = uses[0];
-    const added = b.collect(() => {
-      if (use.opType === 'Transpose') {
-        const perm = (attr(use, 'perm')?.ints ?? []).map(Number).join(',');
-        const mms = consumers.get(use.output![0]) ?? [];
-        if (perm !== '0,1,3,2' || mms.length !== 1 || mms[0].opType !== 'MatMul' || mms[0].input![1] !== use.output![0]) fail(past, 'keys are not used as MatMul(q, kᵀ)');
-        const mm = mms[0];
-        const q = mm.input![0];
+    const shapes = uses.filter((n) => n.opType === 'Shape');
+    const attention = uses.filter((n) => n.opType !== 'Shape');
+    if (attention.length !== 1) fail(past, `has ${attention.length} consumers of its concatenation besides Shape`);
+    // Grouped-query heads: Unsqueeze → Expand → Reshape repeats each KV head g times.
+    let use = attention[0];
+    let cache = present;
+    let kvHeads = 0;
+    if (use.opType === 'Unsqueeze') {
+      const expand = only(use.output![0], 'Expand', past);
+      const reshape = only(expand.output![0], 'Reshape', past);
+      kvHeads = Number(input.type?.tensorType?.shape?.dim?.[1]?.dimValue ?? 0);
+      if (!kvHeads) fail(past, 'has no fixed number of KV heads');
+      removed.add(use).add(expand).add(reshape);
+      cache = reshape.output![0];
+      use = (consumers.get(cache) ?? [])[0];
+      if ((consumers.get(cache) ?? []).length !== 1) fail(past, 'has its repeated heads used more than once');
+    }
+    // [batch, heads, n, ·] ⇄ [batch, kvHeads, g·n, ·]: views, no copy (no-ops without grouping).
+    const grouped = (x: string) => (kvHeads ? b.node('Reshape', [x, b.i64('grouped', [0, kvHeads, -1, 0])]) : x);
+    const ungrouped = (x: string, like: string, lastDims: string, out: string) =>
+      kvHeads ? b.node('Reshape', [x, b.node('Concat', [dimsOf(like, 0, 3), lastDims], { axis: 0 })], {}, out) : b.node('Identity', [x], {}, out);
+    if (use.opType === 'Transpose') {
+      const perm = (attr(use, 'perm')?.ints ?? []).map(Number).join(',');
+      const mms = consumers.get(use.output![0]) ?? [];
+      if (perm !== '0,1,3,2' || mms.length !== 1 || mms[0].opType !== 'MatMul' || mms[0].input![1] !== use.output![0]) fail(past, 'keys are not used as MatMul(q, kᵀ)');
+      const mm = mms[0];
+      place(mm, () => {
+        const q = grouped(mm.input![0]);
         const scores = (k: string) => b.node('MatMul', [q, b.node('Transpose', [k], { perm: [0, 1, 3, 2] })]);
-        b.node('Concat', [scores(past), scores(fresh)], { axis: -1 }, mm.output![0]);
-        removed.add(use).add(mm);
-        return mm;
-      }
-      if (use.opType === 'MatMul' && use.input![1] === present) {
-        const probs = use.input![0];
-        const length = b.node('Slice', [b.node('Shape', [past]), b.i64('two', [2]), b.i64('three', [3])]); // [P]
+        const all = b.node('Concat', [scores(past), scores(fresh)], { axis: -1 });
+        if (kvHeads) ungrouped(all, mm.input![0], b.i64('rest', [-1]), mm.output![0]);
+        else graph.node!.at(-1)!.output = [mm.output![0]];
+      });
+      removed.add(use).add(mm);
+    } else if (use.opType === 'MatMul' && use.input![1] === cache) {
+      const mm = use;
+      place(mm, () => {
+        const probs = grouped(mm.input![0]);
+        const length = dimsOf(past, 2, 3); // [P]
         const last = b.i64('lastaxis', [-1]);
         const before = b.node('Slice', [probs, b.i64('zero', [0]), length, last]);
         const after = b.node('Slice', [probs, length, b.i64('end', [2 ** 31 - 1]), last]);
-        b.node('Add', [b.node('MatMul', [before, past]), b.node('MatMul', [after, fresh])], {}, use.output![0]);
-        removed.add(use);
-        return use;
-      }
-      return fail(past, `is consumed by ${use.opType}, not attention's MatMul`);
-    });
-    replaced.set(added.at, added.nodes);
+        const sum = b.node('Add', [b.node('MatMul', [before, past]), b.node('MatMul', [after, fresh])]);
+        if (kvHeads) ungrouped(sum, mm.input![0], dimsOf(past, 3, 4), mm.output![0]);
+        else graph.node!.at(-1)!.output = [mm.output![0]];
+      });
+      removed.add(mm);
+    } else {
+      fail(past, `is consumed by ${use.opType}, not attention's MatMul`);
+    }
+    // Shape(present) for whoever asked (masks, reshapes): the past's with P + n positions.
+    for (const shape of shapes) {
+      if (shape.attribute?.length) fail(past, 'has a Shape with start/end');
+      place(shape, () => {
+        const positions = b.node('Add', [dimsOf(past, 2, 3), dimsOf(fresh, 2, 3)]);
+        b.node('Concat', [dimsOf(past, 0, 2), positions, dimsOf(past, 3, 4)], { axis: 0 }, shape.output![0]);
+      });
+    }
     removed.add(concat);
     // The new positions go out under their own name; `present.*` is no longer computed.
     const out = (graph.output ?? []).find((o) => o.name === present);
@@ -336,12 +388,6 @@ class Builder {
     return out;
   }
 
-  /** Runs `build`, taking the nodes it adds off the end of the graph: the caller places them. */
-  collect(build: () => Node): { at: Node; nodes: Node[] } {
-    const from = this.graph.node!.length;
-    const at = build();
-    return { at, nodes: this.graph.node!.splice(from) as Node[] };
-  }
 
   private constant(hint: string, dataType: number, dims: number[], fill: (t: Record<string, unknown>) => void): string {
     const name = this.name(hint);
