@@ -166,10 +166,9 @@ def file_bits_per_byte(model, ids, nbytes, ctx, stride):
 # ---------------------------------------------------------------- training
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--steps', type=int, default=1200, help='length of the learning-rate schedule')
-    ap.add_argument('--stop-after', type=int, default=1000,
-                    help='stop (evaluate, save, export) after this many steps of the schedule; the shipped model '
-                         'stopped at 1000 of 1200 for time (lr then at 17%% of peak)')
+    ap.add_argument('--steps', type=int, default=3000, help='length of the learning-rate schedule')
+    ap.add_argument('--stop-after', type=int, default=3000,
+                    help='stop (evaluate, save, export) after this many steps of the schedule (default: all of it)')
     ap.add_argument('--batch', type=int, default=8, help='windows of n_positions tokens per step')
     ap.add_argument('--short-steps', type=int, default=150, help='first steps on 64-token windows (4x the batch)')
     ap.add_argument('--lr', type=float, default=2.5e-3)
