@@ -290,7 +290,7 @@ async function compressCommand(a: { input: string; output?: string; model?: stri
     if (!a.quiet) {
       process.stderr.write(
         `${a.input}: ${n} → ${packed.archive.length} bytes, ${n ? ((packed.archive.length * 8) / n).toFixed(3) : 'n/a'} bits/byte, ` +
-          `${packed.chunks} chunks of ≤ ${a.chunk} bytes${packed.stored ? ` (${packed.stored} stored: the model's code was larger)` : ''}, model ${lm.model.identity.id}\n`,
+          `${packed.chunks} chunk${packed.chunks === 1 ? "" : "s"} of ≤ ${a.chunk} bytes${packed.stored ? ` (${packed.stored} stored: the model's code was larger)` : ''}, model ${lm.model.identity.id}\n`,
       );
     }
     return 0;
