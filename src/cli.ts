@@ -368,7 +368,7 @@ export function buildCli(args: string[]) {
           .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results (or chunks) in this record and keep saving to it' })
           .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code each input as independent chunks of this size (8MB, 64KiB), each verified and saved as it finishes; results are sums over chunks' })
           .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run only part I of N (0-based, I/N) of the work (inputs × chunks × models) into RECORD_DIR/shard-I-of-N.json (resumed if it exists); "auto": from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID' })
-          .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto under Kubernetes: the number of shards (the Job\'s completions; also env COMPRESS_BENCH_SHARD_COUNT)' }),
+          .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards (the Job\'s completions, the Slurm array\'s size; also env COMPRESS_BENCH_SHARD_COUNT; Slurm default SLURM_ARRAY_TASK_COUNT)' }),
       async (argv) => {
         process.exitCode = await benchCommand(argv as Record<string, unknown>);
       },

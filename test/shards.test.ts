@@ -125,13 +125,13 @@ describe('shards on N local processes, then merge', () => {
     expect(gate.code, gate.stdout + gate.stderr).toBe(0);
   });
 
-  test('Slurm array (SLURM_ARRAY_TASK_ID from 1): a killed task is refused by merge, rerun alone it resumes and completes the set', async () => {
+  test('Slurm array (SLURM_ARRAY_TASK_ID): a killed task is refused by merge, rerun alone it resumes and completes the set', async () => {
     const shards = join(dir, 'slurm');
-    const slurm = (id: number) => ({ SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '1' });
+    const slurm = (id: number) => ({ SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '0' });
     const killed = join(shards, 'shard-1-of-3.json');
-    const child = spawn(process.execPath, [CLI, ...work(), '--shard', 'auto', '--record-dir', shards], { cwd: ROOT, env: { ...cleanEnv(), ...slurm(2) } });
+    const child = spawn(process.execPath, [CLI, ...work(), '--shard', 'auto', '--record-dir', shards], { cwd: ROOT, env: { ...cleanEnv(), ...slurm(1) } });
     await killAfterFirstChunk(child, killed);
-    const others = await Promise.all([1, 3].map((id) => run([...work(), '--shard', 'auto', '--record-dir', shards], slurm(id))));
+    const others = await Promise.all([0, 2].map((id) => run([...work(), '--shard', 'auto', '--record-dir', shards], slurm(id))));
     for (const r of others) expect(r.code, r.stderr).toBe(0);
     const partial = readRecord(killed);
     expect(partial.complete).toBe(false);
@@ -144,7 +144,8 @@ describe('shards on N local processes, then merge', () => {
     expect(oneLine(refused.stderr)).toBe(true);
     expect(refused.stderr).toMatch(/shard-1-of-3\.json \(shard 1\/3\) is incomplete: \d of its 5 units missing, first .* chunk \d\/\d; rerun it with --shard 1\/3/);
 
-    const rerun = await run([...work(), '--shard', 'auto', '--record-dir', shards], slurm(2));
+    // Resubmitted alone (`sbatch --array=1`): Slurm now says the array has 1 task, so the count is given.
+    const rerun = await run([...work(), '--shard', 'auto', '--shard-count', '3', '--record-dir', shards], { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '1' });
     expect(rerun.code, rerun.stderr).toBe(0);
     const done = readRecord(killed);
     expect(done.complete).toBe(true);
@@ -273,7 +274,9 @@ describe('options', () => {
     expect(shardFromEnv({ JOB_COMPLETION_INDEX: '3' }, 4)).toEqual({ index: 3, count: 4 });
     expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '3' })).toThrow(/give --shard-count N/);
     expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '8' })).toEqual({ index: 5, count: 8 });
-    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '8', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '1' })).toEqual({ index: 7, count: 8 });
+    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '3' }, 8)).toEqual({ index: 3, count: 8 });
+    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '1', COMPRESS_BENCH_SHARD_COUNT: '8' })).toEqual({ index: 3, count: 8 });
+    expect(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '1' })).toThrow(/shard 3 of 1 is out of range .*--array=0-0, and give --shard-count N/);
     expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '8', COMPRESS_BENCH_SHARD_COUNT: '8' })).toThrow(/out of range/);
     expect(() => shardFromEnv({})).toThrow(/neither JOB_COMPLETION_INDEX .* nor SLURM_ARRAY_TASK_ID/);
   });
@@ -345,7 +348,9 @@ describe('cluster templates', () => {
     const submit = readFileSync(join(deploy, 'slurm/submit.sh'), 'utf8');
     const array = /^#SBATCH --array=(\d+)-(\d+)$/m.exec(shards)!;
     const count = Number(array[2]) - Number(array[1]) + 1;
-    expect(shards).toMatch(/compress-bench .*\\\n\s+.*--shard auto/);
+    expect(shards).toMatch(/compress-bench .*\\\n\s+.*--shard auto --shard-count (\d+)/);
+    expect(Number(/--shard-count (\d+)/.exec(shards)![1])).toBe(count);
+    expect(array[1]).toBe('0');
     expect(merge).toContain(`compress-bench merge "$RECORDS"/shard-*-of-${count}.json -o `);
     expect(submit).toMatch(/sbatch --parsable shards\.sbatch/);
     expect(submit).toMatch(/sbatch --dependency="afterok:\$\{shards%%;\*\}" merge\.sbatch/);

@@ -85,7 +85,7 @@ export function byteSize(option: string) {
 }
 
 
-const SHARD_ACCEPTED = 'I/N with 0 ≤ I < N (e.g. 0/4), or auto (JOB_COMPLETION_INDEX with --shard-count or COMPRESS_BENCH_SHARD_COUNT; or SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT)';
+const SHARD_ACCEPTED = 'I/N with 0 ≤ I < N (e.g. 0/4), or auto (JOB_COMPLETION_INDEX with --shard-count or COMPRESS_BENCH_SHARD_COUNT; or SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT or --shard-count)';
 
 /** `--shard I/N` (0-based, as Kubernetes and Slurm number their tasks) or `auto`, kept raw: `auto` needs the environment. */
 export function shardSpec(raw: unknown): Shard | 'auto' | undefined {
@@ -100,8 +100,10 @@ export function shardSpec(raw: unknown): Shard | 'auto' | undefined {
 /**
  * `--shard auto`: the task index the scheduler gives. A Kubernetes Indexed Job sets only
  * JOB_COMPLETION_INDEX (its `completions` is not in the pod's environment), so the count comes
- * from --shard-count or COMPRESS_BENCH_SHARD_COUNT; a Slurm array sets SLURM_ARRAY_TASK_ID,
- * _COUNT and _MIN (an array may start at 1: the index is ID − MIN).
+ * from --shard-count or COMPRESS_BENCH_SHARD_COUNT. A Slurm array task's index is its
+ * SLURM_ARRAY_TASK_ID (arrays numbered from 0); the count is --shard-count, else
+ * COMPRESS_BENCH_SHARD_COUNT, else SLURM_ARRAY_TASK_COUNT — which describes the array as
+ * submitted, so a lone task resubmitted with `--array=3` needs the count given explicitly.
  */
 export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard {
   const int = (name: string, value: string | undefined) => {
@@ -114,11 +116,13 @@ export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard {
     if (n === undefined) throw new UsageError('--shard auto: JOB_COMPLETION_INDEX is set but not the number of shards; give --shard-count N (the Job\'s completions) or COMPRESS_BENCH_SHARD_COUNT');
     shard = { index: int('JOB_COMPLETION_INDEX', env.JOB_COMPLETION_INDEX), count: n };
   } else if (env.SLURM_ARRAY_TASK_ID !== undefined) {
-    const min = env.SLURM_ARRAY_TASK_MIN !== undefined ? int('SLURM_ARRAY_TASK_MIN', env.SLURM_ARRAY_TASK_MIN) : 0;
-    shard = { index: int('SLURM_ARRAY_TASK_ID', env.SLURM_ARRAY_TASK_ID) - min, count: count ?? int('SLURM_ARRAY_TASK_COUNT', env.SLURM_ARRAY_TASK_COUNT) };
+    const n =
+      count ??
+      (env.COMPRESS_BENCH_SHARD_COUNT !== undefined ? int('COMPRESS_BENCH_SHARD_COUNT', env.COMPRESS_BENCH_SHARD_COUNT) : int('SLURM_ARRAY_TASK_COUNT', env.SLURM_ARRAY_TASK_COUNT));
+    shard = { index: int('SLURM_ARRAY_TASK_ID', env.SLURM_ARRAY_TASK_ID), count: n };
   } else {
     throw new UsageError(`--shard auto: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID (Slurm array) is set; accepted values: ${SHARD_ACCEPTED}`);
   }
-  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count) throw new UsageError(`--shard auto: shard ${shard.index} of ${shard.count} is out of range (0 ≤ index < count)`);
+  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count) throw new UsageError(`--shard auto: shard ${shard.index} of ${shard.count} is out of range (0 ≤ index < count; number Slurm arrays from 0, --array=0-${shard.count - 1}, and give --shard-count N when resubmitting single tasks)`);
   return shard;
 }
