@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './records/atomic.js';
 import type { ModelRequest } from './models/lookup.js';
 import { loadModelExplained } from './cli/model-lookup.js';
-import { UsageError, wholeNumber, oneOf, segments, modelNames, DTYPES, DEVICES } from './cli/options.js';
+import { UsageError, wholeNumber, oneOf, segments, modelNames, byteSize, shardSpec, shardFromEnv, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
 import { isStoredArchive, packArchive, readStoredArchive } from './compressors/archiver.js';
 import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
@@ -20,8 +20,12 @@ import type { Compressor } from './compressors/compressor.js';
 import { readArchive } from './coding/container.js';
 import { readInput, type LoadedInput } from './runner/inputs.js';
 import { runAll } from './runner/run.js';
+import { assertSameWork, runChunks, sumChunks, workOf, type Shard } from './runner/chunks.js';
+import { mergeRecords, type Partial } from './records/merge.js';
+import { firstLmHeader, isChunkedArchive, packChunked, readChunked, unpackChunked } from './compressors/chunked-archive.js';
 import { newRunRecord, saveRunRecord, recordPath } from './records/write.js';
-import type { ResultRecord, RunRecord } from './records/run-record.js';
+import { join } from 'node:path';
+import type { ChunkResult, ResultRecord, RunRecord } from './records/run-record.js';
 import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
@@ -32,7 +36,7 @@ import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
 
 export { UsageError };
 
-const COMMANDS = ['compress', 'decompress', 'report', 'check', 'compare', 'joint', 'corpora'];
+const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'joint', 'corpora'];
 
 const modelOptions = (y: Argv) =>
   y
@@ -126,6 +130,7 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
     inputs: string[]; corpus?: unknown; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
     limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean;
     dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; segments?: number | 'auto'; context?: number; prime?: number;
+    chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number;
   };
   const specs = [...(a.inputs ?? []), ...list(a.corpus)];
   if (!specs.length) {
@@ -147,6 +152,8 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
     compressors.push(new LmCompressor(await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context }), codec));
   }
   compressors.push(...classic);
+
+  if (a.chunk !== undefined || a.shard !== undefined) return chunkedBench(a, inputs, compressors);
 
   const show = progressEnabled(a.quiet);
   let bar: ReturnType<typeof progressBar> | undefined;
@@ -177,6 +184,78 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   return results.every((r) => r.roundtrip) ? 0 : 1;
 }
 
+/**
+ * The main job with `--chunk` and/or `--shard`: units of input × chunk × compressor, each saved
+ * into the record as it finishes. A shard's record has a fixed name (shard-I-of-N.json) and is
+ * resumed when it exists, so a scheduler that retries a killed task continues it, not restarts it.
+ */
+async function chunkedBench(
+  a: { quiet: boolean; json: boolean; record: boolean; 'record-dir': string; resume?: string; chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number },
+  inputs: LoadedInput[],
+  compressors: Compressor[],
+): Promise<number> {
+  if (a['shard-count'] !== undefined && a.shard !== 'auto') throw new UsageError('--shard-count goes with --shard auto (with --shard I/N the count is N)');
+  const shard = a.shard === 'auto' ? shardFromEnv(process.env, a['shard-count']) : a.shard;
+  if (shard && !a.record) throw new UsageError('--shard writes a partial record for merge; it cannot be combined with --no-record');
+  const work = workOf(inputs, compressors, a.chunk ?? null);
+  const path = a.resume ?? (shard ? join(a['record-dir'], `shard-${shard.index}-of-${shard.count}.json`) : undefined);
+  const previous = a.resume || (path && existsSync(path)) ? await readResumable(path!) : undefined;
+  if (previous) assertSameWork(previous.work, work, previous.shard, shard, a.resume ? '--resume' : `--shard: ${path} exists and`);
+  const record = await newRunRecord(process.argv.slice(2), []);
+  if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
+  const recordFile = path ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
+  const save = async (chunks: ChunkResult[], complete: boolean) => {
+    if (a.record) await saveRunRecord({ ...record, complete, results: sumChunks(work, chunks), work, ...(shard ? { shard } : {}), chunks }, recordFile);
+  };
+  if (!previous) await save([], false);
+  const show = progressEnabled(a.quiet);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const chunks = await runChunks(
+    inputs,
+    compressors,
+    work,
+    shard,
+    {
+      start: (c, input) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
+      done: () => bar?.stop(),
+      saved: (partial) => save(partial, false),
+    },
+    previous?.chunks,
+  );
+  for (const c of compressors) await c.dispose?.();
+  await save(chunks, true);
+  const results = sumChunks(work, chunks);
+  if (a.record && !a.json && !a.quiet) {
+    process.stderr.write(`record: ${recordFile}` + (shard ? ` (shard ${shard.index}/${shard.count}: ${chunks.length} chunk results; combine all shards with compress-bench merge)` : '') + '\n');
+  }
+  if (a.json) process.stdout.write(JSON.stringify({ results, ...(shard ? { shard, chunks } : {}) }, null, 2) + '\n');
+  else if (results.length) process.stdout.write(resultsTable(results) + '\n');
+  return chunks.every((r) => r.roundtrip) ? 0 : 1;
+}
+
+async function mergeCommand(a: { partials: string[]; output?: string; quiet: boolean; json: boolean }): Promise<number> {
+  const output = outputOf(a, 'merge', 'merged record');
+  const parts: Partial[] = [];
+  for (const path of a.partials ?? []) {
+    let record: RunRecord;
+    try {
+      record = JSON.parse(await readFile(path, 'utf8')) as RunRecord;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`merge: ${path}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : 'not a JSON run record'}`);
+    }
+    parts.push({ path, record });
+  }
+  const merged = mergeRecords(parts, process.argv.slice(2));
+  await saveRunRecord(merged, output);
+  if (a.json) process.stdout.write(JSON.stringify({ results: merged.results }, null, 2) + '\n');
+  else {
+    if (!a.quiet) process.stderr.write(`merged ${parts.length} shards (${merged.chunks!.length} chunk results) into ${output}\n`);
+    process.stdout.write(resultsTable(merged.results) + '\n');
+  }
+  return merged.results.every((r) => r.roundtrip) ? 0 : 1;
+}
+
 /** `-m none`: baselines only, no language model. */
 const NO_MODEL = 'none';
 
@@ -192,11 +271,30 @@ function single(models: string[] | undefined, command: string): string | undefin
   return models?.[0];
 }
 
-async function compressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean } & Parameters<typeof modelRequest>[0] & { segments?: number | 'auto'; context?: number; prime?: number }): Promise<number> {
+async function compressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean; chunk?: number } & Parameters<typeof modelRequest>[0] & { segments?: number | 'auto'; context?: number; prime?: number }): Promise<number> {
   const output = outputOf(a, 'compress', 'archive');
   const codec = codecFrom(a);
   const [input] = await loadInputs([a.input], 0, undefined);
   const lm = new LmCompressor(await loadModelExplained({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
+  if (a.chunk !== undefined) {
+    const show = progressEnabled(a.quiet);
+    let bar: ReturnType<typeof progressBar> | undefined;
+    const packed = await packChunked(lm, input.bytes, a.chunk, (i, n) => {
+      bar?.stop();
+      return (bar = progressBar(`compress ${a.input} chunk ${i + 1}/${n}`, show, { roundTrip: false }));
+    });
+    bar?.stop();
+    await writeFileAtomic(output, packed.archive);
+    await lm.dispose();
+    const n = input.bytes.length;
+    if (!a.quiet) {
+      process.stderr.write(
+        `${a.input}: ${n} → ${packed.archive.length} bytes, ${n ? ((packed.archive.length * 8) / n).toFixed(3) : 'n/a'} bits/byte, ` +
+          `${packed.chunks} chunk${packed.chunks === 1 ? "" : "s"} of ≤ ${a.chunk} bytes${packed.stored ? ` (${packed.stored} stored: the model's code was larger)` : ''}, model ${lm.model.identity.id}\n`,
+      );
+    }
+    return 0;
+  }
   const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
   const { archive, kind, lmBytes } = await packArchive(lm, input.bytes, bar);
   bar.stop();
@@ -224,16 +322,26 @@ async function decompressCommand(a: { input: string; output?: string; model?: st
     await writeFileAtomic(output, readStoredArchive(archive));
     return 0;
   }
-  const { header } = readArchive(archive);
-  // An archive never makes us reach the network on its own: only --download allows the Hub.
-  const request = modelRequest({ ...a, dtype: header.dtype, offline: a.offline || !a.download }, single(a.model, 'decompress') ?? header.modelId);
-  const model = await loadModelExplained(request, a.download ? undefined : 'pass --download: decompress uses local models only unless told');
-  const lm = new LmCompressor(model, { allowOtherRuntime: a['allow-other-runtime'] });
-  const bar = progressBar(`decompress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
-  const out = await lm.decompress(archive, bar);
-  bar.stop();
+  const chunked = isChunkedArchive(archive);
+  const header = chunked ? firstLmHeader(readChunked(archive).archives) : readArchive(archive).header;
+  let lm: LmCompressor | undefined;
+  if (header) {
+    // An archive never makes us reach the network on its own: only --download allows the Hub.
+    const request = modelRequest({ ...a, dtype: header.dtype, offline: a.offline || !a.download }, single(a.model, 'decompress') ?? header.modelId);
+    const model = await loadModelExplained(request, a.download ? undefined : 'pass --download: decompress uses local models only unless told');
+    lm = new LmCompressor(model, { allowOtherRuntime: a['allow-other-runtime'] });
+  }
+  const show = progressEnabled(a.quiet);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const out = chunked
+    ? await unpackChunked(archive, lm, (i, n) => {
+        bar?.stop();
+        return (bar = progressBar(`decompress ${a.input} chunk ${i + 1}/${n}`, show, { roundTrip: false }));
+      })
+    : await lm!.decompress(archive, (bar = progressBar(`decompress ${a.input}`, show, { roundTrip: false })));
+  bar?.stop();
   await writeFileAtomic(output, out);
-  await lm.dispose();
+  await lm?.dispose();
   return 0;
 }
 
@@ -257,7 +365,10 @@ export function buildCli(args: string[]) {
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
           .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
           .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go' })
-          .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results in this record and keep saving to it' }),
+          .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results (or chunks) in this record and keep saving to it' })
+          .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code each input as independent chunks of this size (8MB, 64KiB), each verified and saved as it finishes; results are sums over chunks' })
+          .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run only part I of N (0-based, I/N) of the work (inputs × chunks × models) into RECORD_DIR/shard-I-of-N.json (resumed if it exists); "auto": from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID' })
+          .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards (the Job\'s completions, the Slurm array\'s size; also env COMPRESS_BENCH_SHARD_COUNT; Slurm default SLURM_ARRAY_TASK_COUNT)' }),
       async (argv) => {
         process.exitCode = await benchCommand(argv as Record<string, unknown>);
       },
@@ -269,7 +380,8 @@ export function buildCli(args: string[]) {
         codecOptions(modelOptions(y))
           .positional('input', { type: 'string', demandOption: true })
           .option('model', modelOption('Default: the embedded model'))
-          .option('output', { alias: 'o', type: 'string', describe: 'The archive to write (required)' }),
+          .option('output', { alias: 'o', type: 'string', describe: 'The archive to write (required)' })
+          .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code independent chunks of this size (8MB, 64KiB) into one container; each is verified on decompress' }),
       async (argv) => {
         process.exitCode = await compressCommand(argv as never);
       },
@@ -286,6 +398,19 @@ export function buildCli(args: string[]) {
           .option('allow-other-runtime', { type: 'boolean', default: false, describe: 'Decode an archive made on another runtime/hardware (the checksum still guards the output)' }),
       async (argv) => {
         process.exitCode = await decompressCommand(argv as never);
+      },
+    )
+    .command(
+      'merge <partials..>',
+      'Combine the shard records of one --shard run into one record (every shard exactly once)',
+      (y) =>
+        y
+          .positional('partials', { type: 'string', array: true, describe: 'The shard records (shard-I-of-N.json)' })
+          .option('output', { alias: 'o', type: 'string', describe: 'The merged record to write (required)' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]}' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false }),
+      async (argv) => {
+        process.exitCode = await mergeCommand(argv as never);
       },
     )
     .command(reportCommand)

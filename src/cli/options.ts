@@ -4,6 +4,7 @@
  * and `number` checks are not used for this: their messages span lines, and `number` turns
  * "abc" into NaN silently.
  */
+import type { Shard } from '../runner/chunks.js';
 
 /** A failure the user caused or can fix: one line on stderr, exit 2. */
 export class UsageError extends Error {}
@@ -66,3 +67,62 @@ export function modelNames(raw: unknown): string[] | undefined {
 
 export const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
 export const DEVICES = ['cpu', 'cuda'] as const;
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
+
+/** A byte size: digits with an optional unit, `8MB` (10⁶) or `64KiB` (2¹⁰); ≥ 1 byte. */
+export function byteSize(option: string) {
+  return (raw: unknown): number | undefined => {
+    const v = last(raw);
+    if (v === undefined) return undefined;
+    const m = /^(\d+)\s*([kmg]i?b|b)?$/i.exec(String(v).trim());
+    const n = m ? Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()] : NaN;
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new UsageError(`--${option}: ${shown(v)} is not accepted; accepted values: a whole number of bytes ≥ 1, optionally with a unit: B, KB, MB, GB (powers of 1000), KiB, MiB, GiB (powers of 1024), e.g. 8MB`);
+    }
+    return n;
+  };
+}
+
+
+const SHARD_ACCEPTED = 'I/N with 0 ≤ I < N (e.g. 0/4), or auto (JOB_COMPLETION_INDEX with --shard-count or COMPRESS_BENCH_SHARD_COUNT; or SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT or --shard-count)';
+
+/** `--shard I/N` (0-based, as Kubernetes and Slurm number their tasks) or `auto`, kept raw: `auto` needs the environment. */
+export function shardSpec(raw: unknown): Shard | 'auto' | undefined {
+  const v = last(raw);
+  if (v === undefined) return undefined;
+  if (v === 'auto') return 'auto';
+  const m = /^(\d+)\/(\d+)$/.exec(String(v).trim());
+  if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard: ${shown(v)} is not accepted; accepted values: ${SHARD_ACCEPTED}`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+/**
+ * `--shard auto`: the task index the scheduler gives. A Kubernetes Indexed Job sets only
+ * JOB_COMPLETION_INDEX (its `completions` is not in the pod's environment), so the count comes
+ * from --shard-count or COMPRESS_BENCH_SHARD_COUNT. A Slurm array task's index is its
+ * SLURM_ARRAY_TASK_ID (arrays numbered from 0); the count is --shard-count, else
+ * COMPRESS_BENCH_SHARD_COUNT, else SLURM_ARRAY_TASK_COUNT — which describes the array as
+ * submitted, so a lone task resubmitted with `--array=3` needs the count given explicitly.
+ */
+export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard {
+  const int = (name: string, value: string | undefined) => {
+    if (value === undefined || !/^\d+$/.test(value.trim())) throw new UsageError(`--shard auto: ${name}=${value === undefined ? '(unset)' : shown(value)} is not a whole number`);
+    return Number(value);
+  };
+  let shard: Shard;
+  if (env.JOB_COMPLETION_INDEX !== undefined) {
+    const n = count ?? (env.COMPRESS_BENCH_SHARD_COUNT !== undefined ? int('COMPRESS_BENCH_SHARD_COUNT', env.COMPRESS_BENCH_SHARD_COUNT) : undefined);
+    if (n === undefined) throw new UsageError('--shard auto: JOB_COMPLETION_INDEX is set but not the number of shards; give --shard-count N (the Job\'s completions) or COMPRESS_BENCH_SHARD_COUNT');
+    shard = { index: int('JOB_COMPLETION_INDEX', env.JOB_COMPLETION_INDEX), count: n };
+  } else if (env.SLURM_ARRAY_TASK_ID !== undefined) {
+    const n =
+      count ??
+      (env.COMPRESS_BENCH_SHARD_COUNT !== undefined ? int('COMPRESS_BENCH_SHARD_COUNT', env.COMPRESS_BENCH_SHARD_COUNT) : int('SLURM_ARRAY_TASK_COUNT', env.SLURM_ARRAY_TASK_COUNT));
+    shard = { index: int('SLURM_ARRAY_TASK_ID', env.SLURM_ARRAY_TASK_ID), count: n };
+  } else {
+    throw new UsageError(`--shard auto: neither JOB_COMPLETION_INDEX (Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID (Slurm array) is set; accepted values: ${SHARD_ACCEPTED}`);
+  }
+  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count) throw new UsageError(`--shard auto: shard ${shard.index} of ${shard.count} is out of range (0 ≤ index < count; number Slurm arrays from 0, --array=0-${shard.count - 1}, and give --shard-count N when resubmitting single tasks)`);
+  return shard;
+}

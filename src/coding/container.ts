@@ -48,7 +48,7 @@ export function crc32Of(data: Uint8Array): number {
   return crc32(data) >>> 0;
 }
 
-class Writer {
+export class Writer {
   private parts: number[] = [];
   u8(v: number) {
     this.parts.push(v & 0xff);
@@ -81,7 +81,7 @@ class Writer {
   }
 }
 
-class Reader {
+export class Reader {
   pos = 0;
   constructor(private readonly b: Uint8Array) {}
   u8(): number {

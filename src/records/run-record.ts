@@ -22,7 +22,41 @@ export interface RunRecord {
   argv: string[];
   /** False while a run is in progress (records are saved after every result); `--resume` continues it. */
   complete?: boolean;
+  /**
+   * One entry per whole input × compressor. In a chunked or sharded run, each is the sum over
+   * that input's chunks (made once all of them are in this record); a partial shard record
+   * may therefore have fewer results than `work` names, or none.
+   */
   results: ResultRecord[];
+  /** Chunked or sharded runs: what the whole run covers (identical in every shard of it). */
+  work?: WorkRecord;
+  /** `--shard I/N`: this record holds only the I-th of N parts of `work` (0-based). */
+  shard?: { index: number; count: number };
+  /** Chunked or sharded runs: one verified result per input × chunk × compressor, saved as each finishes. */
+  chunks?: ChunkResult[];
+}
+
+/**
+ * The whole work of a chunked or sharded run: inputs split into chunks of `chunkSize` bytes
+ * (null: one chunk per input), each coded by every compressor. Units are numbered input by
+ * input, chunk by chunk, compressor by compressor; shard I of N takes units I, I+N, I+2N, …
+ */
+export interface WorkRecord {
+  chunkSize: number | null;
+  inputs: { name: string; sliceSha256: string; bytes: number; chunks: number }[];
+  /** Name and everything that changes the bytes: settings (with `chunk`) and model hashes. */
+  compressors: { name: string; settings: Record<string, unknown>; model?: Pick<ModelRecord, 'id' | 'weightsSha256' | 'tokenizerSha256' | 'dtype' | 'runtime'> }[];
+}
+
+/** A result for one chunk: `input` is the whole input's record, `chunk` says which part of it. */
+export interface ChunkResult extends ResultRecord {
+  chunk: {
+    index: number;
+    count: number;
+    /** Byte offset of the chunk within the input slice. */
+    offset: number;
+    sha256: string;
+  };
 }
 
 /** One compressor on one input. */
@@ -59,6 +93,8 @@ export interface ResultRecord {
   timing?: Record<string, number>;
   codec?: Record<string, unknown>;
   error?: string;
+  /** A sum over chunks (`--chunk`, `--shard`): the chunk size (null: whole input) and how many were summed. */
+  chunks?: { size: number | null; count: number };
 }
 
 export interface ModelRecord {

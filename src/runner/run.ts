@@ -60,7 +60,7 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
   return result;
 }
 
-function modelRecord(c: LmCompressor): ModelRecord {
+export function modelRecord(c: LmCompressor): ModelRecord {
   const id = c.model.identity;
   return {
     id: id.id,
@@ -78,7 +78,7 @@ function modelRecord(c: LmCompressor): ModelRecord {
 export class ResumeMismatchError extends Error {}
 
 /** What changes the bytes of a result, flattened: the compressor's settings and, for a model, its weights, dtype and runtime. */
-function bytesDefiningSettings(r: Pick<ResultRecord, 'settings' | 'model'>): Map<string, string> {
+export function bytesDefiningSettings(r: { settings?: Record<string, unknown>; model?: Pick<ModelRecord, 'weightsSha256' | 'dtype' | 'runtime'> }): Map<string, string> {
   const m = r.model;
   const flat = new Map<string, string>();
   for (const [k, v] of Object.entries(r.settings ?? {})) if (v !== undefined) flat.set(k, JSON.stringify(v));
@@ -87,7 +87,7 @@ function bytesDefiningSettings(r: Pick<ResultRecord, 'settings' | 'model'>): Map
 }
 
 /** `key: then → now` for every setting that differs, or '' when none does. */
-function settingsDiff(then: Map<string, string>, now: Map<string, string>): string {
+export function settingsDiff(then: Map<string, string>, now: Map<string, string>): string {
   const keys = [...new Set([...then.keys(), ...now.keys()])].sort();
   return keys
     .filter((k) => then.get(k) !== now.get(k))
