@@ -87,24 +87,39 @@ function nodeLlamaCppVersion(): string {
   return (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+type Llama = Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>;
+/** One `Llama` (the loaded binding) per device for the whole process: disposing one frees the binding's backends for all. */
+const llamas = new Map<string, Promise<Llama>>();
+
+function llamaFor(device: GgufModelOptions['device']): Promise<Llama> {
+  let llama = llamas.get(device);
+  if (!llama) {
+    llama = (async () => {
+      const nlc = await import('node-llama-cpp');
+      try {
+        // Never build or download llama.cpp at run time: the prebuilt binary packages or nothing.
+        return await nlc.getLlama({
+          gpu: device === 'cpu' ? false : device,
+          build: 'never',
+          skipDownload: true,
+          usePrebuiltBinaries: true,
+          progressLogs: false,
+          logLevel: nlc.LlamaLogLevel.error,
+          logger: () => {},
+        });
+      } catch (e) {
+        llamas.delete(device);
+        throw new GgufModelError(`llama.cpp (node-llama-cpp) is not usable here for --device ${device}: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+      }
+    })();
+    llamas.set(device, llama);
+  }
+  return llama;
+}
+
 export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageModel> {
   const file = resolveGgufPath(opts.path);
-  const nlc = await import('node-llama-cpp');
-  let llama;
-  try {
-    // Never build or download llama.cpp at run time: the prebuilt binary packages or nothing.
-    llama = await nlc.getLlama({
-      gpu: opts.device === 'cpu' ? false : opts.device,
-      build: 'never',
-      skipDownload: true,
-      usePrebuiltBinaries: true,
-      progressLogs: false,
-      logLevel: nlc.LlamaLogLevel.error,
-      logger: () => {},
-    });
-  } catch (e) {
-    throw new GgufModelError(`llama.cpp (node-llama-cpp) is not usable here for --device ${opts.device}: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
-  }
+  const llama = await llamaFor(opts.device);
   let model;
   try {
     model = await llama.loadModel({ modelPath: file, gpuLayers: opts.device === 'cpu' ? 0 : 'max' });
@@ -166,8 +181,8 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
       return new JsQuantizerBatch(new LlamaCppBatch(bindings, addonModel, batch, contextLength, vocabSize, threads), batch, vocabSize);
     },
     async dispose() {
+      // Only the model: the `Llama` is shared (llamaFor).
       await model.dispose();
-      await llama.dispose();
     },
   };
 }
