@@ -70,12 +70,14 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
     }
   });
 
-  test.each(Object.entries(EDGE_CASES))('round-trips %s', async (_, input) => {
+  // The edge cases cut to 300 bytes: every token costs a whole-vocabulary read from the binding
+  // (about 5–15 ms), and the long run and the random bytes are what they are in 300 bytes too.
+  test.each(Object.entries(EDGE_CASES).map(([k, v]) => [k, v.subarray(0, 300)] as const))('round-trips %s', async (_, input) => {
     await roundTrip(new LmCompressor(model, { segments: 2 }), input);
   });
 
   test.each(['alice29.txt', 'html', 'kppkn.gtb', 'fireworks.jpeg'])('round-trips a prefix of %s', async (name) => {
-    await roundTrip(new LmCompressor(model, { segments: 3 }), corpusPrefix(name, 500));
+    await roundTrip(new LmCompressor(model, { segments: 3 }), corpusPrefix(name, 400));
   });
 
   test('sliding context (re-priming) round-trips and codes within 0.5% of the ideal', async () => {
