@@ -5,8 +5,10 @@
  * ONNX path, thread counts, and the refusals.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
 import { cacheDir } from '../src/models/cache-dir.js';
@@ -128,5 +130,21 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
     } finally {
       await onnx.dispose();
     }
+  });
+});
+
+describe.skipIf(skip !== null)('compress-bench --model PATH.gguf (the CLI, offline)', () => {
+  test('compress then decompress gives the bytes back; a missing .gguf is one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-gguf-'));
+    const input = corpusPrefix('alice29.txt', 300);
+    writeFileSync(join(dir, 'in.txt'), input);
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+    await cli('compress', '-q', '--threads', '1', '-m', gguf('f32'), join(dir, 'in.txt'), '-o', join(dir, 'a.cbz'));
+    await cli('decompress', '-q', '--threads', '1', '-m', gguf('f32'), join(dir, 'a.cbz'), '-o', join(dir, 'out.txt'));
+    expect(readFileSync(join(dir, 'out.txt')).equals(Buffer.from(input))).toBe(true);
+    const missing = await cli('compress', '-m', join(dir, 'none.gguf'), join(dir, 'in.txt'), '-o', join(dir, 'b.cbz')).catch((e) => e);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^compress-bench: --model \S+none\.gguf: no such GGUF file\n$/);
   });
 });
