@@ -9,7 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './records/atomic.js';
-import type { ModelRequest } from './models/lookup.js';
+import { RUNTIMES, type ModelRequest, type Runtime } from './models/lookup.js';
 import { loadModelExplained } from './cli/model-lookup.js';
 import { UsageError, wholeNumber, oneOf, segments, modelNames, byteSize, shardSpec, shardFromEnv, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
@@ -44,7 +44,8 @@ const modelOptions = (y: Argv) =>
     .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
     .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
     .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
-    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads (default: one per core)' })
+    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads / llama.cpp threads (default: one per core)' })
+    .option('runtime', { type: 'string', choices: RUNTIMES, coerce: oneOf('runtime', RUNTIMES), describe: 'Model runtime (default: llama.cpp for a .gguf file or folder, else onnxruntime)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
 
 const codecOptions = (y: Argv) =>
@@ -66,7 +67,7 @@ const modelOption = (describe: string) => ({ alias: 'm', type: 'string' as const
 /** Repeatable options arrive as a string once and as an array when repeated. */
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
-function modelRequest(argv: { dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; threads?: number; quiet?: boolean }, model?: string): ModelRequest {
+function modelRequest(argv: { dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; threads?: number; runtime?: string; quiet?: boolean }, model?: string): ModelRequest {
   const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet), { roundTrip: false });
   return {
     model,
@@ -75,6 +76,7 @@ function modelRequest(argv: { dtype: string; device: string; offline: boolean; '
     device: argv.device as 'cpu' | 'cuda',
     offline: argv.offline,
     threads: argv.threads,
+    runtime: argv.runtime as Runtime | undefined,
     download,
     warn: (message) => process.stderr.write(`compress-bench: warning: ${message}\n`),
   };

@@ -11,6 +11,8 @@
  *    vs the ideal vs the quantized tables.
  * Each model runs in a child process so that its peak RSS is its own.
  *
+ * A `.gguf` model (--model PATH.gguf) runs on llama.cpp; it has no bare loop or scorer row.
+ *
  *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
  *                    [--no-js] [--batch-sweep]
  * Defaults: alice29.txt with gpt2-docmix-7m and -30m from ../shared when present, else the
@@ -72,6 +74,10 @@ interface ModelFigures {
   bareS: number;
   bareSteps: number;
   scoreS: number;
+  /** The runtime, as archives record it (onnxruntime-node or node-llama-cpp). */
+  runtime: string;
+  /** Seconds building integer tables outside the runtime (`js-quantizer/1`; ~0 with `onnx-graph/1`). */
+  tablesS: number;
   /** Peak RSS after the harness's encode + decode, before the comparison loops ran. */
   harnessRssMiB: number;
   peakRssMiB: number;
@@ -99,21 +105,20 @@ async function main(): Promise<void> {
   const f1 = (x: number) => x.toFixed(0);
   const bpb = (bits: number) => (bits / n).toFixed(4);
   printTable(
-    ['model', 'tokens', 'batch', 'coding step', 'enc tok/s', 'dec tok/s', 'bare loop tok/s', 'enc/bare', 'dec/bare', 'stride-512 scorer tok/s', 'enc/scorer', 'outside run', 'other steps, enc tok/s', 'harness peak RSS MiB'],
+    ['model', 'runtime', 'tokens', 'batch', 'coding step', 'enc tok/s', 'dec tok/s', 'bare loop tok/s', 'enc/bare', 'dec/bare', 'stride-512 scorer tok/s', 'enc/scorer', 'outside run', 'other steps, enc tok/s', 'tables µs/row', 'harness peak RSS MiB'],
     figures.map((f) => [
       f.model,
+      f.runtime.split(' ')[0],
       String(f.tokens),
       String(f.segments),
       f.codingStep,
       f1(f.tokens / f.encodeS),
       f1(f.tokens / f.decodeS),
-      f1(f.tokens / f.bareS),
-      (f.bareS / f.encodeS).toFixed(2),
-      (f.bareS / f.decodeS).toFixed(2),
-      f1(f.tokens / f.scoreS),
-      (f.scoreS / f.encodeS).toFixed(2),
+      ...(f.bareS ? [f1(f.tokens / f.bareS), (f.bareS / f.encodeS).toFixed(2), (f.bareS / f.decodeS).toFixed(2)] : ['-', '-', '-']),
+      ...(f.scoreS ? [f1(f.tokens / f.scoreS), (f.scoreS / f.encodeS).toFixed(2)] : ['-', '-']),
       `${((100 * (f.encodeS - f.encodeRunS)) / f.encodeS).toFixed(1)}%`,
       f.otherSteps.map((o) => `${o.step} ${f1(f.tokens / o.encodeS)}`).join(', ') || '-',
+      f.codingStep === JS_QUANTIZER_KIND ? f1((1e6 * f.tablesS) / f.tokens) : '-',
       f1(f.harnessRssMiB),
     ]),
   );
@@ -171,8 +176,10 @@ async function measure(id: string): Promise<ModelFigures> {
     await other.compress(data);
     otherSteps.push({ step, encodeS: (performance.now() - j0) / 1000 - other.lastStats()!.timing!.tokenize });
   }
-  const bareS = await bareLoop(model, recorder.calls);
-  const scoreS = await strideScorer(model, tokens);
+  // The bare loop and the scorer run the ONNX file on onnxruntime: not for a GGUF (0: "-" in the table).
+  const onnx = model.identity.runtime.startsWith('onnxruntime');
+  const bareS = onnx ? await bareLoop(model, recorder.calls) : 0;
+  const scoreS = onnx ? await strideScorer(model, tokens) : 0;
   const sweep = argv['batch-sweep'] ? await batchSweep(model, tokens) : undefined;
   const bpbSweep = argv.sweep ? await segmentSweep(model) : undefined;
   const figures: ModelFigures = {
@@ -192,6 +199,8 @@ async function measure(id: string): Promise<ModelFigures> {
     bareS,
     bareSteps: recorder.calls.length,
     scoreS,
+    runtime: model.identity.runtime,
+    tablesS: s.timing!.quantize,
     harnessRssMiB,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     sweep,

@@ -26,6 +26,7 @@ export function searchedPlaces(id: string, modelDirs: string[]): string {
 export async function loadModelExplained(req: ModelRequest, hint?: string): Promise<LanguageModel> {
   const id = req.model ?? EMBEDDED_MODEL_ID;
   if (id === EMBEDDED_MODEL_ID || isOrderK(id) || existsSync(id)) return loadModel(req);
+  if (id.endsWith('.gguf')) throw new UsageError(`--model ${id}: no such GGUF file`);
   const dirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
   if (findLocalModel(id, dirs)) return loadModel(req);
 

@@ -16,6 +16,11 @@ import { downloadHubModel } from './hub-download.js';
 import type { ProgressHooks } from '../compressors/compressor.js';
 import { cacheDir } from './cache-dir.js';
 import { createOrderKModel } from './order-k.js';
+import { isGgufPath, loadGgufModel } from './llama-cpp/model.js';
+
+/** Runtimes a model can run on: chosen by the model's format (a `.gguf` → llama.cpp), or by --runtime. */
+export const RUNTIMES = ['onnxruntime', 'llama.cpp'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
 
 /** What users type → the transformers.js export on the Hub. */
 export const MODEL_ALIASES: Record<string, string> = {
@@ -43,6 +48,8 @@ export interface ModelRequest {
   offline?: boolean;
   maxContext?: number;
   threads?: number;
+  /** Default: llama.cpp for a `.gguf` file or a folder of one, else onnxruntime. */
+  runtime?: Runtime;
   /** One-line warnings from loading (e.g. a model that falls back to the JS quantizer). */
   warn?: (message: string) => void;
 }
@@ -70,6 +77,10 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   const id = req.model ?? EMBEDDED_MODEL_ID;
   const orderK = /^order-k(?::(\d+))?$/.exec(id);
   if (orderK) return createOrderKModel(orderK[1] === undefined ? 3 : Number(orderK[1]));
+  if (req.runtime === 'llama.cpp' || (req.runtime === undefined && isGgufPath(id))) {
+    if (!existsSync(id)) throw new CausalLmError(`--model ${id}: llama.cpp takes a .gguf file or a folder holding one, and this path does not exist`);
+    return loadGgufModel({ path: id, id, device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads });
+  }
   const modelDirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
   const load = (dir: string) =>
     loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads, warn: req.warn });

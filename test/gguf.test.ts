@@ -1,0 +1,150 @@
+/**
+ * The llama.cpp backend on GGUF exports of the shared 7m model (built here by
+ * scripts/gguf/export-gpt2-gguf.py into the cache dir when missing: about a second each).
+ * Round trips, the GGUF's own tokenizer against the ONNX model's, the ideal bits against the
+ * ONNX path, thread counts, and the refusals.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { loadModel } from '../src/models/lookup.js';
+import { cacheDir } from '../src/models/cache-dir.js';
+import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
+import type { LanguageModel } from '../src/models/language-model.js';
+import { EDGE_CASES, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, corpusPrefix } from './helpers/shared.js';
+
+const GGUF_DIR = join(cacheDir(), 'gguf');
+const gguf = (type: string) => join(GGUF_DIR, `${SMALL_MODEL}-${type}.gguf`);
+
+/** Build the exports the tests use when they are missing; a reason to skip when they cannot be. */
+function ensureExports(): string | null {
+  if (!HAVE_SHARED) return `../shared is absent (${SHARED_MODELS})`;
+  for (const type of ['f32', 'q8_0']) {
+    if (existsSync(gguf(type))) continue;
+    try {
+      execFileSync('/usr/bin/python3', [join(ROOT, 'scripts/gguf/export-gpt2-gguf.py'), join(SHARED_MODELS, SMALL_MODEL), gguf(type), '--type', type], { stdio: 'pipe' });
+    } catch (e) {
+      return `the GGUF export of ${SMALL_MODEL} is absent and could not be built (needs Debian's python3-onnx and python3-numpy): ${String((e as { stderr?: Buffer }).stderr ?? e).split('\n').filter(Boolean).pop()}`;
+    }
+  }
+  return null;
+}
+
+const skip = ensureExports();
+if (skip) console.warn(`SKIP: llama.cpp (GGUF) tests: ${skip}`);
+
+async function roundTrip(lm: LmCompressor, input: Uint8Array, decoder = lm) {
+  const archive = await lm.compress(input);
+  const back = await decoder.decompress(archive);
+  expect(Buffer.from(back).equals(Buffer.from(input))).toBe(true);
+  return { archive, stats: lm.lastStats()! };
+}
+
+describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m model)', () => {
+  let model: LanguageModel;
+  beforeAll(async () => {
+    model = await loadModel({ model: gguf('f32'), offline: true, threads: 1 });
+  });
+  afterAll(async () => model?.dispose());
+
+  test('identity: runtime names node-llama-cpp and llama.cpp; weights are the file SHA-256; dtype from the GGUF', () => {
+    const id = model.identity;
+    expect(id.runtime).toMatch(/^node-llama-cpp 3\.21\.1 llama\.cpp \S+ \(prebuilt\) cpu$/);
+    expect(id.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(id.dtype).toBe('f32');
+    expect(model.vocabSize).toBe(50257);
+    expect(model.startToken).toBe(50256);
+    expect(model.contextLength).toBe(1024);
+  });
+
+  test('the GGUF tokenizer (llama.cpp) gives the ONNX model tokenizer\'s tokens', async () => {
+    const onnx = await loadModel({ model: join(SHARED_MODELS, SMALL_MODEL), offline: true });
+    try {
+      for (const name of ['alice29.txt', 'html', 'urls.10K']) {
+        const input = corpusPrefix(name, 4000);
+        expect(Array.from(model.tokenizer.encode(input))).toEqual(Array.from(onnx.tokenizer.encode(input)));
+      }
+    } finally {
+      await onnx.dispose();
+    }
+  });
+
+  // The edge cases cut to 300 bytes: every token costs a whole-vocabulary read from the binding
+  // (about 5–15 ms), and the long run and the random bytes are what they are in 300 bytes too.
+  test.each(Object.entries(EDGE_CASES).map(([k, v]) => [k, v.subarray(0, 300)] as const))('round-trips %s', async (_, input) => {
+    await roundTrip(new LmCompressor(model, { segments: 2 }), input);
+  });
+
+  test.each(['alice29.txt', 'html', 'kppkn.gtb', 'fireworks.jpeg'])('round-trips a prefix of %s', async (name) => {
+    await roundTrip(new LmCompressor(model, { segments: 3 }), corpusPrefix(name, 400));
+  });
+
+  test('sliding context (re-priming) round-trips and codes within 0.5% of the ideal', async () => {
+    const input = corpusPrefix('alice29.txt', 1200);
+    const { stats } = await roundTrip(new LmCompressor(model, { segments: 1, contextLength: 48, primeTokens: 16 }), input);
+    expect(8 * (stats.codec!.payloadBytes as number)).toBeLessThan(stats.idealBits! * 1.005 + 64);
+  });
+
+  test('ideal bits equal the ONNX path\'s within 0.3% (same tokens, same segments)', async () => {
+    const input = corpusPrefix('alice29.txt', 3000);
+    const onnx = await loadModel({ model: join(SHARED_MODELS, SMALL_MODEL), offline: true });
+    try {
+      const a = new LmCompressor(model, { segments: 2 });
+      const b = new LmCompressor(onnx, { segments: 2 });
+      await a.compress(input);
+      await b.compress(input);
+      const [ga, gb] = [a.lastStats()!, b.lastStats()!];
+      expect(ga.tokens).toBe(gb.tokens);
+      expect(Math.abs(ga.idealBits! / gb.idealBits! - 1)).toBeLessThan(0.003);
+    } finally {
+      await onnx.dispose();
+    }
+  });
+
+  test('decoding with another thread count gives the same bytes', async () => {
+    const other = await loadModel({ model: gguf('f32'), offline: true, threads: 2 });
+    try {
+      expect(other.identity.runtime).toBe(model.identity.runtime);
+      await roundTrip(new LmCompressor(model, { segments: 2 }), corpusPrefix('asyoulik.txt', 400), new LmCompressor(other));
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  test('another GGUF (q8_0) or the ONNX model at decode is refused, naming expected and found', async () => {
+    const archive = await new LmCompressor(model).compress(corpusPrefix('alice29.txt', 100));
+    const q8 = await loadModel({ model: gguf('q8_0'), offline: true, threads: 1 });
+    try {
+      expect(q8.identity.dtype).toBe('q8_0');
+      await expect(new LmCompressor(q8).decompress(archive)).rejects.toThrow(ModelMismatchError);
+      await expect(new LmCompressor(q8).decompress(archive)).rejects.toThrow(new RegExp(`weights: archive expects ${model.identity.weightsSha256}, found ${q8.identity.weightsSha256}`));
+    } finally {
+      await q8.dispose();
+    }
+    const onnx = await loadModel({ model: join(SHARED_MODELS, SMALL_MODEL), offline: true });
+    try {
+      await expect(new LmCompressor(onnx).decompress(archive)).rejects.toThrow(/runtime: archive was coded with node-llama-cpp .* this is onnxruntime-node/);
+    } finally {
+      await onnx.dispose();
+    }
+  });
+});
+
+describe.skipIf(skip !== null)('compress-bench --model PATH.gguf (the CLI, offline)', () => {
+  test('compress then decompress gives the bytes back; a missing .gguf is one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-gguf-'));
+    const input = corpusPrefix('alice29.txt', 300);
+    writeFileSync(join(dir, 'in.txt'), input);
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+    await cli('compress', '-q', '--threads', '1', '-m', gguf('f32'), join(dir, 'in.txt'), '-o', join(dir, 'a.cbz'));
+    await cli('decompress', '-q', '--threads', '1', '-m', gguf('f32'), join(dir, 'a.cbz'), '-o', join(dir, 'out.txt'));
+    expect(readFileSync(join(dir, 'out.txt')).equals(Buffer.from(input))).toBe(true);
+    const missing = await cli('compress', '-m', join(dir, 'none.gguf'), join(dir, 'in.txt'), '-o', join(dir, 'b.cbz')).catch((e) => e);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^compress-bench: --model \S+none\.gguf: no such GGUF file\n$/);
+  });
+});
