@@ -29,6 +29,9 @@ import type { CodecOptions } from './coding/lm-codec.js';
 import { reportCommand, checkCommand, compareCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
+import { isNpmDatasetSpec, materializeNpmDataset, NPM_DATASETS } from './corpora/npm-datasets.js';
+import { generalizationGaps } from './records/generalization.js';
+import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
 
@@ -76,10 +79,19 @@ function modelRequest(argv: { dtype: string; device: string; offline: boolean; '
   };
 }
 
-/** Inputs: files, or registered corpora (`enwik8`, `enwik8:test`) present on disk. */
+/** Inputs: files, registered corpora (`enwik8`, `enwik8:test`) present on disk, or npm datasets (`npm:brown`). */
 async function loadInputs(specs: string[], offset: number, limit: number | undefined): Promise<LoadedInput[]> {
   const out: LoadedInput[] = [];
   for (const spec of specs) {
+    if (isNpmDatasetSpec(spec) && !existsSync(spec)) {
+      // Named by the spec and recorded as its corpus, so model cards can match it (`npm:brown`).
+      const ds = await materializeNpmDataset(spec).catch((e) => {
+        throw new UsageError(e instanceof Error ? e.message : String(e));
+      });
+      const name = `npm:${ds.dataset.id}`;
+      out.push(await readInput(ds.path, { offset, limit, name, corpus: name }));
+      continue;
+    }
     if (existsSync(spec)) {
       out.push(await readInput(spec, { offset, limit }));
       continue;
@@ -124,7 +136,7 @@ async function readResumable(path: string): Promise<RunRecord> {
 async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const a = argv as unknown as {
     inputs: string[]; corpus?: unknown; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
-    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean;
+    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean; series?: 'params' | 'step';
     dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; segments?: number | 'auto'; context?: number; prime?: number;
   };
   const specs = [...(a.inputs ?? []), ...list(a.corpus)];
@@ -155,7 +167,10 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
   const path = a.resume ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
   const save = async (results: ResultRecord[], complete: boolean) => {
-    if (a.record) await saveRunRecord({ ...record, results, complete }, path);
+    const gaps = generalizationGaps(results);
+    if (a.record) {
+      await saveRunRecord({ ...record, results, complete, ...(gaps.length ? { generalization: gaps } : {}), ...(a.series ? { series: a.series } : {}) }, path);
+    }
   };
   // A run killed before its first result still leaves its record (complete: false) to resume.
   if (!previous) await save([], false);
@@ -172,9 +187,22 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   for (const c of compressors) await c.dispose?.();
   await save(results, true);
   if (a.record && !a.json && !a.quiet) process.stderr.write(`record: ${path}\n`);
-  if (a.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
-  else process.stdout.write(resultsTable(results) + '\n');
+  const generalization = generalizationGaps(results);
+  if (a.json) process.stdout.write(JSON.stringify({ results, ...(generalization.length ? { generalization } : {}) }, null, 2) + '\n');
+  else {
+    process.stdout.write(resultsTable(results) + '\n');
+    if (a.series) process.stdout.write('\n' + seriesText(buildSeries([{ ...record, results }], a.series)) + '\n');
+  }
   return results.every((r) => r.roundtrip) ? 0 : 1;
+}
+
+/** Run a parser whose errors are usage errors (exit 2). */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** `-m none`: baselines only, no language model. */
@@ -245,7 +273,7 @@ export function buildCli(args: string[]) {
       'Main job: score the model(s) and baselines on each input (files or corpus names)',
       (y) =>
         codecOptions(modelOptions(y))
-          .positional('inputs', { type: 'string', array: true, describe: 'Files, or corpora such as enwik8, enwik8:test' })
+          .positional('inputs', { type: 'string', array: true, describe: `Files, corpora such as enwik8, enwik8:test, or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})` })
           .option('model', modelOption('Model id, alias (gpt2), folder, or order-k[:K]; repeatable. Default: the embedded model'))
           .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
           .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
@@ -257,7 +285,8 @@ export function buildCli(args: string[]) {
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
           .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
           .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go' })
-          .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results in this record and keep saving to it' }),
+          .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results in this record and keep saving to it' })
+          .option('series', { type: 'string', coerce: (v: unknown) => (v === undefined ? undefined : usage(() => parseSeriesAxis(v))), describe: 'params | step: also print bits/byte on seen and unseen inputs along the models\' parameters or training steps' }),
       async (argv) => {
         process.exitCode = await benchCommand(argv as Record<string, unknown>);
       },
