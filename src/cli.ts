@@ -26,7 +26,7 @@ import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
-import { reportCommand, checkCommand, compareCommand } from './cli/report-commands.js';
+import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
 import { isNpmDatasetSpec, materializeNpmDataset, NPM_DATASETS } from './corpora/npm-datasets.js';
@@ -35,7 +35,7 @@ import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
 
-const COMMANDS = ['compress', 'decompress', 'report', 'check', 'compare', 'joint', 'corpora'];
+const COMMANDS = ['compress', 'decompress', 'report', 'check', 'compare', 'series', 'joint', 'corpora'];
 
 const modelOptions = (y: Argv) =>
   y
@@ -320,6 +320,7 @@ export function buildCli(args: string[]) {
     .command(reportCommand)
     .command(checkCommand)
     .command(compareCommand)
+    .command(seriesCommand)
     .command(jointCommand)
     .command('corpora', 'Known corpora: list, fetch', (y) =>
       y
