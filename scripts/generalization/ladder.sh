@@ -22,6 +22,6 @@ for m in $MODELS; do
   for off in $OFFSETS; do
     nice -n 10 node "$ROOT/dist/cli.js" -m "$m" --model-dir "$SHARED/models" --baselines gzip:9 \
       --limit "$LIMIT" --offset "$off" --record-dir "$OUT" -q --series params \
-      npm:brown npm:sotu npm:spam "$S/alice29.txt" "$S/asyoulik.txt" "$S/lcet10.txt" "$S/plrabn12.txt" "$ROOT/corpora/samples/gpl-3.0.txt"
+      npm:brown npm:sotu npm:spam "$S/alice29.txt" "$S/asyoulik.txt" "$S/lcet10.txt" "$S/plrabn12.txt"
   done
 done

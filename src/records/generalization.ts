@@ -137,3 +137,14 @@ export function generalizationGaps(results: ResultRecord[]): GapRecord[] {
 export function seenLabel(seen: boolean | null | undefined): string {
   return seen === true ? 'seen' : seen === false ? 'unseen' : '?';
 }
+
+/**
+ * ROC AUC of a membership score where LOWER means "seen" (as for lmZlibRatio): the probability
+ * that a random seen input scores below a random unseen one, ties counting half. Null without both.
+ */
+export function rocAuc(seenScores: number[], unseenScores: number[]): number | null {
+  if (!seenScores.length || !unseenScores.length) return null;
+  let wins = 0;
+  for (const s of seenScores) for (const u of unseenScores) wins += s < u ? 1 : s === u ? 0.5 : 0;
+  return wins / (seenScores.length * unseenScores.length);
+}
