@@ -39,8 +39,10 @@ describe('main job', () => {
       expect(x.outputBytes).toBeGreaterThan(0);
       expect(x.bitsPerByte).toBeCloseTo((x.outputBytes * 8) / 1840, 9);
       expect(typeof x.seconds).toBe('number');
+      expect(x.seen).toBe(false); // no training data: order-k and classic baselines have seen nothing
     }
     expect(doc.results[0].idealBitsPerByte).toBeGreaterThan(0);
+    expect(doc.results[0].lmZlibRatio).toBeGreaterThan(0);
     expect(readFileSync(join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]), 'utf8')).toContain('"recordVersion": 1');
   });
 

@@ -235,6 +235,29 @@ describe.skipIf(!HAVE_CHROMIUM)('series chart in headless Chromium', () => {
   });
 });
 
+describe.skipIf(!existsSync(CLI))('CLI errors', () => {
+  const fails = async (args: string[]) => {
+    try {
+      await run(process.execPath, [CLI, ...args], { cwd: ROOT });
+    } catch (e) {
+      return e as { code: number; stderr: string };
+    }
+    throw new Error('expected a failure');
+  };
+  it('a bad --series or npm dataset is one line, exit 2', async () => {
+    for (const [args, msg] of [
+      [['-m', 'order-k', 'corpora/samples/gpl-3.0.txt', '--series', 'layers', '--no-record'], '--series: "layers" is not accepted; accepted values: params, step'],
+      [['-m', 'order-k', 'npm:nope', '--no-record'], 'unknown npm dataset "npm:nope"'],
+      [['report', 'corpora/samples', '--series', 'x'], '--series: "x" is not accepted'],
+    ] as const) {
+      const e = await fails([...args]);
+      expect(e.code, args.join(' ')).toBe(2);
+      expect(e.stderr.trim().split('\n')).toHaveLength(1);
+      expect(e.stderr).toContain(msg);
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!HAVE_EMBEDDED || !existsSync(CLI))('records from the main job', () => {
   it('every result has seen; the LM has lmZlibRatio; the record has the gap (embedded model: held-out GPL-3 vs npm:sotu)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cb-gen-'));

@@ -12,7 +12,7 @@
 #   split/               one training and one held-out chunk of brown, sotu and mail (split-texts.py)
 #   models/step-NNNNNN/  each checkpoint exported (export.py), with card.json: its step, parameters, and
 #                        trainedOn = the training chunks' SHA-256, heldOut = the held-out chunks', GPL-3, snappy
-#   records/             one run record per checkpoint
+#   records/step-NNNNNN/ the run record of each checkpoint
 #   report.md, report.html   compress-bench report --series step
 # Already exported checkpoints and finished records are kept, so re-running after more checkpoints appear only
 # does the new ones. Env: LIMIT (bytes per input, default 16384), EXTRA (more inputs), SNAPPY (../shared's snappy
@@ -78,16 +78,16 @@ json.dump(card, open(out, 'w'), indent=2)
 PYEOF
     mv "$dir.tmp" "$dir"
   fi
-  rec="$OUT/records/$name.json"
-  if [ ! -f "$rec" ] || ! grep -q '"complete": true' "$rec"; then
-    # --resume keeps the results a killed run already verified.
-    resume=""; [ -f "$rec" ] && resume="--resume $rec"
+  # One folder per checkpoint; a run killed midway is resumed (--resume keeps its verified results).
+  recs="$OUT/records/$name"
+  mkdir -p "$recs"
+  rec=$(ls "$recs"/*.json 2>/dev/null | head -1 || true)
+  if [ -z "$rec" ] || ! grep -q '"complete": true' "$rec"; then
+    resume=""; [ -n "$rec" ] && resume="--resume $rec"
     nice -n 10 node "$ROOT/dist/cli.js" -m "$dir" --baselines gzip:9 --limit "$LIMIT" --series step -q \
-      --record-dir "$OUT/records" $resume $INPUTS > /dev/null
-    # The main job names records by time: keep one per checkpoint.
-    [ -f "$rec" ] || mv "$(ls -t "$OUT"/records/2*.json | head -1)" "$rec"
+      --record-dir "$recs" $resume $INPUTS > /dev/null
   fi
   echo "$name done" >&2
 done
-node "$ROOT/dist/cli.js" report "$OUT/records" --series step --out "$OUT/report" --title "embedded model: bits/byte over training (seen vs held-out)"
-node "$ROOT/dist/cli.js" series "$OUT/records" --series step
+node "$ROOT/dist/cli.js" report "$OUT"/records/step-*/ --series step --out "$OUT/report" --title "embedded model: bits/byte over training (seen vs held-out)"
+node "$ROOT/dist/cli.js" series "$OUT"/records/step-*/ --series step
