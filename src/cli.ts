@@ -30,7 +30,7 @@ import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cl
 import { jointCommand } from './cli/joint-command.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
 import { isNpmDatasetSpec, materializeNpmDataset, NPM_DATASETS } from './corpora/npm-datasets.js';
-import { generalizationGaps } from './records/generalization.js';
+import { generalizationGaps, modelFacts } from './records/generalization.js';
 import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
@@ -156,7 +156,9 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const models = list(a.model);
   if (models.includes(NO_MODEL) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
   for (const m of models.length === 0 ? [undefined] : models[0] === NO_MODEL ? [] : models) {
-    compressors.push(new LmCompressor(await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context }), codec));
+    const lm = await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context });
+    usage(() => modelFacts(lm.identity)); // a malformed or stale model card fails here, before any work
+    compressors.push(new LmCompressor(lm, codec));
   }
   compressors.push(...classic);
 

@@ -5,7 +5,7 @@
  * has not seen; on its training data it measures memorisation (Carlini et al. 2021 use the same
  * LM/zlib ratio as a membership signal; here it comes from a real coded stream).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import zlib from 'node:zlib';
 import onnxProto from 'onnx-proto';
@@ -44,13 +44,17 @@ export function modelFacts(identity: Pick<ModelIdentity, 'weightsSha256' | 'file
   return facts;
 }
 
+const MAX_COUNTED_GRAPH_BYTES = 1 << 30;
+
 /**
  * Parameters counted from the weights: the elements of the graph's floating-point and int8
- * initializers with two or more dimensions, or one (biases, norms). Shape constants (int64) are
- * not parameters. External-data models are counted from their dims too.
+ * initializers with one or more dimensions (scalars are constants). Shape tensors (int64/int32)
+ * are not parameters; quantization scales are counted (the embedded int8 model: 1,095,168 for
+ * 1,088,256 weights — its card gives the latter). External-data models are counted from their dims.
  */
 export function countOnnxParameters(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
+  // Parsing means holding the whole protobuf in memory: skip it for large graphs (a card can say).
+  if (!existsSync(path) || statSync(path).size > MAX_COUNTED_GRAPH_BYTES) return undefined;
   const onnx = (onnxProto as unknown as { onnx: { ModelProto: { decode(b: Uint8Array): unknown } } }).onnx;
   const model = onnx.ModelProto.decode(readFileSync(path)) as { graph?: { initializer?: { dims?: unknown[]; dataType?: number }[] } };
   // FLOAT 1, UINT8 2, INT8 3, FLOAT16 10, DOUBLE 11, BFLOAT16 16: weights; INT64/INT32 are indices and shapes.
