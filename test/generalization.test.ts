@@ -138,7 +138,8 @@ describe('memorisation signal and gaps', () => {
 function seriesRecords(): RunRecord[] {
   const results: ResultRecord[] = [];
   const models = [
-    { id: 'gpt2-docmix-7m', parameters: 6_960_768, step: 500, seen: 2.3, unseen: 2.9 },
+    // A long folder path as id: its point label must still stay inside the chart.
+    { id: '/root/.cache/compress-bench/generalization/checkpoints/models/gpt2-docmix-7m', parameters: 6_960_768, step: 500, seen: 2.3, unseen: 2.9 },
     { id: 'gpt2-docmix-16m', parameters: 16_287_488, step: 1000, seen: 1.9, unseen: 2.7 },
     { id: 'gpt2-docmix-30m', parameters: 30_339_456, step: 1500, seen: 1.4, unseen: 2.45 },
   ];
@@ -167,7 +168,7 @@ describe('series', () => {
 
   it('orders models along the axis with pooled seen/unseen bits and the gap, in text and Markdown', () => {
     const s = buildSeries(seriesRecords(), 'params');
-    expect(s.points.map((p) => p.model)).toEqual(['gpt2-docmix-7m', 'gpt2-docmix-16m', 'gpt2-docmix-30m']);
+    expect(s.points.map((p) => p.model.split('/').pop())).toEqual(['gpt2-docmix-7m', 'gpt2-docmix-16m', 'gpt2-docmix-30m']);
     expect(s.points[2].seenBpb).toBeCloseTo(1.405, 2);
     expect(s.points[2].unseenBpb).toBeCloseTo(2.475, 2);
     expect(s.points[2].gap).toBeCloseTo(1.07, 2);
@@ -209,7 +210,7 @@ describe.skipIf(!HAVE_CHROMIUM)('series chart in headless Chromium', () => {
     const svg = page.locator('#chart-series svg');
     expect(await svg.count()).toBe(1);
     const texts = await page.$$eval('#chart-series svg text', (ts) => ts.map((t) => t.textContent ?? ''));
-    for (const t of ['seen (training data)', 'unseen (held out)', 'gap', 'parameters', 'bits per byte']) expect(texts).toContain(t);
+    for (const t of ['seen (training data)', 'unseen (held out)', 'gap', 'parameters', 'bits per byte', 'gpt2-docmix-7m', 'gpt2-docmix-30m']) expect(texts).toContain(t);
     // The shaded band: a filled path in the gap's colour.
     const fills = await page.$$eval('#chart-series svg path', (ps) => ps.map((p) => `${p.getAttribute('fill')}|${p.getAttribute('fill-opacity') ?? ''}`));
     expect(fills.some((f) => /^rgba?\(192,\s*57,\s*43/.test(f) || f.startsWith('rgb(192,57,43)'))).toBe(true);

