@@ -30,13 +30,16 @@ import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
-import { reportCommand, checkCommand, compareCommand } from './cli/report-commands.js';
+import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
+import { isNpmDatasetSpec, materializeNpmDataset, NPM_DATASETS } from './corpora/npm-datasets.js';
+import { generalizationGaps, modelFacts } from './records/generalization.js';
+import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
 
-const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'joint', 'corpora'];
+const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'series', 'joint', 'corpora'];
 
 const modelOptions = (y: Argv) =>
   y
@@ -82,10 +85,19 @@ function modelRequest(argv: { dtype: string; device: string; offline: boolean; '
   };
 }
 
-/** Inputs: files, or registered corpora (`enwik8`, `enwik8:test`) present on disk. */
+/** Inputs: files, registered corpora (`enwik8`, `enwik8:test`) present on disk, or npm datasets (`npm:brown`). */
 async function loadInputs(specs: string[], offset: number, limit: number | undefined): Promise<LoadedInput[]> {
   const out: LoadedInput[] = [];
   for (const spec of specs) {
+    if (isNpmDatasetSpec(spec) && !existsSync(spec)) {
+      // Named by the spec and recorded as its corpus, so model cards can match it (`npm:brown`).
+      const ds = await materializeNpmDataset(spec).catch((e) => {
+        throw new UsageError(e instanceof Error ? e.message : String(e));
+      });
+      const name = `npm:${ds.dataset.id}`;
+      out.push(await readInput(ds.path, { offset, limit, name, corpus: name }));
+      continue;
+    }
     if (existsSync(spec)) {
       out.push(await readInput(spec, { offset, limit }));
       continue;
@@ -130,7 +142,7 @@ async function readResumable(path: string): Promise<RunRecord> {
 async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const a = argv as unknown as {
     inputs: string[]; corpus?: unknown; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
-    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean;
+    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean; series?: 'params' | 'step';
     dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; segments?: number | 'auto'; context?: number; prime?: number;
     chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number;
   };
@@ -151,7 +163,9 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const models = list(a.model);
   if (models.includes(NO_MODEL) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
   for (const m of models.length === 0 ? [undefined] : models[0] === NO_MODEL ? [] : models) {
-    compressors.push(new LmCompressor(await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context }), codec));
+    const lm = await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context });
+    usage(() => modelFacts(lm.identity)); // a malformed or stale model card fails here, before any work
+    compressors.push(new LmCompressor(lm, codec));
   }
   compressors.push(...classic);
 
@@ -164,7 +178,10 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
   const path = a.resume ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
   const save = async (results: ResultRecord[], complete: boolean) => {
-    if (a.record) await saveRunRecord({ ...record, results, complete }, path);
+    const gaps = generalizationGaps(results);
+    if (a.record) {
+      await saveRunRecord({ ...record, results, complete, ...(gaps.length ? { generalization: gaps } : {}), ...(a.series ? { series: a.series } : {}) }, path);
+    }
   };
   // A run killed before its first result still leaves its record (complete: false) to resume.
   if (!previous) await save([], false);
@@ -181,8 +198,12 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   for (const c of compressors) await c.dispose?.();
   await save(results, true);
   if (a.record && !a.json && !a.quiet) process.stderr.write(`record: ${path}\n`);
-  if (a.json) process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
-  else process.stdout.write(resultsTable(results) + '\n');
+  const generalization = generalizationGaps(results);
+  if (a.json) process.stdout.write(JSON.stringify({ results, ...(generalization.length ? { generalization } : {}) }, null, 2) + '\n');
+  else {
+    process.stdout.write(resultsTable(results) + '\n');
+    if (a.series) process.stdout.write('\n' + seriesText(buildSeries([{ ...record, results }], a.series)) + '\n');
+  }
   return results.every((r) => r.roundtrip) ? 0 : 1;
 }
 
@@ -256,6 +277,15 @@ async function mergeCommand(a: { partials: string[]; output?: string; quiet: boo
     process.stdout.write(resultsTable(merged.results) + '\n');
   }
   return merged.results.every((r) => r.roundtrip) ? 0 : 1;
+}
+
+/** Run a parser whose errors are usage errors (exit 2). */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** `-m none`: baselines only, no language model. */
@@ -355,7 +385,7 @@ export function buildCli(args: string[]) {
       'Main job: score the model(s) and baselines on each input (files or corpus names)',
       (y) =>
         codecOptions(modelOptions(y))
-          .positional('inputs', { type: 'string', array: true, describe: 'Files, or corpora such as enwik8, enwik8:test' })
+          .positional('inputs', { type: 'string', array: true, describe: `Files, corpora such as enwik8, enwik8:test, or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})` })
           .option('model', modelOption('Model id, alias (gpt2), folder, or order-k[:K]; repeatable. Default: the embedded model'))
           .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
           .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
@@ -370,7 +400,8 @@ export function buildCli(args: string[]) {
           .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results (or chunks) in this record and keep saving to it' })
           .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code each input as independent chunks of this size (8MB, 64KiB), each verified and saved as it finishes; results are sums over chunks' })
           .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run only part I of N (0-based, I/N) of the work (inputs × chunks × models) into RECORD_DIR/shard-I-of-N.json (resumed if it exists); "auto": from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID' })
-          .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards (the Job\'s completions, the Slurm array\'s size; also env COMPRESS_BENCH_SHARD_COUNT; Slurm default SLURM_ARRAY_TASK_COUNT)' }),
+          .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards (the Job\'s completions, the Slurm array\'s size; also env COMPRESS_BENCH_SHARD_COUNT; Slurm default SLURM_ARRAY_TASK_COUNT)' })
+          .option('series', { type: 'string', coerce: (v: unknown) => (v === undefined ? undefined : usage(() => parseSeriesAxis(v))), describe: 'params | step: also print bits/byte on seen and unseen inputs along the models\' parameters or training steps' }),
       async (argv) => {
         process.exitCode = await benchCommand(argv as Record<string, unknown>);
       },
@@ -418,6 +449,7 @@ export function buildCli(args: string[]) {
     .command(reportCommand)
     .command(checkCommand)
     .command(compareCommand)
+    .command(seriesCommand)
     .command(jointCommand)
     .command('corpora', 'Known corpora: list, fetch', (y) =>
       y

@@ -58,8 +58,8 @@ describe('checkAgainstBaseline', () => {
       ['xz:9', 'improved'],
       ['zstd:19', 'ok'],
     ]);
-    expect(check.table).toContain('| input | compressor | baseline bpb | current bpb | Δ% | status | note |');
-    expect(check.table).toContain('| enwik8:test | xz:9 | 2.1000 | 2.0000 | -4.76% | improved |  |');
+    expect(check.table).toContain('| input | compressor | seen | baseline bpb | current bpb | Δ% | status | note |');
+    expect(check.table).toContain('| enwik8:test | xz:9 | ? | 2.1000 | 2.0000 | -4.76% | improved |  |');
     expect(check.message).toBe('no regression in 3 compared rows (tolerance 0.50%)');
   });
 
@@ -67,7 +67,7 @@ describe('checkAgainstBaseline', () => {
     const current = [record([result('gzip:9', 2.9), result('xz:9', 2.1 * 1.006), result('zstd:19', 2.3)])];
     const check = checkAgainstBaseline(current, baseline, { tolerance: 0.005 });
     expect(check.exitCode).toBe(1);
-    expect(check.table).toMatch(/\| enwik8:test \| xz:9 \| 2\.1000 \| 2\.1126 \| \+0\.60% \| \*\*REGRESSED\*\* \|/);
+    expect(check.table).toMatch(/\| enwik8:test \| xz:9 \| \? \| 2\.1000 \| 2\.1126 \| \+0\.60% \| \*\*REGRESSED\*\* \|/);
     expect(check.message).toMatch(/^1 regression against the baseline \(tolerance 0\.50%\): enwik8:test × xz:9$/);
     // The same run passes with a looser tolerance.
     expect(checkAgainstBaseline(current, baseline, { tolerance: '1%' }).exitCode).toBe(0);
@@ -133,7 +133,7 @@ describe('compareRecords for dtypes of one model', () => {
       const cmp = compareRecords(fp32, run(dtype, bpb), { matchBy: 'model', labels: ['fp32', dtype] });
       expect(cmp.overlapping).toBe(1);
       expect(cmp.rows[0]).toMatchObject({ compressor: 'Xenova/gpt2', aBpb: 1.3, bBpb: bpb, note: `dtype fp32 → ${dtype}` });
-      expect(cmp.table).toContain(`| input | compressor | fp32 bpb | ${dtype} bpb | Δ% | status | note |`);
+      expect(cmp.table).toContain(`| input | compressor | seen | fp32 bpb | ${dtype} bpb | Δ% | status | note |`);
       expect(cmp.table).toContain(`| ${delta} |`);
     }
     // Matched by compressor name instead, differently named dtypes do not line up.

@@ -73,7 +73,7 @@ describe('leaderboardMarkdown', () => {
   it('has a table per input with every column, sorted by coded bpb', () => {
     expect(md).toContain('## enwik8:test');
     expect(md).toContain('## snappy/alice29.txt');
-    expect(md).toContain('| # | compressor | bytes out | bpb (coded) | ideal bpb | decompressor bytes | Hutter total bytes | total bpb | encode s | decode s | round trip |');
+    expect(md).toContain('| # | compressor | bytes out | bpb (coded) | ideal bpb | decompressor bytes | Hutter total bytes | total bpb | encode s | decode s | round trip | seen | LM/zlib |');
     const section = md.slice(md.indexOf('## enwik8:test'), md.indexOf('## snappy/alice29.txt'));
     const order = ['lm:gpt2', 'xz:9', 'zstd:19', 'lm:tiny', 'gzip:9', 'brotli:11'].map((c) => section.indexOf(`| ${c}`));
     expect(order.every((i) => i > 0)).toBe(true);

@@ -11,6 +11,8 @@ import { newRunRecord } from '../records/write.js';
 import { writeFileAtomic } from '../records/atomic.js';
 import { oneOf } from './options.js';
 import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords } from '../reports/index.js';
+import { buildSeries, parseSeriesAxis, seriesText, SERIES_AXES } from '../reports/series.js';
+import type { SeriesAxis } from '../records/run-record.js';
 
 export class ReportInputError extends Error {}
 
@@ -48,15 +50,43 @@ export const reportCommand: CommandModule = {
     y
       .positional('records', { type: 'string', array: true, describe: 'Record files or folders (default: reports/runs)' })
       .option('out', { type: 'string', default: 'reports/leaderboard', describe: 'Output path without extension: writes OUT.md and OUT.html' })
-      .option('title', { type: 'string', default: 'compress-bench leaderboard' }),
+      .option('title', { type: 'string', default: 'compress-bench leaderboard' })
+      .option('series', { type: 'string', describe: `${SERIES_AXES.join(' | ')}: draw bits/byte on seen and unseen inputs along the models' parameters or training steps (default: the records' own --series)` }),
   handler: async (argv) => {
+    const series = seriesOption(argv.series);
     const paths = (argv.records as string[] | undefined)?.length ? (argv.records as string[]) : ['reports/runs'];
     const records = await readRecords(paths);
     if (records.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
     const out = argv.out as string;
-    await writeFileAtomic(`${out}.md`, leaderboardMarkdown(records));
-    await writeFileAtomic(`${out}.html`, leaderboardHtml(records, { title: argv.title as string }));
+    await writeFileAtomic(`${out}.md`, leaderboardMarkdown(records, { series }));
+    await writeFileAtomic(`${out}.html`, leaderboardHtml(records, { title: argv.title as string, series }));
     process.stdout.write(`${out}.md\n${out}.html\n`);
+  },
+};
+
+function seriesOption(v: unknown): SeriesAxis | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseSeriesAxis(v);
+  } catch (e) {
+    throw new ReportInputError((e as Error).message);
+  }
+}
+
+/** `series`: the compare-style text table of models along an axis, from records. */
+export const seriesCommand: CommandModule = {
+  command: 'series <records..>',
+  describe: 'Bits/byte on seen and unseen inputs per model, along parameters or training step (text table)',
+  builder: (y) =>
+    y
+      .positional('records', { type: 'string', array: true, describe: 'Record files or folders' })
+      .option('series', { type: 'string', default: 'params', describe: SERIES_AXES.join(' | ') })
+      .option('json', { type: 'boolean', default: false }),
+  handler: async (argv) => {
+    const records = await readRecords(argv.records as string[]);
+    const s = buildSeries(records, seriesOption(argv.series)!);
+    if (s.points.length === 0) throw new ReportInputError(`no model in these records has results on inputs it is known to have seen or not seen${s.skipped.length ? ` (${s.skipped.join('; ')})` : ''}`);
+    process.stdout.write((argv.json ? JSON.stringify(s, null, 2) : seriesText(s)) + '\n');
   },
 };
 

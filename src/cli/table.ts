@@ -1,5 +1,6 @@
 /** The terminal table of the main job: one block per input, one row per compressor. */
 import type { ResultRecord } from '../records/run-record.js';
+import { seenLabel } from '../records/generalization.js';
 
 /** null: an empty input has no bits/byte, shown as n/a rather than as a score. */
 const fmt = (n: number | null, digits = 3) => (n === null ? 'n/a' : Number.isFinite(n) ? n.toFixed(digits) : '–');
@@ -10,7 +11,7 @@ export function resultsTable(results: ResultRecord[]): string {
   for (const r of results) byInput.set(r.input.name, [...(byInput.get(r.input.name) ?? []), r]);
   const blocks: string[] = [];
   for (const [name, rows] of byInput) {
-    const head = ['compressor', 'in bytes', 'out bytes', 'ratio', 'bits/byte', 'ideal b/B', 'tokens', 'tok/s', 'bytes/s', 'enc s', 'dec s', 'round trip'];
+    const head = ['compressor', 'in bytes', 'out bytes', 'ratio', 'bits/byte', 'ideal b/B', 'tokens', 'tok/s', 'bytes/s', 'enc s', 'dec s', 'round trip', 'seen', 'LM/zlib'];
     const body = rows.map((r) => {
       const secs = r.encodeSeconds;
       return [
@@ -26,6 +27,8 @@ export function resultsTable(results: ResultRecord[]): string {
         fmt(secs, 2),
         fmt(r.decodeSeconds, 2),
         r.roundtrip ? '✓' : '✗ FAILED',
+        seenLabel(r.seen),
+        r.lmZlibRatio !== undefined ? fmt(r.lmZlibRatio) : '',
       ];
     });
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));

@@ -2,6 +2,8 @@
  * `RunRecord`: everything needed to reproduce and compare one run. Reports, tables and the
  * `check` gate read nothing else. Bump RECORD_VERSION on any breaking change of shape.
  */
+import type { GapRecord } from './generalization.js';
+
 export const RECORD_VERSION = 1;
 
 export interface RunRecord {
@@ -28,6 +30,10 @@ export interface RunRecord {
    * may therefore have fewer results than `work` names, or none.
    */
   results: ResultRecord[];
+  /** Per LM run on both training and held-out inputs: pooled bits/byte of each and the gap (src/records/generalization.ts). */
+  generalization?: GapRecord[];
+  /** `--series params|step`: the axis the run's models form a series along. */
+  series?: SeriesAxis;
   /** Chunked or sharded runs: what the whole run covers (identical in every shard of it). */
   work?: WorkRecord;
   /** `--shard I/N`: this record holds only the I-th of N parts of `work` (0-based). */
@@ -59,6 +65,8 @@ export interface ChunkResult extends ResultRecord {
   };
 }
 
+export type SeriesAxis = 'params' | 'step';
+
 /** One compressor on one input. */
 export interface ResultRecord {
   compressor: string;
@@ -86,6 +94,14 @@ export interface ResultRecord {
   seconds: number;
   /** Byte-exact round trip verified. */
   roundtrip: boolean;
+  /**
+   * Was the input training data of the model? true / false / null (unknown), from the model's
+   * card (src/records/model-card.ts); false for compressors without training data (classic, order-k).
+   * Absent only in records written before it existed: read as null.
+   */
+  seen?: boolean | null;
+  /** LM: coded payload bits ÷ gzip -9 deflate bits on the same bytes, framing excluded; low on memorised text (null for an empty input). */
+  lmZlibRatio?: number | null;
   decompressor: { bytes: number; source: string };
   /** Hutter-style: outputBytes + decompressor bytes, and bpb of that total. */
   totalBytes: number;
@@ -105,8 +121,13 @@ export interface ModelRecord {
   device: string;
   /** e.g. `onnxruntime-node 1.30.0 cpu`: floating point is only promised equal on the same one. */
   runtime?: string;
+  /** From the card, the runtime, or counted from the weights' tensors. */
   parameters?: number;
   weightsBytes: number;
+  /** Training step of a checkpoint: the card's `step`, else from the folder name (`checkpoint-1200`, `step-001200`). */
+  step?: number;
+  /** The model card used for `seen` (path), when one was found. */
+  card?: string;
 }
 
 export interface InputRecord {

@@ -7,6 +7,7 @@ import { formatBpb, formatPercent } from './format.js';
 import type { Table } from './leaderboard.js';
 import { markdownTable } from './markdown.js';
 import { compressorLabel } from './results.js';
+import { seenLabel } from '../records/generalization.js';
 
 export type ComparisonStatus = 'ok' | 'improved' | 'regressed' | 'failed' | 'new' | 'missing';
 
@@ -22,6 +23,8 @@ export interface ComparisonRow {
   status: ComparisonStatus;
   /** e.g. `dtype fp32 → q8`, `matched by name: input bytes differ`, an error message. */
   note?: string;
+  /** Was the input training data of the model (the current side's record; null = unknown)? */
+  seen?: boolean | null;
 }
 
 export interface CompareOptions {
@@ -78,11 +81,12 @@ export function compareRecords(a: RunRecord | RunRecord[], b: RunRecord | RunRec
     const notes: string[] = [];
     if (ref && !viaSlice) notes.push('matched by name: input bytes differ');
     if (ref?.model && cur.model && ref.model.dtype !== cur.model.dtype) notes.push(`dtype ${ref.model.dtype} → ${cur.model.dtype}`);
-    rows.push(compareOne(ref, cur, tolerance, notes, options));
+    if (ref && ref.seen !== undefined && cur.seen !== undefined && ref.seen !== cur.seen) notes.push(`seen ${seenLabel(ref.seen)} → ${seenLabel(cur.seen)}`);
+    rows.push({ ...compareOne(ref, cur, tolerance, notes, options), seen: cur.seen ?? null });
   }
   for (const ref of bySlice.values()) {
     if (matched.has(ref)) continue;
-    rows.push({ input: ref.input.name, compressor: labelOf(ref, options), aBpb: usable(ref) ? ref.bitsPerByte! : null, bBpb: null, delta: null, status: 'missing' });
+    rows.push({ input: ref.input.name, compressor: labelOf(ref, options), aBpb: usable(ref) ? ref.bitsPerByte! : null, bBpb: null, delta: null, status: 'missing', seen: ref.seen ?? null });
   }
   const overlapping = rows.filter((r) => r.aBpb !== null && r.bBpb !== null).length;
   return { rows, table: comparisonTable(rows, options.labels ?? ['baseline', 'current']), overlapping };
@@ -109,9 +113,9 @@ function compareOne(ref: ResultRecord | undefined, cur: ResultRecord, tolerance:
 
 export function comparisonTable(rows: ComparisonRow[], labels: [string, string]): string {
   const table: Table = {
-    headers: ['input', 'compressor', `${labels[0]} bpb`, `${labels[1]} bpb`, 'Δ%', 'status', 'note'],
-    align: ['left', 'left', 'right', 'right', 'right', 'left', 'left'],
-    rows: rows.map((r) => [r.input, r.compressor, formatBpb(r.aBpb), formatBpb(r.bBpb), formatPercent(r.delta), r.status === 'regressed' || r.status === 'failed' ? `**${r.status.toUpperCase()}**` : r.status, r.note ?? '']),
+    headers: ['input', 'compressor', 'seen', `${labels[0]} bpb`, `${labels[1]} bpb`, 'Δ%', 'status', 'note'],
+    align: ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'left'],
+    rows: rows.map((r) => [r.input, r.compressor, seenLabel(r.seen), formatBpb(r.aBpb), formatBpb(r.bBpb), formatPercent(r.delta), r.status === 'regressed' || r.status === 'failed' ? `**${r.status.toUpperCase()}**` : r.status, r.note ?? '']),
   };
   return markdownTable(table);
 }

@@ -13,6 +13,14 @@ export const CHARTS: ReadonlyArray<{ id: string; title: string; caption: string 
   { id: 'chart-size', title: 'Bits per byte vs decompressor size', caption: 'Decompressor bytes incl. weights (log scale): what each bit saved costs to ship.' },
 ];
 
+/** The generalization chart, drawn only when the report has a series axis (`--series`). */
+export const SERIES_CHART = {
+  id: 'chart-series',
+  title: 'Bits per byte on seen and unseen inputs',
+  caption: (axis: 'params' | 'step') =>
+    `Pooled coded bits per byte of each model on inputs its card says it was trained on (seen) and held out from (unseen), against ${axis === 'params' ? 'its parameter count (log scale)' : 'its training step'}; the shaded band is the gap: memorisation, not generalisation.`,
+};
+
 export const CHART_SCRIPT = String.raw`
 (function () {
   'use strict';
@@ -194,9 +202,69 @@ export const CHART_SCRIPT = String.raw`
     series: scatter('decompressorBytes')
   }));
 
+  // Seen vs unseen along the series axis. The band between the two lines (the gap) is a stacked
+  // area: an invisible base at the lower line plus the gap's height, so it shades exactly between them.
+  if (data.series && document.getElementById('chart-series')) {
+    var sp = data.series.points, isParams = data.series.axis === 'params';
+    var pair = function (f) { return sp.map(function (p) { return [p.x, p[f]]; }); };
+    var lower = sp.map(function (p) { return [p.x, p.seenBpb === null || p.unseenBpb === null ? null : Math.min(p.seenBpb, p.unseenBpb)]; });
+    var band = sp.map(function (p) { return [p.x, p.gap === null ? null : Math.abs(p.gap)]; });
+    var fmtX = function (v) {
+      if (!isParams) return String(v);
+      var units = [[1e9, 'B'], [1e6, 'M'], [1e3, 'k']];
+      for (var i = 0; i < units.length; i++) if (v >= units[i][0]) return Number((v / units[i][0]).toPrecision(3)) + units[i][1];
+      return String(v);
+    };
+    var byX = {};
+    sp.forEach(function (p) { byX[p.x] = p; });
+    // Point labels: a model folder's last name (the tooltip has the full id); the first and last
+    // points' labels run inward, so they cannot cross the chart's edges.
+    var shortModel = function (id) { return id.split('/').filter(Boolean).pop() || id; };
+    var edgeAligned = function (data) {
+      return data.map(function (d, i) {
+        var align = i === 0 && data.length > 1 ? 'left' : i === data.length - 1 && data.length > 1 ? 'right' : 'center';
+        return { value: d, label: { align: align } };
+      });
+    };
+    var el = document.getElementById('chart-series');
+    var chart = echarts.init(el, null, { renderer: 'svg' });
+    var option = {
+      animation: false,
+      textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
+      color: ['#2f7d4f', '#c0392b'],
+      legend: { top: 2, left: 0, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 }, data: ['seen (training data)', 'unseen (held out)', 'gap'] },
+      grid: { left: 8, right: 24, top: 54, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 8, right: 8, top: 0, bottom: 4 }, outerBoundsContain: 'all' },
+      tooltip: {
+        trigger: 'axis',
+        formatter: function (items) {
+          var p = byX[items[0].value[0]];
+          if (!p) return '';
+          var f = function (v) { return v === null ? '—' : v.toFixed(4); };
+          return '<b>' + p.model + '</b><br/>' + (isParams ? p.x.toLocaleString('en-US') + ' parameters' : 'step ' + p.x) +
+            '<br/>seen ' + f(p.seenBpb) + ' bpb (' + p.seenInputs + ' inputs)<br/>unseen ' + f(p.unseenBpb) + ' bpb (' + p.unseenInputs + ' inputs)<br/>gap ' + (p.gap === null ? '—' : (p.gap >= 0 ? '+' : '') + p.gap.toFixed(4));
+        }
+      },
+      xAxis: { type: isParams ? 'log' : 'value', name: isParams ? 'parameters' : 'training step', nameLocation: 'middle', nameGap: 28, scale: !isParams,
+        min: isParams ? undefined : function (v) { return v.min - Math.max(1, (v.max - v.min) * 0.04); },
+        max: isParams ? undefined : function (v) { return v.max + Math.max(1, (v.max - v.min) * 0.04); },
+        axisLabel: { fontSize: 11, formatter: fmtX, showMinLabel: isParams, showMaxLabel: isParams } },
+      yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, scale: true },
+      series: [
+        { name: 'band base', type: 'line', stack: 'gap', data: lower, symbol: 'none', lineStyle: { opacity: 0 }, silent: true, tooltip: { show: false }, connectNulls: false },
+        { name: 'gap', type: 'line', stack: 'gap', data: band, symbol: 'none', lineStyle: { opacity: 0 }, areaStyle: { color: 'rgba(192, 57, 43, 0.16)' }, itemStyle: { color: 'rgba(192, 57, 43, 0.35)' }, silent: true, connectNulls: false },
+        { name: 'seen (training data)', type: 'line', data: pair('seenBpb'), symbol: 'circle', symbolSize: 8, lineStyle: { width: 2 }, itemStyle: { color: '#2f7d4f' }, connectNulls: true },
+        { name: 'unseen (held out)', type: 'line', data: edgeAligned(pair('unseenBpb')), symbol: 'diamond', symbolSize: 10, lineStyle: { width: 2 }, itemStyle: { color: '#c0392b' }, connectNulls: true,
+          // A few points: name each model above its held-out point (the tooltip has the figures).
+          label: { show: sp.length <= 6, position: 'top', distance: 6, fontSize: 10, color: '#3b4252', formatter: function (item) { var p = byX[item.value[0]]; return p ? shortModel(p.model) : ''; } } }
+      ]
+    };
+    chart.setOption(option);
+    charts.push({ chart: chart, el: el, option: { series: [] } });
+  }
+
   window.addEventListener('resize', function () {
     charts.forEach(function (c) {
-      c.chart.setOption({ grid: { top: legendHeight(c.el.clientWidth - 8) + 34 } });
+      if (c.el.id !== 'chart-series') c.chart.setOption({ grid: { top: legendHeight(c.el.clientWidth - 8) + 34 } });
       c.chart.resize();
       if (c.option.series.length && c.option.series[0].type === 'scatter') placePointLabels(c.chart, c.el, c.option.series);
     });

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { RunRecord } from '../records/run-record.js';
 import { buildChartData } from './chart-data.js';
-import { CHART_SCRIPT, CHARTS } from './html-charts.js';
-import { buildLeaderboard, type Table } from './leaderboard.js';
+import { CHART_SCRIPT, CHARTS, SERIES_CHART } from './html-charts.js';
+import { buildLeaderboard, type LeaderboardOptions, type Table } from './leaderboard.js';
 
 let echartsSource: string | undefined;
 
@@ -48,6 +48,7 @@ p, li { color: var(--muted); }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px 10px; }
 .card p { margin: 0 0 8px; font-size: 12px; }
 .chart { width: 100%; height: 400px; }
+.charts.series { grid-template-columns: 1fr; margin-bottom: 12px; }
 .table-wrap { overflow-x: auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; text-align: left; }
@@ -63,10 +64,12 @@ td.center, th.center { text-align: center; }
 .label { display: inline-block; font-size: 11px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: #8a5a00; background: #fff3d6; border-radius: 4px; padding: 1px 6px; margin-right: 6px; }
 `;
 
-export function leaderboardHtml(records: RunRecord[], options: { title?: string } = {}): string {
+export function leaderboardHtml(records: RunRecord[], options: { title?: string } & LeaderboardOptions = {}): string {
   const title = options.title ?? 'compress-bench leaderboard';
-  const board = buildLeaderboard(records);
-  const data = buildChartData(records);
+  const board = buildLeaderboard(records, options);
+  const g = board.generalization;
+  const drawSeries = g !== undefined && g.series.axis !== null && g.series.points.length > 0;
+  const data = { ...buildChartData(records), ...(drawSeries ? { series: g!.series } : {}) };
   const parts: string[] = [];
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
   parts.push(`<p>${board.runs.length} run${board.runs.length === 1 ? '' : 's'}, ${board.inputs.length} input${board.inputs.length === 1 ? '' : 's'}. Figures are coded bits per byte of real streams; Hutter totals add the decompressor (weights included).</p>`);
@@ -76,6 +79,14 @@ export function leaderboardHtml(records: RunRecord[], options: { title?: string 
       `<section class="charts">${CHARTS.map((c) => `<div class="card"><h3>${escapeHtml(c.title)}</h3><p>${escapeHtml(c.caption)}</p><div class="chart" id="${c.id}"></div></div>`).join('\n')}</section>`,
     );
     parts.push('<h2>Summary across inputs</h2>', htmlTable(board.summary), ...board.summaryNotes.map((n) => `<p class="notes">${escapeHtml(n)}</p>`));
+    if (g) {
+      parts.push(`<h2>${escapeHtml(g.title)}</h2>`);
+      if (drawSeries) {
+        const caption = SERIES_CHART.caption(g.series.axis!);
+        parts.push(`<section class="charts series"><div class="card"><h3>${escapeHtml(SERIES_CHART.title)}</h3><p>${escapeHtml(caption)}</p><div class="chart" id="${SERIES_CHART.id}"></div></div></section>`);
+      }
+      parts.push(htmlTable(g.table), ...g.notes.map((n) => `<p class="notes">${escapeHtml(n)}</p>`));
+    }
   } else {
     parts.push('<p>No results.</p>');
   }

@@ -2,7 +2,9 @@
  * The leaderboard as plain data (tables of text cells, notes, crossover lines), built once from
  * `RunRecord[]` and rendered by both the Markdown and the HTML report, so they never disagree.
  */
-import type { RunRecord } from '../records/run-record.js';
+import type { RunRecord, SeriesAxis } from '../records/run-record.js';
+import { seenLabel } from '../records/generalization.js';
+import { buildSeries, seriesTable, type Series } from './series.js';
 import { hutterCrossover } from './crossover.js';
 import { formatBpb, formatInt, formatSeconds, formatSize } from './format.js';
 import { byBpb, groupByInput, inputKey, settingsNote, toRows, type InputGroup, type ResultRow } from './results.js';
@@ -31,18 +33,43 @@ export interface Leaderboard {
   summary: Table;
   summaryNotes: string[];
   inputs: InputSection[];
+  /** Models run on inputs they were (seen) and were not (unseen) trained on; along an axis when asked. */
+  generalization?: { title: string; table: Table; notes: string[]; series: Series };
 }
 
-const INPUT_HEADERS = ['#', 'compressor', 'bytes out', 'bpb (coded)', 'ideal bpb', 'decompressor bytes', 'Hutter total bytes', 'total bpb', 'encode s', 'decode s', 'round trip'];
-const INPUT_ALIGN: Align[] = ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'center'];
+const INPUT_HEADERS = ['#', 'compressor', 'bytes out', 'bpb (coded)', 'ideal bpb', 'decompressor bytes', 'Hutter total bytes', 'total bpb', 'encode s', 'decode s', 'round trip', 'seen', 'LM/zlib'];
+const INPUT_ALIGN: Align[] = ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'center', 'center', 'right'];
 
-export function buildLeaderboard(records: RunRecord[]): Leaderboard {
+export interface LeaderboardOptions {
+  /** Draw and tabulate the models along this axis; default: the records' own `series`, if any. */
+  series?: SeriesAxis;
+}
+
+export function buildLeaderboard(records: RunRecord[], options: LeaderboardOptions = {}): Leaderboard {
   const rows = toRows(records);
   const groups = groupByInput(rows);
+  const generalization = buildGeneralization(records, options.series ?? records.find((r) => r.series)?.series ?? null);
   return {
     runs: records.map(describeRun),
     ...buildSummary(rows, groups),
     inputs: groups.map(buildInputSection),
+    ...(generalization ? { generalization } : {}),
+  };
+}
+
+const SEEN_NOTE =
+  '"seen" inputs were training data of the model (its model card says so): bits/byte on them measure memorisation, not generalisation. ' +
+  'LM/zlib = the model\'s coded payload bits ÷ gzip -9 deflate bits on the same bytes (low = memorised).';
+
+function buildGeneralization(records: RunRecord[], axis: SeriesAxis | null): Leaderboard['generalization'] {
+  const series = buildSeries(records, axis);
+  if (series.points.length === 0) return undefined;
+  const title = axis === null ? 'Generalization: seen vs unseen inputs' : `Generalization along ${axis === 'params' ? 'model size (parameters)' : 'training steps'}`;
+  return {
+    title,
+    table: seriesTable(series),
+    notes: [SEEN_NOTE, 'gap = unseen − seen bits/byte, each pooled over that model\'s inputs of the kind.', ...series.notes, ...series.skipped.map((s) => `not shown: ${s}`)],
+    series,
   };
 }
 
@@ -81,6 +108,8 @@ function buildInputSection(group: InputGroup): InputSection {
         formatSeconds(r.encodeSeconds),
         formatSeconds(r.decodeSeconds),
         r.error ? 'error' : r.roundtrip ? '✓' : '✗ FAILED',
+        seenLabel(r.seen),
+        typeof r.lmZlibRatio === 'number' ? r.lmZlibRatio.toFixed(3) : '',
       ];
     }),
   };

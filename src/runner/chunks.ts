@@ -198,6 +198,21 @@ function sumResult(parts: ChunkResult[], chunkSize: number | null): ResultRecord
     totalBitsPerByte: bpb(out + first.decompressor.bytes),
     ...(parts.some((p) => p.timing) ? { timing: sumNumbers(parts.map((p) => p.timing)) } : {}),
     ...(first.codec ? { codec: { ...first.codec, ...codecSums } } : {}),
+    ...('seen' in first ? { seen: parts.every((p) => p.seen === first.seen) ? first.seen : null } : {}),
+    ...(first.lmZlibRatio !== undefined ? { lmZlibRatio: chunkedLmZlibRatio(parts) } : {}),
     chunks: { size: chunkSize, count: parts.length },
   };
+}
+
+/** LM payload ÷ deflate -9 over all chunks: each chunk's deflate size is its payload ÷ its ratio. */
+function chunkedLmZlibRatio(parts: ChunkResult[]): number | null {
+  let payload = 0;
+  let deflate = 0;
+  for (const p of parts) {
+    const bytes = p.codec?.payloadBytes;
+    if (typeof bytes !== 'number' || !p.lmZlibRatio) continue; // empty chunks: no ratio, nothing to add
+    payload += bytes;
+    deflate += bytes / p.lmZlibRatio;
+  }
+  return deflate > 0 ? payload / deflate : null;
 }

@@ -6,6 +6,7 @@ import type { Compressor, ProgressHooks } from '../compressors/compressor.js';
 import type { ModelRecord, ResultRecord } from '../records/run-record.js';
 import type { LoadedInput } from './inputs.js';
 import { LmCompressor } from '../compressors/lm.js';
+import { deflate9Bytes, lmZlibRatio, modelFacts, seenFor } from '../records/generalization.js';
 
 export interface RunHooks {
   /** Called before each compressor × input, with a progress sink for long ones. */
@@ -50,6 +51,8 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
     decodeSeconds: (t2 - t1) / 1000,
     seconds: (t2 - t0) / 1000,
     roundtrip: bytesEqual(back, input.bytes),
+    seen: seenFor(compressor instanceof LmCompressor ? modelFacts(compressor.model.identity) : null, input.record),
+    ...(compressor instanceof LmCompressor ? { lmZlibRatio: lmZlibRatio(lmPayloadBytes(stats?.codec, archive.length), deflate9Bytes(input.bytes), n) } : {}),
     decompressor,
     totalBytes: archive.length + decompressor.bytes,
     totalBitsPerByte: bpb(archive.length + decompressor.bytes),
@@ -60,8 +63,14 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
   return result;
 }
 
+/** The range-coded payload (container header excluded) when the codec reports it, else the archive. */
+function lmPayloadBytes(codec: Record<string, unknown> | undefined, archiveBytes: number): number {
+  return typeof codec?.payloadBytes === 'number' ? codec.payloadBytes : archiveBytes;
+}
+
 export function modelRecord(c: LmCompressor): ModelRecord {
   const id = c.model.identity;
+  const facts = modelFacts(id);
   return {
     id: id.id,
     weightsSha256: id.weightsSha256,
@@ -70,7 +79,9 @@ export function modelRecord(c: LmCompressor): ModelRecord {
     device: id.device,
     runtime: id.runtime,
     weightsBytes: id.weightsBytes,
-    ...(id.parameters ? { parameters: id.parameters } : {}),
+    ...(facts.parameters ? { parameters: facts.parameters } : {}),
+    ...(facts.step !== undefined ? { step: facts.step } : {}),
+    ...(facts.card ? { card: facts.card.path } : {}),
   };
 }
 
