@@ -25,7 +25,7 @@ import { mergeRecords, type Partial } from './records/merge.js';
 import { firstLmHeader, isChunkedArchive, packChunked, readChunked, unpackChunked } from './compressors/chunked-archive.js';
 import { newRunRecord, saveRunRecord, recordPath } from './records/write.js';
 import { join } from 'node:path';
-import type { ChunkResult, ResultRecord, RunRecord } from './records/run-record.js';
+import type { ChunkResult, ResultRecord, RunRecord, SeriesAxis } from './records/run-record.js';
 import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
@@ -171,40 +171,51 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
 
   if (a.chunk !== undefined || a.shard !== undefined) return chunkedBench(a, inputs, compressors);
 
-  const show = progressEnabled(a.quiet);
-  let bar: ReturnType<typeof progressBar> | undefined;
   const previous = a.resume ? await readResumable(a.resume) : undefined;
   const record = await newRunRecord(process.argv.slice(2), []);
   if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
   const path = a.resume ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
   const save = async (results: ResultRecord[], complete: boolean) => {
-    const gaps = generalizationGaps(results);
-    if (a.record) {
-      await saveRunRecord({ ...record, results, complete, ...(gaps.length ? { generalization: gaps } : {}), ...(a.series ? { series: a.series } : {}) }, path);
-    }
+    if (a.record) await saveRunRecord({ ...record, results, complete, ...derivedFields(results, a.series) }, path);
   };
   // A run killed before its first result still leaves its record (complete: false) to resume.
   if (!previous) await save([], false);
-  const results = await runAll(
-    inputs,
-    compressors,
-    {
-      start: (c, input) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
-      done: () => bar?.stop(),
-      saved: (partial) => save(partial, false),
-    },
-    previous?.results,
-  );
+  const results = await runAll(inputs, compressors, progressHooks(a.quiet, save), previous?.results);
   for (const c of compressors) await c.dispose?.();
   await save(results, true);
   if (a.record && !a.json && !a.quiet) process.stderr.write(`record: ${path}\n`);
-  const generalization = generalizationGaps(results);
-  if (a.json) process.stdout.write(JSON.stringify({ results, ...(generalization.length ? { generalization } : {}) }, null, 2) + '\n');
-  else {
+  printResults(a, record, results);
+  return results.every((r) => r.roundtrip) ? 0 : 1;
+}
+
+/** Progress bars per result and a record save after each, for the plain and the chunked main job. */
+function progressHooks<T>(quiet: boolean, save: (partial: T[], complete: boolean) => Promise<void>) {
+  const show = progressEnabled(quiet);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  return {
+    start: (c: Compressor, input: LoadedInput) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
+    done: () => bar?.stop(),
+    saved: (partial: T[]) => save(partial, false),
+  };
+}
+
+/** What a record derives from its results: the generalization gaps, and the series axis asked for. */
+function derivedFields(results: ResultRecord[], series: SeriesAxis | undefined): Pick<RunRecord, 'generalization' | 'series'> {
+  const gaps = generalizationGaps(results);
+  return { ...(gaps.length ? { generalization: gaps } : {}), ...(series ? { series } : {}) };
+}
+
+/**
+ * The main job's output: JSON, or the results table (and the series table with --series). A
+ * shard's record may hold no whole input yet (`extra` = its shard and chunks): no table then.
+ */
+function printResults(a: { json: boolean; series?: SeriesAxis }, record: RunRecord, results: ResultRecord[], extra: Record<string, unknown> = {}): void {
+  const { generalization } = derivedFields(results, undefined);
+  if (a.json) process.stdout.write(JSON.stringify({ results, ...(generalization ? { generalization } : {}), ...extra }, null, 2) + '\n');
+  else if (results.length || !('chunks' in extra)) {
     process.stdout.write(resultsTable(results) + '\n');
     if (a.series) process.stdout.write('\n' + seriesText(buildSeries([{ ...record, results }], a.series)) + '\n');
   }
-  return results.every((r) => r.roundtrip) ? 0 : 1;
 }
 
 /**
@@ -213,7 +224,7 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
  * resumed when it exists, so a scheduler that retries a killed task continues it, not restarts it.
  */
 async function chunkedBench(
-  a: { quiet: boolean; json: boolean; record: boolean; 'record-dir': string; resume?: string; chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number },
+  a: { quiet: boolean; json: boolean; record: boolean; 'record-dir': string; resume?: string; chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number; series?: SeriesAxis },
   inputs: LoadedInput[],
   compressors: Compressor[],
 ): Promise<number> {
@@ -228,31 +239,18 @@ async function chunkedBench(
   if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
   const recordFile = path ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
   const save = async (chunks: ChunkResult[], complete: boolean) => {
-    if (a.record) await saveRunRecord({ ...record, complete, results: sumChunks(work, chunks), work, ...(shard ? { shard } : {}), chunks }, recordFile);
+    const results = sumChunks(work, chunks);
+    if (a.record) await saveRunRecord({ ...record, complete, results, ...derivedFields(results, a.series), work, ...(shard ? { shard } : {}), chunks }, recordFile);
   };
   if (!previous) await save([], false);
-  const show = progressEnabled(a.quiet);
-  let bar: ReturnType<typeof progressBar> | undefined;
-  const chunks = await runChunks(
-    inputs,
-    compressors,
-    work,
-    shard,
-    {
-      start: (c, input) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
-      done: () => bar?.stop(),
-      saved: (partial) => save(partial, false),
-    },
-    previous?.chunks,
-  );
+  const chunks = await runChunks(inputs, compressors, work, shard, progressHooks(a.quiet, save), previous?.chunks);
   for (const c of compressors) await c.dispose?.();
   await save(chunks, true);
   const results = sumChunks(work, chunks);
   if (a.record && !a.json && !a.quiet) {
     process.stderr.write(`record: ${recordFile}` + (shard ? ` (shard ${shard.index}/${shard.count}: ${chunks.length} chunk results; combine all shards with compress-bench merge)` : '') + '\n');
   }
-  if (a.json) process.stdout.write(JSON.stringify({ results, ...(shard ? { shard, chunks } : {}) }, null, 2) + '\n');
-  else if (results.length) process.stdout.write(resultsTable(results) + '\n');
+  printResults(a, record, results, shard ? { shard, chunks } : {});
   return chunks.every((r) => r.roundtrip) ? 0 : 1;
 }
 

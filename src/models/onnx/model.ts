@@ -364,8 +364,7 @@ class OnnxLanguageModel implements LanguageModel {
 class OnnxFeeds implements StepFeeds {
   private pastLength = 0;
   private cache: Record<string, Tensor> = {};
-  private readonly ids = new Map<number, Int32Array>();
-  private readonly positions = new Map<number, Int32Array>();
+  private readonly tokens = new TokenInputs();
   private mask = new BigInt64Array(0);
 
   constructor(
@@ -379,16 +378,10 @@ class OnnxFeeds implements StepFeeds {
     if (reset || this.pastLength === 0) this.resetCache();
     const total = this.pastLength + n;
     const feeds: Record<string, Tensor> = {
-      input_ids: int64Tensor(scratch(this.ids, batch * n), tokens, [batch, n]),
+      ...this.tokens.feeds(model, batch, tokens, n, this.pastLength),
       attention_mask: new Tensor('int64', this.ones(batch * total), [batch, total]),
       ...this.cache,
     };
-    if (model.hasPositionIds) {
-      const pos = scratch(this.positions, batch * n);
-      for (let r = 0; r < batch; r++) for (let i = 0; i < n; i++) pos[2 * (r * n + i)] = this.pastLength + i;
-      feeds.position_ids = new Tensor('int64', new BigInt64Array(pos.buffer), [batch, n]);
-    }
-    for (const name of model.extraInputs) feeds[name] = EXTRA_INPUTS.get(name)!();
     this.pastLength = total;
     return feeds;
   }
@@ -405,10 +398,32 @@ class OnnxFeeds implements StepFeeds {
 
   private resetCache(): void {
     this.pastLength = 0;
-    for (const p of this.model.past) {
-      const data = p.type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
-      this.cache[p.name] = new Tensor(p.type, data, [this.batch, p.heads, 0, p.headDim]);
+    for (const p of this.model.past) this.cache[p.name] = new Tensor(p.type, pastBuffer(p, 0), [this.batch, p.heads, 0, p.headDim]);
+  }
+}
+
+/** A zeroed KV buffer of `elements` values in the cache's element type. */
+function pastBuffer(p: PastSpec, elements: number): Float32Array | Uint16Array {
+  return p.type === 'float16' ? new Uint16Array(elements) : new Float32Array(elements);
+}
+
+/**
+ * The token-side inputs every step feeds, whatever the cache: `input_ids`, `position_ids`
+ * (positions first, first + 1, …) and the exports' constant extras, from reused buffers.
+ */
+class TokenInputs {
+  private readonly ids = new Map<number, Int32Array>();
+  private readonly positions = new Map<number, Int32Array>();
+
+  feeds(model: OnnxLanguageModel, batch: number, tokens: Int32Array, n: number, first: number): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = { input_ids: int64Tensor(scratch(this.ids, batch * n), tokens, [batch, n]) };
+    if (model.hasPositionIds) {
+      const pos = scratch(this.positions, batch * n);
+      for (let r = 0; r < batch; r++) for (let i = 0; i < n; i++) pos[2 * (r * n + i)] = first + i;
+      feeds.position_ids = new Tensor('int64', new BigInt64Array(pos.buffer), [batch, n]);
     }
+    for (const name of model.extraInputs) feeds[name] = EXTRA_INPUTS.get(name)!();
+    return feeds;
   }
 }
 
@@ -424,8 +439,7 @@ class StaticKvFeeds implements StepFeeds {
   private length = 0;
   private capacity = 0;
   private cache: (Float32Array | Uint16Array)[] = [];
-  private readonly ids = new Map<number, Int32Array>();
-  private readonly positions = new Map<number, Int32Array>();
+  private readonly tokens = new TokenInputs();
   private mask = new Int32Array(0);
 
   constructor(
@@ -439,7 +453,7 @@ class StaticKvFeeds implements StepFeeds {
     if (this.length > 0 && n !== 1) throw new CausalLmError('the static KV cache takes several tokens only after a reset');
     if (this.length > this.capacity) throw new CausalLmError('the static KV cache is full: the window must be re-primed');
     const past = this.length === 0 ? 0 : this.capacity;
-    const feeds: Record<string, Tensor> = { input_ids: int64Tensor(scratch(this.ids, batch * n), tokens, [batch, n]) };
+    const feeds = this.tokens.feeds(model, batch, tokens, n, this.length);
     // Mask: the window's slots, not the spare ones, then the n new positions.
     const width = past + n;
     const mask = (this.mask = this.mask.length === 2 * batch * width ? this.mask : new Int32Array(2 * batch * width));
@@ -448,16 +462,9 @@ class StaticKvFeeds implements StepFeeds {
       for (let j = 0; j < width; j++) mask[row + 2 * j] = j < this.length || j >= past ? 1 : 0;
     }
     feeds.attention_mask = new Tensor('int64', new BigInt64Array(mask.buffer), [batch, width]);
-    if (model.hasPositionIds) {
-      const pos = scratch(this.positions, batch * n);
-      for (let r = 0; r < batch; r++) for (let i = 0; i < n; i++) pos[2 * (r * n + i)] = this.length + i;
-      feeds.position_ids = new Tensor('int64', new BigInt64Array(pos.buffer), [batch, n]);
-    }
     model.past.forEach((p, i) => {
-      const data = past ? this.cache[i] : p.type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
-      feeds[p.name] = new Tensor(p.type, data, [batch, p.heads, past, p.headDim]);
+      feeds[p.name] = new Tensor(p.type, past ? this.cache[i] : pastBuffer(p, 0), [batch, p.heads, past, p.headDim]);
     });
-    for (const name of model.extraInputs) feeds[name] = EXTRA_INPUTS.get(name)!();
     return feeds;
   }
 
@@ -486,7 +493,7 @@ class StaticKvFeeds implements StepFeeds {
   private grow(capacity: number): void {
     const { batch, model } = this;
     this.cache = model.past.map((p, i) => {
-      const next = p.type === 'float16' ? new Uint16Array(batch * p.heads * capacity * p.headDim) : new Float32Array(batch * p.heads * capacity * p.headDim);
+      const next = pastBuffer(p, batch * p.heads * capacity * p.headDim);
       const old = this.cache[i];
       const used = this.length * p.headDim;
       if (old && used) for (let bh = 0; bh < batch * p.heads; bh++) next.set(old.subarray(bh * this.capacity * p.headDim, bh * this.capacity * p.headDim + used), bh * capacity * p.headDim);
