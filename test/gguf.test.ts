@@ -52,7 +52,7 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
 
   test('identity: runtime names node-llama-cpp and llama.cpp; weights are the file SHA-256; dtype from the GGUF', () => {
     const id = model.identity;
-    expect(id.runtime).toMatch(/^node-llama-cpp 3\.21\.1 llama\.cpp \S+ \(prebuilt\) cpu$/);
+    expect(id.runtime).toMatch(/^node-llama-cpp 3\.21\.1 llama\.cpp v0\.4\.0 \(prebuilt\) cpu kv-f16$/);
     expect(id.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(id.dtype).toBe('f32');
     expect(model.vocabSize).toBe(50257);

@@ -28,6 +28,10 @@ export class JsQuantizerBatch implements ModelBatch {
     this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
   }
 
+  dispose(): void {
+    this.logits.dispose?.();
+  }
+
   async step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer> {
     const t0 = performance.now();
     const logits = await this.logits.forward(tokens, n, reset);

@@ -140,6 +140,10 @@ class SegmentStepper {
     return this.batch.codingStep;
   }
 
+  dispose(): void {
+    this.batch.dispose?.();
+  }
+
   /** Token at position j of row r, or the start token past the row's end (padding). */
   private tokenAt(r: number, j: number): number {
     return j >= 0 && j < this.lengths[r] ? this.rows[r][j] : this.model.startToken;
@@ -199,17 +203,21 @@ async function forEachPosition(
   const total = stepper.lengths.reduce((a, b) => a + b, 0);
   const steps = Math.max(0, ...stepper.lengths);
   const S = stepper.lengths.length;
-  for (let t = 0; t < steps; t++) {
-    for (let r = 0; r < S; r++) {
-      stepper.query.symbols[r] = 0;
-      stepper.query.targets[r] = 0;
-      if (t < stepper.lengths[r]) ask(stepper.query, r, t);
+  try {
+    for (let t = 0; t < steps; t++) {
+      for (let r = 0; r < S; r++) {
+        stepper.query.symbols[r] = 0;
+        stepper.query.targets[r] = 0;
+        if (t < stepper.lengths[r]) ask(stepper.query, r, t);
+      }
+      const answer = await stepper.stepAt(t);
+      const t0 = performance.now();
+      for (let r = 0; r < S; r++) if (t < stepper.lengths[r]) code(answer, r, t);
+      stepper.timing.coder += (performance.now() - t0) / 1000;
+      progress?.(Math.min(total, (t + 1) * S), total);
     }
-    const answer = await stepper.stepAt(t);
-    const t0 = performance.now();
-    for (let r = 0; r < S; r++) if (t < stepper.lengths[r]) code(answer, r, t);
-    stepper.timing.coder += (performance.now() - t0) / 1000;
-    progress?.(Math.min(total, (t + 1) * S), total);
+  } finally {
+    stepper.dispose();
   }
 }
 

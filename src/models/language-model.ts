@@ -37,6 +37,8 @@ export interface ModelBatch {
   step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer>;
   /** Seconds spent inside the runtime's own call (e.g. `session.run`), for the bench. */
   readonly runSeconds?: number;
+  /** Free native state now (the codec calls it when its run ends); runtimes whose memory the GC frees leave it out. */
+  dispose?(): void;
 }
 
 export interface CodingQuery {
@@ -60,6 +62,7 @@ export interface CodingAnswer {
 export interface LogitsBatch {
   /** Logits predicting the next token of every row: batch × vocabSize, row-major. */
   forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array>;
+  dispose?(): void;
 }
 
 export interface ModelIdentity {

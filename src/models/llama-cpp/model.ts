@@ -2,19 +2,16 @@
  * The llama.cpp backend: a GGUF file on node-llama-cpp's prebuilt binaries, behind the same
  * `LanguageModel` interface as the ONNX models.
  *
- * node-llama-cpp's public API schedules sequences itself (its batching decides which
- * evaluations share a decode call) and hands back probabilities as a `Map`. For a codec the
- * encoder and the decoder must make the identical calls, so this backend drives the binding
- * underneath (`AddonContext`): per coding step one `decodeBatch` holding every row's tokens
- * (one sequence per row), logits requested at each row's last token, then per active row
- * `sampleToken(i, sampler, true)`, which returns the softmax over the WHOLE vocabulary
- * (llama/addon/AddonContext.cpp, AddonContextSampleTokenWorker: with a sampler chain that
- * changes no logit — greedy only — `cur_p` holds every token of `llama_get_logits_ith`).
- * Those probabilities, as log p, go to the JS quantizer (`js-quantizer/1`): softmax(log p) = p.
+ * node-llama-cpp loads llama.cpp (its prebuilt npm packages; never a build or a download) and
+ * reads the GGUF metadata; the model, the context and every decode go through llama.cpp's C
+ * API directly (llama-api.ts), because node-llama-cpp's public API schedules sequences itself
+ * and its binding returns a distribution only as a sorted 2·V-element JS array. For a codec the
+ * encoder and the decoder must make the identical calls: per coding step one `llama_decode`
+ * holding every row's tokens (one sequence per row), an output at each row's last token, and
+ * the logits read in place from llama.cpp's buffer into the JS quantizer (`js-quantizer/1`).
  *
- * The tokenizer is the GGUF's own (llama.cpp's `tokenize`), wrapped by the same lossless
- * layer as the Hugging Face tokenizers; the id → bytes table comes from the GGUF's
- * `tokenizer.ggml.tokens`.
+ * The tokenizer is the GGUF's own (`llama_tokenize`), wrapped by the same lossless layer as the
+ * Hugging Face tokenizers; the id → bytes table comes from the GGUF's `tokenizer.ggml.tokens`.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -24,6 +21,7 @@ import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity } from '../l
 import { HfLosslessTokenizer, type TextTokenizer } from '../hf-tokenizer.js';
 import { sha256, sha256File } from '../../hash.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../coding/js-quantizer-step.js';
+import { LLAMA_RELEASE, allocBatch, llamaApi, viewOf, type BatchViews, type LlamaApi } from './llama-api.js';
 
 export class GgufModelError extends Error {}
 
@@ -34,7 +32,7 @@ export interface GgufModelOptions {
   id: string;
   device: 'cpu' | 'cuda' | 'vulkan';
   maxContext?: number;
-  /** llama.cpp threads (default: node-llama-cpp's count of math cores). */
+  /** llama.cpp threads (default: node-llama-cpp's count of math cores, less one). */
   threads?: number;
 }
 
@@ -54,32 +52,6 @@ export function resolveGgufPath(path: string): string {
 
 export const isGgufPath = (path: string): boolean =>
   path.endsWith('.gguf') || (existsSync(path) && statSync(path).isDirectory() && readdirSync(path).some((f) => f.endsWith('.gguf')) && !existsSync(join(path, 'config.json')));
-
-/** The minimum of node-llama-cpp's binding that this backend uses (dist/bindings/AddonTypes.d.ts). */
-interface AddonContext {
-  init(): Promise<boolean>;
-  dispose(): Promise<void>;
-  initBatch(size: number): void;
-  addToBatch(sequenceId: number, firstTokenSequenceIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
-  decodeBatch(): Promise<void>;
-  sampleToken(index: number, sampler: AddonSampler, probabilities: true): Promise<[number, number[] | undefined, number | undefined]>;
-  removeTokenCellsFromSequence(sequenceId: number, startPos: number, endPos: number): boolean;
-  getThreads(): number;
-}
-interface AddonSampler {
-  applyConfig(config: Record<string, unknown>): void;
-  dispose(): void;
-}
-interface AddonModel {
-  tokenize(text: string, specialTokens: boolean): Uint32Array;
-  tokenBos(): number;
-  tokenEos(): number;
-  getTrainContextSize(): number;
-}
-interface Bindings {
-  AddonContext: new (model: AddonModel, params: Record<string, unknown>) => AddonContext;
-  AddonSampler: new (model: AddonModel) => AddonSampler;
-}
 
 /** The installed node-llama-cpp's version (its package.json, which its `exports` do not expose). */
 function nodeLlamaCppVersion(): string {
@@ -120,20 +92,27 @@ function llamaFor(device: GgufModelOptions['device']): Promise<Llama> {
 export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageModel> {
   const file = resolveGgufPath(opts.path);
   const llama = await llamaFor(opts.device);
-  let model;
-  try {
-    model = await llama.loadModel({ modelPath: file, gpuLayers: opts.device === 'cpu' ? 0 : 'max' });
-  } catch (e) {
-    throw new GgufModelError(`model ${opts.id} failed to load in llama.cpp: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+  const nlc = await import('node-llama-cpp');
+  if (llama.llamaCppRelease.release !== LLAMA_RELEASE) {
+    throw new GgufModelError(`llama.cpp ${llama.llamaCppRelease.release} is loaded, but this backend declares the C API of ${LLAMA_RELEASE} (node-llama-cpp must be 3.21.1)`);
   }
-  const addonModel = (model as unknown as { _model: AddonModel })._model;
-  const bindings = (llama as unknown as { _bindings: Bindings })._bindings;
-  const meta = model.fileInfo.metadata as unknown as {
+  const api = llamaApi();
+  const gpu = llama.gpu || 'cpu';
+  const device = opts.device === 'cpu' ? 'cpu' : gpu;
+  const params = api.modelDefaults();
+  params.n_gpu_layers = device === 'cpu' ? 0 : -1;
+  const model = api.loadModel(file, params);
+  if (!model) throw new GgufModelError(`model ${opts.id} failed to load in llama.cpp (not a GGUF it can read: ${file})`);
+  const vocab = api.vocab(model);
+  const meta = (await nlc.readGgufFileInfo(file, { readTensorInfo: false })).metadata as unknown as {
     general: { file_type?: number; architecture: string };
     tokenizer?: { ggml?: { model?: string; pre?: string; tokens?: string[]; token_type?: number[]; merges?: string[] } };
   };
   const tok = meta.tokenizer?.ggml;
-  if (!tok?.tokens?.length) throw new GgufModelError(`model ${opts.id}: the GGUF has no tokenizer (tokenizer.ggml.tokens)`);
+  if (!tok?.tokens?.length) {
+    api.freeModel(model);
+    throw new GgufModelError(`model ${opts.id}: the GGUF has no tokenizer (tokenizer.ggml.tokens)`);
+  }
   const tokens = Array.from(tok.tokens);
   const types = Array.from(tok.token_type ?? []);
   // The GGUF's vocabulary as the lossless layer reads tokenizer.json: byte-level BPE (gpt2)
@@ -145,29 +124,48 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
     // Control (3) and user-defined (4) tokens are emitted verbatim as their text.
     added_tokens: types.flatMap((t, id) => (t === 3 || t === 4 ? [{ id, content: tokens[id] }] : [])),
   };
-  const text: TextTokenizer = { encode: (s: string) => Array.from(addonModel.tokenize(s, false)) };
+  let ids = new Int32Array(1024);
+  const text: TextTokenizer = {
+    encode(s: string) {
+      const bytes = Buffer.from(s, 'utf8');
+      if (ids.length < bytes.length + 16) ids = new Int32Array(bytes.length + 16);
+      let n = api.tokenize(vocab, bytes, bytes.length, ids, ids.length, false, false);
+      if (n < 0) {
+        ids = new Int32Array(-n);
+        n = api.tokenize(vocab, bytes, bytes.length, ids, ids.length, false, false);
+      }
+      if (n < 0) throw new GgufModelError(`llama.cpp could not tokenize ${bytes.length} bytes`);
+      return Array.from(ids.subarray(0, n));
+    },
+  };
   const tokenizerSha256 = sha256(JSON.stringify({ model: tok.model, pre: tok.pre, tokens, types, merges: tok.merges ?? [] }));
   const tokenizer = new HfLosslessTokenizer(text, json, tokenizerSha256);
 
-  const gpu = llama.gpu || 'cpu';
-  const device = opts.device === 'cpu' ? 'cpu' : gpu;
-  const release = llama.llamaCppRelease;
   const fileType = meta.general.file_type;
+  // Flash attention and the KV cache's type change the numbers: both are fixed here and named in the runtime.
+  const flashAttention = device !== 'cpu';
   const identity: ModelIdentity = {
     id: opts.id,
     weightsSha256: await sha256File(file),
     tokenizerSha256,
     dtype: fileType === undefined ? 'unknown' : (FILE_TYPES[fileType] ?? `ftype-${fileType}`),
     device,
-    runtime: `node-llama-cpp ${nodeLlamaCppVersion()} llama.cpp ${release.release} (${llama.buildType}) ${device}`,
+    runtime: `node-llama-cpp ${nodeLlamaCppVersion()} llama.cpp ${LLAMA_RELEASE} (${llama.buildType}) ${device} kv-f16${flashAttention ? ' flash-attn' : ''}`,
     weightsBytes: (await stat(file)).size,
     files: [file],
   };
-  const bos = addonModel.tokenBos();
-  const startToken = bos >= 0 ? bos : addonModel.tokenEos();
-  const contextLength = Math.min(addonModel.getTrainContextSize(), opts.maxContext ?? Infinity);
-  const threads = opts.threads ?? Math.max(1, llama.cpuMathCores);
-  const vocabSize = tokens.length;
+  const bos = api.bos(vocab);
+  const startToken = bos >= 0 ? bos : api.eos(vocab);
+  const contextLength = Math.min(api.nCtxTrain(model), opts.maxContext ?? Infinity);
+  // One core is left to JavaScript: the quantizer runs between decodes while llama.cpp's
+  // workers spin-wait, and on 2 cores shared with another process 2 threads ran at 23–152
+  // tokens/s where 1 thread ran at ~1,000 (7m, 4 rows).
+  const threads = opts.threads ?? Math.max(1, llama.cpuMathCores - 1);
+  const vocabSize = api.nTokens(vocab);
+  const settings: ContextSettings = { contextLength, vocabSize, threads, flashAttention };
+  // Batches not yet disposed by their codec run (an error mid-run): freed before the model.
+  const live = new Set<LlamaCppBatch>();
+  let disposed = false;
 
   return {
     identity,
@@ -178,95 +176,114 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
     codingSteps: [JS_QUANTIZER_KIND],
     open(batch: number, codingStep = JS_QUANTIZER_KIND): ModelBatch {
       if (codingStep !== JS_QUANTIZER_KIND) throw new GgufModelError(`model ${opts.id} (llama.cpp) cannot run coding step ${codingStep} (it has: ${JS_QUANTIZER_KIND})`);
-      return new JsQuantizerBatch(new LlamaCppBatch(bindings, addonModel, batch, contextLength, vocabSize, threads), batch, vocabSize);
+      if (disposed) throw new GgufModelError(`model ${opts.id} was disposed`);
+      return new JsQuantizerBatch(new LlamaCppBatch(api, model, batch, settings, live), batch, vocabSize);
     },
     async dispose() {
       // Only the model: the `Llama` is shared (llamaFor).
-      await model.dispose();
+      if (disposed) return;
+      for (const b of live) b.dispose();
+      api.freeModel(model);
+      disposed = true;
     },
   };
 }
 
-/** Tokens per `decodeBatch`: a re-prime of many rows is cut into calls of this size (the same cuts on both sides). */
+interface ContextSettings {
+  contextLength: number;
+  vocabSize: number;
+  threads: number;
+  flashAttention: boolean;
+}
+
+/** Tokens per `llama_decode`: a re-prime of many rows is cut into calls of this size (the same cuts on both sides). */
 const MAX_DECODE_TOKENS = 2048;
 
 /**
  * One llama.cpp context with one KV sequence per row. Each step: drop the rows' caches on a
- * reset, add every row's `n` tokens (logits at the last), decode, read every row's full
- * distribution. Rows are stepped even past their end (the coder ignores them) so that every
+ * reset, add every row's `n` tokens (an output at the last), decode, and hand the rows' logits
+ * to the quantizer. Rows are stepped even past their end (the coder ignores them) so that every
  * call has the same shape on both sides.
  */
 class LlamaCppBatch implements LogitsBatch {
-  private ctx?: Promise<AddonContext>;
-  private readonly samplers: AddonSampler[];
+  private ctx: unknown;
+  private batchViews?: BatchViews;
   private past = 0;
-  private readonly out: Float32Array;
+  private out?: Float32Array;
 
   constructor(
-    private readonly bindings: Bindings,
-    private readonly model: AddonModel,
+    private readonly api: LlamaApi,
+    private readonly model: unknown,
     private readonly batch: number,
-    private readonly contextLength: number,
-    private readonly vocabSize: number,
-    private readonly threads: number,
-  ) {
-    // One sampler per row: a sampler keeps a candidates buffer, and rows are sampled concurrently.
-    this.samplers = Array.from({ length: batch }, () => {
-      const s = new bindings.AddonSampler(model);
-      s.applyConfig({ temperature: 0 }); // greedy only: no logit is changed
-      return s;
-    });
-    this.out = new Float32Array(batch * vocabSize);
+    private readonly settings: ContextSettings,
+    private readonly live: Set<LlamaCppBatch>,
+  ) {}
+
+  dispose(): void {
+    if (!this.ctx) return;
+    this.api.batchFree(this.batchViews!.value);
+    this.api.freeContext(this.ctx);
+    this.ctx = this.batchViews = undefined;
+    this.live.delete(this);
   }
 
-  private context(): Promise<AddonContext> {
-    return (this.ctx ??= (async () => {
-      const perRow = Number.isFinite(this.contextLength) ? this.contextLength : 2048;
-      const ctx = new this.bindings.AddonContext(this.model, {
-        contextSize: Math.ceil((perRow * this.batch) / 256) * 256,
-        batchSize: Math.max(perRow, Math.min(MAX_DECODE_TOKENS, perRow * this.batch)),
-        sequences: this.batch,
-        threads: this.threads,
-        flashAttention: false,
-      });
-      if (!(await ctx.init())) throw new GgufModelError(`llama.cpp could not create a context for ${this.batch} rows of ${perRow} tokens`);
-      return ctx;
-    })());
+  private context(): unknown {
+    if (this.ctx) return this.ctx;
+    const { contextLength, threads, flashAttention } = this.settings;
+    const perRow = Number.isFinite(contextLength) ? contextLength : 2048;
+    const p = this.api.contextDefaults();
+    Object.assign(p, {
+      n_ctx: Math.ceil((perRow * this.batch) / 256) * 256,
+      n_batch: Math.max(perRow, Math.min(MAX_DECODE_TOKENS, perRow * this.batch)),
+      n_seq_max: this.batch,
+      n_threads: threads,
+      n_threads_batch: threads,
+      flash_attn_type: flashAttention ? 1 : 0,
+      kv_unified: false, // one KV stream per row: rows never attend to each other's cells
+      no_perf: true,
+    });
+    p.n_ubatch = Math.min(p.n_ubatch, p.n_batch);
+    this.ctx = this.api.initContext(this.model, p);
+    if (!this.ctx) throw new GgufModelError(`llama.cpp could not create a context for ${this.batch} rows of ${perRow} tokens`);
+    this.batchViews = allocBatch(this.api, p.n_batch);
+    this.live.add(this);
+    return this.ctx;
   }
 
   async forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array> {
-    const ctx = await this.context();
+    const ctx = this.context();
+    const b = this.batchViews!;
     const B = this.batch;
+    const V = this.settings.vocabSize;
     if (reset) {
-      if (this.past > 0) for (let r = 0; r < B; r++) ctx.removeTokenCellsFromSequence(r, 0, -1);
+      const mem = this.api.memory(ctx);
+      if (this.past > 0) for (let r = 0; r < B; r++) this.api.seqRm(mem, r, -1, -1);
       this.past = 0;
     }
-    const logitAt = new Int32Array(B);
-    // Rows go into decode calls of at most MAX_DECODE_TOKENS tokens, each row whole in one
-    // call; a call's logits are read before the next call overwrites them.
-    const perCall = Math.max(1, Math.floor(MAX_DECODE_TOKENS / n));
+    // Rows go into decode calls of at most the batch's capacity, each row whole in one call; a
+    // call's logits are read before the next call overwrites them.
+    const perCall = Math.max(1, Math.floor(b.capacity / n));
+    let logits: Float32Array | undefined;
     for (let first = 0; first < B; first += perCall) {
       const last = Math.min(B, first + perCall);
-      ctx.initBatch((last - first) * n);
+      let k = 0;
       for (let r = first; r < last; r++) {
-        const ids = Uint32Array.from(tokens.subarray(r * n, r * n + n));
-        logitAt[r] = ctx.addToBatch(r, this.past, ids, Uint32Array.of(n - 1))[0];
+        for (let i = 0; i < n; i++, k++) {
+          b.token[k] = tokens[r * n + i];
+          b.pos[k] = this.past + i;
+          b.nSeqId[k] = 1;
+          b.seqId[k][0] = r;
+          b.logits[k] = i === n - 1 ? 1 : 0;
+        }
       }
-      await ctx.decodeBatch();
-      await this.read(ctx, logitAt, first, last);
+      b.value.n_tokens = k;
+      const rc = this.api.decode(ctx, b.value);
+      if (rc !== 0) throw new GgufModelError(`llama_decode failed (${rc}) for ${last - first} rows of ${n} tokens`);
+      const view = viewOf(this.api.logits(ctx), 4 * V * (last - first), Float32Array);
+      if (first === 0 && last === B) logits = view;
+      else (this.out ??= new Float32Array(B * V)).set(view, first * V);
     }
     this.past += n;
-    return this.out;
-  }
-
-  /** Rows [from, to)'s full next-token distributions → log p into `out` (0-probability tokens: −∞). */
-  private async read(ctx: AddonContext, logitAt: Int32Array, from: number, to: number): Promise<void> {
-    const V = this.vocabSize;
-    const got = await Promise.all(Array.from({ length: to - from }, (_, k) => ctx.sampleToken(logitAt[from + k], this.samplers[from + k], true)));
-    got.forEach(([, probs], k) => {
-      if (!probs || probs.length !== 2 * V) throw new GgufModelError(`llama.cpp returned ${probs ? probs.length / 2 : 0} probabilities, expected the whole vocabulary (${V})`);
-      const base = (from + k) * V;
-      for (let i = 0; i < probs.length; i += 2) this.out[base + probs[i]] = Math.log(probs[i + 1]);
-    });
+    return logits ?? this.out!;
   }
 }
