@@ -10,7 +10,6 @@ import { Quantizer, cumulativeBelow, findSymbol, idealBits } from './frequencies
 export const JS_QUANTIZER_KIND = 'js-quantizer/1';
 
 export class JsQuantizerBatch implements ModelBatch {
-  readonly codingStep = JS_QUANTIZER_KIND;
   private readonly quantizer: Quantizer;
   private readonly freq: Uint32Array;
   private readonly answer: CodingAnswer;
@@ -22,6 +21,8 @@ export class JsQuantizerBatch implements ModelBatch {
     private readonly logits: LogitsBatch,
     private readonly batch: number,
     private readonly vocabSize: number,
+    /** The name archives record: this step, or a runtime's variant of it (e.g. a different window slide). */
+    readonly codingStep = JS_QUANTIZER_KIND,
   ) {
     this.quantizer = new Quantizer(vocabSize);
     this.freq = new Uint32Array(vocabSize);
