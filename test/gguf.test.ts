@@ -115,6 +115,26 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
     }
   });
 
+  test('tables built on worker threads are the main thread\'s: same archive, and each decodes the other', async () => {
+    const input = corpusPrefix('lcet10.txt', 3000);
+    const coded = async (threads: string) => {
+      process.env.COMPRESS_BENCH_TABLE_THREADS = threads;
+      try {
+        return await new LmCompressor(model, { segments: 6 }).compress(input);
+      } finally {
+        delete process.env.COMPRESS_BENCH_TABLE_THREADS;
+      }
+    };
+    const [serial, parallel] = [await coded('1'), await coded('3')];
+    expect(Buffer.from(parallel).equals(Buffer.from(serial))).toBe(true);
+    process.env.COMPRESS_BENCH_TABLE_THREADS = '3';
+    try {
+      expect(Buffer.from(await new LmCompressor(model).decompress(serial)).equals(Buffer.from(input))).toBe(true);
+    } finally {
+      delete process.env.COMPRESS_BENCH_TABLE_THREADS;
+    }
+  });
+
   test('decoding with another thread count gives the same bytes', async () => {
     const other = await loadModel({ model: gguf('f32'), offline: true, threads: 2 });
     try {

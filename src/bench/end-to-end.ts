@@ -11,7 +11,8 @@
  *    vs the ideal vs the quantized tables.
  * Each model runs in a child process so that its peak RSS is its own.
  *
- * A `.gguf` model (--model PATH.gguf) runs on llama.cpp; it has no bare loop or scorer row.
+ * A `.gguf` model (--model PATH.gguf) runs on llama.cpp; it has no bare loop or scorer row. With
+ * the default (shared) models, their GGUF exports (f32 and q8_0) run too, in the same run.
  *
  *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
  *                    [--no-js] [--batch-sweep]
@@ -33,6 +34,7 @@ import { bytesEqual } from '../runner/run.js';
 import type { CodecOptions } from '../coding/lm-codec.js';
 import type { LanguageModel, ModelBatch } from '../models/language-model.js';
 import { JS_QUANTIZER_KIND } from '../coding/js-quantizer-step.js';
+import { cacheDir } from '../models/cache-dir.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHARED = join(ROOT, '..', 'shared');
@@ -42,6 +44,7 @@ const argv = yargs(hideBin(process.argv))
   .option('file', { type: 'string', default: haveShared ? join(SHARED, 'corpora/snappy-testdata/alice29.txt') : join(ROOT, 'corpora/samples/gpl-3.0.txt') })
   .option('limit', { type: 'number' })
   .option('model', { type: 'string', array: true, default: haveShared ? ['gpt2-docmix-7m', 'gpt2-docmix-30m'] : ['embedded'] })
+  .option('gguf', { type: 'boolean', default: haveShared, describe: 'With the default models: also their GGUF exports (f32, q8_0) on llama.cpp, exported into the cache when missing' })
   .option('model-dir', { type: 'string', default: join(SHARED, 'models') })
   .option('segments', { type: 'string', default: 'auto' })
   .option('threads', { type: 'number' })
@@ -86,10 +89,26 @@ interface ModelFigures {
 }
 
 /** Parent: one child process per model, then the tables. */
+/** A model as the tables name it: a GGUF by its file name. */
+const label = (model: string) => model.replace(/^.*\/(.*\.gguf)$/, '$1');
+
+/** The default models' GGUF exports (scripts/gguf/export-shared.sh writes them into the cache when missing). */
+function ggufModels(): string[] {
+  const dir = join(cacheDir(), 'gguf');
+  const wanted = argv.model.flatMap((m) => ['f32', 'q8_0'].map((t) => join(dir, `${m}-${t}.gguf`)));
+  const missing = argv.model.filter((m) => wanted.some((w) => w.includes(`/${m}-`) && !existsSync(w)));
+  if (missing.length) {
+    console.log(`exporting GGUF files of ${missing.join(', ')} into ${dir} (scripts/gguf/export-shared.sh)`);
+    execFileSync('bash', [join(ROOT, 'scripts/gguf/export-shared.sh'), argv['model-dir'], ...missing], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return wanted;
+}
+
 async function main(): Promise<void> {
   console.log(`input: ${argv.file} (${n} bytes), segments ${argv.segments}${haveShared ? '' : '  [../shared absent: embedded model]'}\n`);
   const figures: ModelFigures[] = [];
-  for (const id of argv.model) {
+  const models = argv.gguf && argv.model.every((m) => m.startsWith('gpt2-docmix-')) ? [...argv.model, ...ggufModels()] : argv.model;
+  for (const id of models) {
     const args = [fileURLToPath(import.meta.url), '--one', id, '--file', argv.file, '--model-dir', argv['model-dir'], '--segments', argv.segments];
     if (argv.limit !== undefined) args.push('--limit', String(argv.limit));
     if (argv.threads !== undefined) args.push('--threads', String(argv.threads));
@@ -107,7 +126,7 @@ async function main(): Promise<void> {
   printTable(
     ['model', 'runtime', 'tokens', 'batch', 'coding step', 'enc tok/s', 'dec tok/s', 'bare loop tok/s', 'enc/bare', 'dec/bare', 'stride-512 scorer tok/s', 'enc/scorer', 'outside run', 'other steps, enc tok/s', 'tables µs/row', 'harness peak RSS MiB'],
     figures.map((f) => [
-      f.model,
+      label(f.model),
       f.runtime.split(' ')[0],
       String(f.tokens),
       String(f.segments),
@@ -126,7 +145,7 @@ async function main(): Promise<void> {
   printTable(
     ['model', 'archive B', 'coded bpb', 'ideal bpb', 'tables bpb', 'payload/ideal', 'payload/tables', 'round trip'],
     figures.map((f) => [
-      f.model,
+      label(f.model),
       String(f.archiveBytes),
       bpb(f.archiveBytes * 8),
       bpb(f.idealBits),
@@ -137,12 +156,12 @@ async function main(): Promise<void> {
     ]),
   );
   for (const f of figures.filter((f) => f.bpbSweep)) {
-    console.log(`\ncoded bpb against segments, ${f.model} (whole input, encode):`);
+    console.log(`\ncoded bpb against segments, ${label(f.model)} (whole input, encode):`);
     const one = f.bpbSweep![0].archiveBytes;
     printTable(['segments', 'archive B', 'coded bpb', 'vs 1 segment', 'enc tok/s'], f.bpbSweep!.map((s) => [String(s.segments), String(s.archiveBytes), bpb(s.archiveBytes * 8), `${(100 * (s.archiveBytes / one - 1)).toFixed(2)}%`, f1(s.tokPerS)]));
   }
   for (const f of figures.filter((f) => f.sweep)) {
-    console.log(`\nbatch sweep, ${f.model} (encode, graph coding step):`);
+    console.log(`\nbatch sweep, ${label(f.model)} (encode, graph coding step):`);
     printTable(['batch', 'tokens', 'tok/s', 'outside run'], f.sweep!.map((s) => [String(s.batch), String(s.tokens), f1(s.tokPerS), `${(100 * s.outside).toFixed(1)}%`]));
   }
   const baselineRows: string[][] = [];
@@ -240,6 +259,7 @@ class CallRecorder implements LanguageModel {
         if (record) calls.push({ batch, tokens: tokens.slice(), n, reset });
         return inner.step(tokens, n, reset, query);
       },
+      dispose: () => inner.dispose?.(),
     };
   }
   dispose() { return this.inner.dispose(); }

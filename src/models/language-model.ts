@@ -62,6 +62,8 @@ export interface CodingAnswer {
 export interface LogitsBatch {
   /** Logits predicting the next token of every row: batch × vocabSize, row-major. */
   forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array>;
+  /** Where the last `forward`'s logits lie in native memory, if they do (worker threads read them there). */
+  logitsAddress?(): bigint | undefined;
   dispose?(): void;
 }
 

@@ -21,7 +21,8 @@ import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity } from '../l
 import { HfLosslessTokenizer, type TextTokenizer } from '../hf-tokenizer.js';
 import { sha256, sha256File } from '../../hash.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../coding/js-quantizer-step.js';
-import { LLAMA_RELEASE, allocBatch, llamaApi, viewOf, type BatchViews, type LlamaApi } from './llama-api.js';
+import { LLAMA_RELEASE, addressOf, allocBatch, llamaApi, viewOf, type BatchViews, type LlamaApi } from './llama-api.js';
+import { availableParallelism } from 'node:os';
 
 export class GgufModelError extends Error {}
 
@@ -188,7 +189,7 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
       if (!codingSteps.includes(codingStep)) throw new GgufModelError(`model ${opts.id} (llama.cpp) cannot run coding step ${codingStep} (it has: ${codingSteps.join(', ')})`);
       if (disposed) throw new GgufModelError(`model ${opts.id} was disposed`);
       const logits = new LlamaCppBatch(api, model, batch, settings, live, codingStep === KV_SHIFT_KIND);
-      return new JsQuantizerBatch(logits, batch, vocabSize, codingStep);
+      return new JsQuantizerBatch(logits, batch, vocabSize, codingStep, tableThreads());
     },
     async dispose() {
       // Only the model: the `Llama` is shared (llamaFor).
@@ -213,6 +214,16 @@ function canShift(api: LlamaApi, model: unknown, threads: number): boolean {
   }
 }
 
+/**
+ * Threads building the tables: every core by default, since llama.cpp is idle while they are
+ * built (env COMPRESS_BENCH_TABLE_THREADS overrides; 1: the main thread alone). The tables are the
+ * same whichever thread builds a row.
+ */
+function tableThreads(): number {
+  const env = Number(process.env.COMPRESS_BENCH_TABLE_THREADS);
+  return Number.isInteger(env) && env >= 1 ? env : availableParallelism();
+}
+
 interface ContextSettings {
   contextLength: number;
   vocabSize: number;
@@ -234,6 +245,8 @@ class LlamaCppBatch implements LogitsBatch {
   private batchViews?: BatchViews;
   private past = 0;
   private out?: Float32Array;
+  /** Native address of the last forward's logits, when one decode call held every row. */
+  private address?: bigint;
 
   constructor(
     private readonly api: LlamaApi,
@@ -319,11 +332,17 @@ class LlamaCppBatch implements LogitsBatch {
       b.value.n_tokens = k;
       const rc = this.api.decode(ctx, b.value);
       if (rc !== 0) throw new GgufModelError(`llama_decode failed (${rc}) for ${last - first} rows of ${n} tokens`);
-      const view = viewOf(this.api.logits(ctx), 4 * V * (last - first), Float32Array);
-      if (first === 0 && last === B) logits = view;
+      const pointer = this.api.logits(ctx);
+      const view = viewOf(pointer, 4 * V * (last - first), Float32Array);
+      this.address = undefined;
+      if (first === 0 && last === B) [logits, this.address] = [view, addressOf(pointer)];
       else (this.out ??= new Float32Array(B * V)).set(view, first * V);
     }
     this.past += n;
     return logits ?? this.out!;
+  }
+
+  logitsAddress(): bigint | undefined {
+    return this.address;
   }
 }
