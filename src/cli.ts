@@ -30,7 +30,6 @@ import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
-import { KV_SHIFT_KIND } from './models/llama-cpp/model.js';
 import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
@@ -57,7 +56,7 @@ const codecOptions = (y: Argv) =>
     .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (1 per 4096 tokens, ≤ 32 on CPU, ≤ 256 on CUDA)' })
     .option('context', { type: 'string', coerce: wholeNumber('context', 2, 'a whole number of tokens ≥ 2'), describe: 'Context window in tokens (default: the model maximum)' })
     .option('prime', { type: 'string', coerce: wholeNumber('prime', 0, 'a whole number of tokens ≥ 0, below --context'), describe: 'Tokens kept when the window slides (default: half the context)' })
-    .option('context-shift', { type: 'string', choices: CONTEXT_SHIFTS, coerce: oneOf('context-shift', CONTEXT_SHIFTS), describe: 'How the window slides: reprime (default: recompute the kept tokens) or kv (llama.cpp: move their KV cells, no recompute)' });
+    .option('context-shift', { type: 'string', choices: CONTEXT_SHIFTS, coerce: oneOf('context-shift', CONTEXT_SHIFTS), describe: 'How the window slides: reprime (recompute the kept tokens) or kv (GGUF on llama.cpp: move their KV cells). Default: kv for GGUF models with rotary positions, else reprime' });
 
 const CONTEXT_SHIFTS = ['reprime', 'kv'] as const;
 
@@ -65,7 +64,7 @@ function codecFrom(argv: { segments?: number | 'auto'; context?: number; prime?:
   if (argv.prime !== undefined && argv.context !== undefined && argv.prime >= argv.context) {
     throw new UsageError(`--prime: ${argv.prime} is not accepted with --context ${argv.context}; accepted values: a whole number of tokens below --context`);
   }
-  return { segments: argv.segments ?? 'auto', contextLength: argv.context, primeTokens: argv.prime, ...(argv.contextShift === 'kv' ? { codingStep: KV_SHIFT_KIND } : {}) };
+  return { segments: argv.segments ?? 'auto', contextLength: argv.context, primeTokens: argv.prime, contextShift: argv.contextShift as CodecOptions['contextShift'] };
 }
 
 /** `-m/--model`, validated (repeatable). */

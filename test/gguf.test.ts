@@ -90,10 +90,10 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
     expect(8 * (stats.codec!.payloadBytes as number)).toBeLessThan(stats.idealBits! * 1.005 + 64);
   });
 
-  test('sliding by KV shift (--context-shift kv) round-trips and is recorded as its own coding step', async () => {
+  test('sliding by KV shift (--context-shift kv; not the default on learned positions) round-trips and is recorded as its own coding step', async () => {
     expect(model.codingSteps).toEqual(['js-quantizer/1', KV_SHIFT_KIND]);
     const input = corpusPrefix('alice29.txt', 1200);
-    const { archive, stats } = await roundTrip(new LmCompressor(model, { segments: 2, contextLength: 48, primeTokens: 16, codingStep: KV_SHIFT_KIND }), input);
+    const { archive, stats } = await roundTrip(new LmCompressor(model, { segments: 2, contextLength: 48, primeTokens: 16, contextShift: 'kv' }), input);
     expect(stats.codec!.codingStep).toBe(KV_SHIFT_KIND);
     // The decoder takes the step from the archive: a plain LmCompressor decodes it.
     expect(Buffer.from(await new LmCompressor(model).decompress(archive)).equals(Buffer.from(input))).toBe(true);
@@ -158,6 +158,7 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
     const onnx = await loadModel({ model: join(SHARED_MODELS, SMALL_MODEL), offline: true });
     try {
       await expect(new LmCompressor(onnx).decompress(archive)).rejects.toThrow(/runtime: archive was coded with node-llama-cpp .* this is onnxruntime-node/);
+      await expect(new LmCompressor(onnx, { contextShift: 'kv' }).compress(corpusPrefix('alice29.txt', 100))).rejects.toThrow(/--context-shift kv: .* re-primes only/);
     } finally {
       await onnx.dispose();
     }
@@ -228,7 +229,7 @@ describe.skipIf('skip' in llama)('llama.cpp backend: a Llama GGUF (RoPE, GQA, Se
     const input = corpusPrefix('alice29.txt', 6000);
     const tokens = onnx.tokenizer.encode(input);
     expect(Array.from(model.tokenizer.encode(input))).toEqual(Array.from(tokens));
-    const opts = { segments: 2, contextLength: 64, primeTokens: 32 };
+    const opts = { segments: 2, contextLength: 64, primeTokens: 32, contextShift: 'reprime' as const };
     const [a, b] = [await encodeTokens(model, tokens, resolveSettings(model, tokens.length, opts)), await encodeTokens(onnx, tokens, resolveSettings(onnx, tokens.length, opts))];
     expect(Math.abs(a.idealBits / b.idealBits - 1)).toBeLessThan(1e-4);
   });
@@ -237,12 +238,14 @@ describe.skipIf('skip' in llama)('llama.cpp backend: a Llama GGUF (RoPE, GQA, Se
     await roundTrip(new LmCompressor(model, { segments: 2 }), input);
   });
 
-  test('KV shift on rotary positions: round-trips, and its bits equal re-priming\'s within 0.1%', async () => {
-    expect(model.codingSteps).toContain(KV_SHIFT_KIND);
+  test('KV shift on rotary positions is the default: round-trips, and its bits equal re-priming\'s within 0.1%', async () => {
+    expect(model.codingSteps).toEqual([KV_SHIFT_KIND, 'js-quantizer/1']);
     const input = corpusPrefix('alice29.txt', 8000);
     const opts = { segments: 2, contextLength: 64, primeTokens: 32 };
-    const shifted = await roundTrip(new LmCompressor(model, { ...opts, codingStep: KV_SHIFT_KIND }), input);
-    const reprimed = await roundTrip(new LmCompressor(model, opts), input);
+    const shifted = await roundTrip(new LmCompressor(model, opts), input);
+    const reprimed = await roundTrip(new LmCompressor(model, { ...opts, contextShift: 'reprime' }), input);
+    expect(shifted.stats.codec!.codingStep).toBe(KV_SHIFT_KIND);
+    expect(reprimed.stats.codec!.codingStep).toBe('js-quantizer/1');
     expect(Math.abs(shifted.stats.idealBits! / reprimed.stats.idealBits! - 1)).toBeLessThan(0.001);
   });
 });

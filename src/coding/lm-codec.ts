@@ -51,6 +51,8 @@ export interface CodecOptions {
   primerTokens?: number;
   /** Force a coding step (e.g. `js-quantizer/1` for comparisons); default: the model's preferred. */
   codingStep?: string;
+  /** How the window slides (`--context-shift`): picks the model's coding step for it (`LanguageModel.contextShifts`). */
+  contextShift?: 'reprime' | 'kv';
 }
 
 /**
@@ -90,7 +92,9 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
   if (primer && primer.length + 1 >= contextLength) {
     throw new Error(`a primer of ${primer.length} tokens does not fit a context of ${contextLength}`);
   }
-  const codingStep = opts.codingStep ?? model.codingSteps[0];
+  let codingStep = opts.codingStep ?? model.codingSteps[0];
+  if (opts.contextShift && model.contextShifts) codingStep = model.contextShifts[opts.contextShift];
+  else if (opts.contextShift === 'kv') throw new Error(`--context-shift kv: ${model.identity.id} re-primes only (KV shift is llama.cpp's, for GGUF models whose cache can shift)`);
   if (!model.codingSteps.includes(codingStep)) {
     throw new Error(`coding step ${codingStep} is not available for this model (it has: ${model.codingSteps.join(', ')})`);
   }

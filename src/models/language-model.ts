@@ -18,6 +18,12 @@ export interface LanguageModel {
    * Archives record the one used; decoding with another is refused.
    */
   readonly codingSteps: readonly string[];
+  /**
+   * Which coding step slides the window how, where a runtime offers a choice (`--context-shift`):
+   * `reprime` recomputes the kept tokens, `kv` moves their cache cells (llama.cpp). Absent: every
+   * step re-primes.
+   */
+  readonly contextShifts?: { reprime: string; kv: string };
   /** Open `batch` independent sequences (segments) stepped together, with one coding step. */
   open(batch: number, codingStep?: string): ModelBatch;
   dispose(): Promise<void>;

@@ -165,6 +165,8 @@ function declare(lib: ReturnType<typeof koffi.load>) {
     seqRm: fn('llama_memory_seq_rm', 'bool', ['void *', 'int32_t', 'int32_t', 'int32_t']) as (m: Ptr, s: number, p0: number, p1: number) => boolean,
     seqAdd: fn('llama_memory_seq_add', 'void', ['void *', 'int32_t', 'int32_t', 'int32_t', 'int32_t']) as (m: Ptr, s: number, p0: number, p1: number, d: number) => void,
     canShift: fn('llama_memory_can_shift', 'bool', ['void *']) as (m: Ptr) => boolean,
+    /** `enum llama_rope_type`: −1 (LLAMA_ROPE_TYPE_NONE) for models without rotary positions. */
+    ropeType: fn('llama_model_rope_type', 'int', ['void *']) as (m: Ptr) => number,
   };
 }
 export type LlamaApi = ReturnType<typeof declare>;

@@ -29,11 +29,14 @@ export class GgufModelError extends Error {}
 /**
  * `js-quantizer/1` with the window slid by llama.cpp's KV shift (`--context-shift kv`): the
  * kept tokens' cells move to the window's start instead of being recomputed. Offered where
- * llama.cpp can shift the model's cache; exact only up to the model's position encoding
- * (rotary: re-rotated keys; learned absolute positions, as GPT-2's: the kept keys keep their old
- * positions, +0.9% bits on alice29.txt with the 7m), so re-priming stays the default.
+ * llama.cpp can shift the model's cache. Its bits equal re-priming's on rotary positions (the
+ * kept keys are re-rotated: +0.005% on the Llama test model), not on learned absolute ones (the
+ * kept keys keep the positions they were computed at: +0.9% on alice29.txt with GPT-2's 7m).
  */
 export const KV_SHIFT_KIND = 'llama-kv-shift/1';
+
+/** `llama_model_rope_type` of a model without rotary positions (LLAMA_ROPE_TYPE_NONE). */
+const ROPE_NONE = -1;
 
 export interface GgufModelOptions {
   /** A `.gguf` file, or a folder holding exactly one. */
@@ -173,7 +176,11 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
   const threads = opts.threads ?? Math.max(1, llama.cpuMathCores - 1);
   const vocabSize = api.nTokens(vocab);
   const settings: ContextSettings = { contextLength, vocabSize, threads, flashAttention };
-  const codingSteps = canShift(api, model, threads) ? [JS_QUANTIZER_KIND, KV_SHIFT_KIND] : [JS_QUANTIZER_KIND];
+  // KV shift is the default where positions are rotary (the shifted keys are re-rotated: bits
+  // as re-priming's, measured) and only offered where they are learned (GPT-2: +0.9% bits).
+  const shifts = canShift(api, model, threads);
+  const rotary = api.ropeType(model) !== ROPE_NONE;
+  const codingSteps = !shifts ? [JS_QUANTIZER_KIND] : rotary ? [KV_SHIFT_KIND, JS_QUANTIZER_KIND] : [JS_QUANTIZER_KIND, KV_SHIFT_KIND];
   // Batches not yet disposed by their codec run (an error mid-run): freed before the model.
   const live = new Set<LlamaCppBatch>();
   let disposed = false;
@@ -185,7 +192,8 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
     startToken,
     tokenizer,
     codingSteps,
-    open(batch: number, codingStep = JS_QUANTIZER_KIND): ModelBatch {
+    ...(shifts ? { contextShifts: { reprime: JS_QUANTIZER_KIND, kv: KV_SHIFT_KIND } } : {}),
+    open(batch: number, codingStep = codingSteps[0]): ModelBatch {
       if (!codingSteps.includes(codingStep)) throw new GgufModelError(`model ${opts.id} (llama.cpp) cannot run coding step ${codingStep} (it has: ${codingSteps.join(', ')})`);
       if (disposed) throw new GgufModelError(`model ${opts.id} was disposed`);
       const logits = new LlamaCppBatch(api, model, batch, settings, live, codingStep === KV_SHIFT_KIND);
