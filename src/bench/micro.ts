@@ -2,11 +2,17 @@
  * `npm run bench:micro`: the per-token work outside the model forward, with tinybench, for a
  * GPT-2-sized vocabulary (50,257) and a byte-level one (257), side by side in one run:
  * softmax + quantization (as shipped, and with Math.exp for reference), the encoder's
- * cumulative sum, the decoder's symbol search, and one range-coder symbol.
+ * cumulative sum, the decoder's symbol search, and one range-coder symbol; then a step's
+ * tables for 64 rows in native memory (as llama.cpp leaves them), on the main thread and on
+ * the worker pool (one worker per core).
  */
 import { Bench } from 'tinybench';
 import { Quantizer, cumulativeBelow, findSymbol } from '../coding/frequencies.js';
 import { RangeEncoder } from '../coding/range-coder.js';
+import { answerRow } from '../coding/js-quantizer-step.js';
+import { TableWorkers } from '../coding/table-workers.js';
+import koffi from 'koffi';
+import { availableParallelism } from 'node:os';
 
 function logitsLike(V: number, seed = 1): Float32Array {
   // Roughly LM-shaped: a few strong candidates over a broad Gaussian-ish floor.
@@ -55,6 +61,30 @@ for (const V of [50257, 257]) {
     .add(`V=${V} range coder: one symbol`, () => {
       enc.encode(target - 1, freq[symbol], table.total);
     });
+}
+// A step's tables: 64 rows of 50,257 logits in native memory, main thread vs worker pool.
+{
+  const [B, V] = [64, 50257];
+  const address = koffi.alloc('float', B * V) as unknown as bigint;
+  const rows = new Float32Array(koffi.view(address, 4 * B * V));
+  for (let r = 0; r < B; r++) rows.set(logitsLike(V, r + 1), r * V);
+  const query = { symbols: new Int32Array(B).fill(-1), targets: Int32Array.from({ length: B }, (_, r) => r * 4_000_000), active: new Uint8Array(B).fill(1) };
+  const answer = () => ({ symbols: new Int32Array(B), low: new Int32Array(B), freq: new Int32Array(B), log2p: new Float64Array(B) });
+  const [q, freq, out, pooled] = [new Quantizer(V), new Uint32Array(V), answer(), answer()];
+  const workers = availableParallelism();
+  const pool = new TableWorkers(workers, B, V);
+  await pool.answer(address, query, pooled); // started
+  bench
+    .add(`${B} rows × V=${V}: tables on the main thread`, () => {
+      for (let r = 0; r < B; r++) answerRow(q, freq, rows, r * V, r, query, out);
+    })
+    .add(`${B} rows × V=${V}: tables on ${workers} worker threads`, async () => {
+      await pool.answer(address, query, pooled);
+    });
+  bench.addEventListener('complete', () => {
+    if (!out.low.every((x, i) => x === pooled.low[i])) throw new Error('the worker pool built other tables than the main thread');
+    void pool.dispose();
+  });
 }
 await bench.run();
 console.table(
