@@ -47,7 +47,7 @@ const modelOptions = (y: Argv) =>
     .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
     .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
     .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
-    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads / llama.cpp threads (default: one per core)' })
+    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads / llama.cpp threads (default: one per core; llama.cpp one less, for the JS tables)' })
     .option('runtime', { type: 'string', choices: RUNTIMES, coerce: oneOf('runtime', RUNTIMES), describe: 'Model runtime (default: llama.cpp for a .gguf file or folder, else onnxruntime)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
 
