@@ -49,7 +49,7 @@ const argv = yargs(hideBin(process.argv))
   .option('segments', { type: 'string', default: 'auto' })
   .option('threads', { type: 'number' })
   .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the first release\'s coding step)' })
-  .option('batch-sweep', { type: 'boolean', default: false, describe: 'Encode tokens/s against batch size (graph coding step)' })
+  .option('batch-sweep', { type: 'boolean', default: false, describe: 'Encode tokens/s against batch size (the default coding step)' })
   .option('sweep', { type: 'boolean', default: false, describe: 'Coded bpb against the segment count (real encodes of the whole input)' })
   .option('sweep-segments', { type: 'number', array: true, default: [1, 8, 16, 32, 64], describe: 'Segment counts for --sweep' })
   .option('one', { type: 'string', hidden: true, describe: 'internal: run one model and print its JSON' })
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     printTable(['segments', 'archive B', 'coded bpb', 'vs 1 segment', 'enc tok/s'], f.bpbSweep!.map((s) => [String(s.segments), String(s.archiveBytes), bpb(s.archiveBytes * 8), `${(100 * (s.archiveBytes / one - 1)).toFixed(2)}%`, f1(s.tokPerS)]));
   }
   for (const f of figures.filter((f) => f.sweep)) {
-    console.log(`\nbatch sweep, ${label(f.model)} (encode, graph coding step):`);
+    console.log(`\nbatch sweep, ${label(f.model)} (encode, the default coding step):`);
     printTable(['batch', 'tokens', 'tok/s', 'outside run'], f.sweep!.map((s) => [String(s.batch), String(s.tokens), f1(s.tokPerS), `${(100 * s.outside).toFixed(1)}%`]));
   }
   const baselineRows: string[][] = [];
@@ -332,7 +332,7 @@ async function strideScorer(model: LanguageModel, tokens: Int32Array): Promise<n
   return secs;
 }
 
-/** Encode tokens/s against batch: 128 steps per row at each batch size (graph coding step). */
+/** Encode tokens/s against batch: 128 steps per row at each batch size (the model's default coding step). */
 async function batchSweep(model: LanguageModel, tokens: Int32Array): Promise<ModelFigures['sweep']> {
   const { encodeTokens, resolveSettings } = await import('../coding/lm-codec.js');
   const out: NonNullable<ModelFigures['sweep']> = [];
