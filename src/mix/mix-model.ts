@@ -64,6 +64,9 @@ class RowState {
   private readonly entries: (ContextEntry | undefined)[];
   private predicted = -1;
   private readonly p: Float64Array;
+  /** This step's effective weights (after lending), and per order (then match) whom it lent to. */
+  private readonly cw: Float64Array;
+  private readonly proxy: Int32Array;
 
   constructor(
     vocabSize: number,
@@ -78,6 +81,8 @@ class RowState {
     this.hashes = new Int32Array(K);
     this.entries = new Array(K);
     this.p = new Float64Array(K + 3);
+    this.cw = new Float64Array(K + 3);
+    this.proxy = new Int32Array(K + 1);
   }
 
   /** Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). */
@@ -96,25 +101,34 @@ class RowState {
     this.set = ((matchBucket(this.predicted < 0 ? 0 : this.match.length) * LM_BUCKETS + lmBucket(maxFreq)) * MID_BUCKETS + midBucket(mid)) * TOP_BUCKETS + topBucket(top);
     const w = this.mixer.weights;
     const at = this.set * (K + 3);
-    // An expert with nothing to say (empty context, no match) lends its weight to the LM.
-    let wLm = w[at];
+    // An expert with nothing to say (empty context, no match) lends its weight to the next
+    // model down that has something: a lower order, order 0, else the LM (PPM's back-off).
+    const cw = this.cw;
+    for (let i = 0; i < K + 3; i++) cw[i] = w[at + i];
     const n0 = this.unigram.total;
-    if (n0 === 0) wLm += w[at + 1];
-    for (let k = 0; k < K; k++) if (!this.entries[k]) wLm += w[at + 2 + k];
-    if (this.predicted < 0) wLm += w[at + K + 2];
+    let below = n0 > 0 ? 1 : 0;
+    for (let k = 0; k < K; k++) {
+      this.proxy[k] = below;
+      if (this.entries[k]) below = 2 + k;
+      else cw[below] += cw[2 + k];
+    }
+    this.proxy[K] = below;
+    if (this.predicted < 0) cw[below] += cw[K + 2];
+    if (n0 === 0) cw[0] += cw[1];
+    const wLm = cw[0];
     const a = wLm / T;
     const counts = this.unigram.counts;
     if (n0 > 0) {
-      const b = w[at + 1] / n0;
+      const b = cw[1] / n0;
       for (let i = 0; i < V; i++) q[i] = a * lmFreq[i] + b * counts[i];
     } else for (let i = 0; i < V; i++) q[i] = a * lmFreq[i];
     for (let k = 0; k < K; k++) {
       const e = this.entries[k];
       if (!e) continue;
-      const c = w[at + 2 + k] / e.total;
+      const c = cw[2 + k] / e.total;
       for (let j = 0; j < e.used; j++) q[e.tokens[j]] += c * e.counts[j];
     }
-    if (this.predicted >= 0) q[this.predicted] += w[at + K + 2];
+    if (this.predicted >= 0) q[this.predicted] += cw[K + 2];
     // Integer table: a floor of 1 for every token, rounding's leftover to the likeliest one.
     const scale = T - V - MARGIN;
     let assigned = 0;
@@ -132,14 +146,14 @@ class RowState {
   learn(token: number, lmFreq: Uint32Array, q: Float64Array): void {
     const K = this.settings.orders.length;
     const p = this.p;
-    const lm = lmFreq[token] / T;
-    p[0] = lm;
-    p[1] = this.unigram.total > 0 ? this.unigram.counts[token] / this.unigram.total : lm;
+    p[0] = lmFreq[token] / T;
+    p[1] = this.unigram.total > 0 ? this.unigram.counts[token] / this.unigram.total : p[0];
+    // An expert that lent its weight is scored as the model it lent to (computed lowest first).
     for (let k = 0; k < K; k++) {
       const e = this.entries[k];
-      p[2 + k] = e ? e.countOf(token) / e.total : lm;
+      p[2 + k] = e ? e.countOf(token) / e.total : p[this.proxy[k]];
     }
-    p[K + 2] = this.predicted < 0 ? lm : this.predicted === token ? 1 : 0;
+    p[K + 2] = this.predicted < 0 ? p[this.proxy[K]] : this.predicted === token ? 1 : 0;
     this.mixer.update(this.set, p, q[token]);
     this.unigram.add(token);
     for (let k = 0; k < K; k++) this.contexts[k].add(this.hashes[k], token);
