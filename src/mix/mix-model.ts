@@ -31,14 +31,15 @@ const T = FREQUENCY_TOTAL;
 const MARGIN = 4096;
 
 /** Buckets of the mixer's weight-set context. */
-const MATCH_BUCKETS = 6;
+const MATCH_BUCKETS = 7;
 const LM_BUCKETS = 4;
 const MID_BUCKETS = 4;
 const TOP_BUCKETS = 3;
 const SETS = MATCH_BUCKETS * LM_BUCKETS * MID_BUCKETS * TOP_BUCKETS;
 
-function matchBucket(len: number): number {
-  return len === 0 ? 0 : len < 8 ? 1 : len < 16 ? 2 : len < 32 ? 3 : len < 64 ? 4 : 5;
+/** No match; following on after a miss (agreed on < 4 since); then by length agreed. */
+function matchBucket(predicting: boolean, len: number): number {
+  return !predicting ? 0 : len < 4 ? 1 : len < 8 ? 2 : len < 16 ? 3 : len < 32 ? 4 : len < 64 ? 5 : 6;
 }
 /** The LM's largest frequency, as a share of the total: < 0.2, < 0.5, < 0.85, ≥ 0.85 (integer thresholds). */
 function lmBucket(maxFreq: number): number {
@@ -98,7 +99,7 @@ class RowState {
     this.predicted = this.match.predicted();
     const mid = this.entries[Math.min(1, K - 1)]?.total ?? 0;
     const top = this.entries[K - 1]?.total ?? 0;
-    this.set = ((matchBucket(this.predicted < 0 ? 0 : this.match.length) * LM_BUCKETS + lmBucket(maxFreq)) * MID_BUCKETS + midBucket(mid)) * TOP_BUCKETS + topBucket(top);
+    this.set = ((matchBucket(this.predicted >= 0, this.match.length) * LM_BUCKETS + lmBucket(maxFreq)) * MID_BUCKETS + midBucket(mid)) * TOP_BUCKETS + topBucket(top);
     const w = this.mixer.weights;
     const at = this.set * (K + 3);
     // An expert with nothing to say (empty context, no match) lends its weight to the next

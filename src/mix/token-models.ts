@@ -108,13 +108,19 @@ export class UnigramCounts {
 /** Longest match length verified backwards (enough to tell short from long matches). */
 const MAX_VERIFY = 400;
 
+/** Misses in a row after which a match is dropped rather than followed on. */
+const MAX_MISSES = 8;
+
 export class MatchModel {
   private readonly table: Int32Array;
   private readonly mask: number;
   /** Index in the history of the predicted token, or −1 when no match. */
   private ptr = -1;
-  /** Tokens the current match has agreed on. */
+  /** Tokens the current match has agreed on since its last miss. */
   length = 0;
+  /** Misses in a row: after a miss the match is followed on at the same distance (records
+   * that differ in one field, as LZMA's repeated distance), until a verified match replaces it. */
+  misses = 0;
 
   constructor(
     private readonly history: History,
@@ -133,24 +139,32 @@ export class MatchModel {
   /** After `token` was pushed onto the history: follow or drop the match, then index the new position. */
   update(token: number): void {
     const h = this.history;
-    if (this.ptr >= 0 && h.data[this.ptr] === token) {
+    if (this.ptr >= 0) {
+      if (h.data[this.ptr] === token) {
+        if (this.length < MAX_VERIFY) this.length++;
+        this.misses = 0;
+      } else {
+        this.length = 0;
+        this.misses++;
+      }
       this.ptr++;
-      if (this.length < MAX_VERIFY) this.length++;
-    } else {
-      this.ptr = -1;
-      this.length = 0;
+      if (this.misses >= MAX_MISSES) {
+        this.ptr = -1;
+        this.misses = 0;
+      }
     }
     if (h.length < this.minLength) return;
     const slot = contextHash(h, this.minLength) & this.mask;
-    if (this.ptr < 0) {
+    if (this.length < this.minLength) {
       const cand = this.table[slot];
-      if (cand >= 0) {
+      if (cand >= 0 && cand !== this.ptr) {
         // Verify backwards: a hash collision gives length < minLength and is not taken.
         let n = 0;
         while (n < MAX_VERIFY && cand - 1 - n >= 0 && h.data[cand - 1 - n] === h.data[h.length - 1 - n]) n++;
         if (n >= this.minLength) {
           this.ptr = cand;
           this.length = n;
+          this.misses = 0;
         }
       }
     }
