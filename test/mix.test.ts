@@ -12,7 +12,22 @@ import { createOrderKModel } from '../src/models/order-k.js';
 import { loadModel } from '../src/models/lookup.js';
 import { readArchive } from '../src/coding/container.js';
 import type { LanguageModel } from '../src/models/language-model.js';
-import { EDGE_CASES, HAVE_SHARED, SHARED_MODELS, SMALL_MODEL, corpusPrefix, randomBytes } from './helpers/shared.js';
+import { EDGE_CASES, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, corpusPrefix, randomBytes } from './helpers/shared.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cli = async (args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { cwd: ROOT, env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+};
 
 async function roundTrip(c: LmCompressor, input: Uint8Array) {
   const archive = await c.compress(input);
@@ -59,6 +74,27 @@ describe('mix over the order-k model (no weights)', () => {
     expect([c.name, c.family]).toEqual(['mix:order-k:3', 'mix']);
     await c.compress(randomBytes(20000, 3));
     expect(c.lastStats()!.codec!.segments).toBe(1);
+  });
+});
+
+describe('the CLI', () => {
+  test('--mix beside --model gives both rows; compress -m mix: and decompress from the header', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-mix-'));
+    const file = join(dir, 'text.txt');
+    writeFileSync(file, 'Mixing learns the input as it goes; a repeated line costs little. '.repeat(30));
+    const r = await cli(['-m', 'order-k', '--mix', 'order-k', file, '--baselines', 'gzip:9', '--json', '--no-record']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout).results as { compressor: string; roundtrip: boolean; outputBytes: number }[];
+    expect(rows.map((x) => x.compressor)).toEqual(['order-k:3', 'mix:order-k:3', 'gzip:9']);
+    expect(rows.every((x) => x.roundtrip)).toBe(true);
+    const archive = join(dir, 'a.cbz');
+    expect((await cli(['compress', '-m', 'mix:order-k', file, '-o', archive, '-q'])).code).toBe(0);
+    const back = join(dir, 'back.txt');
+    const d = await cli(['decompress', archive, '-o', back, '-q']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(readFileSync(back).equals(readFileSync(file))).toBe(true);
+    const bad = await cli(['compress', '-m', 'mix:', file, '-o', archive]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'compress-bench: -m mix:: name the model to mix, e.g. mix:gpt2-docmix-7m']);
   });
 });
 
