@@ -114,19 +114,23 @@ describe.skipIf(!HAVE_SHARED)(`mix:${SMALL_MODEL}`, () => {
   // Short prefixes keep this file fast: the mix runs the model's logits path at batch 1.
   test.each([
     ['alice29.txt', 1200],
-    ['geo.protodata', 700],
+    ['geo.protodata', 500],
     ['fireworks.jpeg', 400],
-    ['kppkn.gtb', 500],
+    ['kppkn.gtb', 300],
   ])('round-trips a %s prefix of %i bytes', async (file, bytes) => {
     await roundTrip(mix(), corpusPrefix(file, bytes));
   });
 
-  test.each(['empty', 'one byte', 'NUL bytes', 'CRLF', 'invalid UTF-8', 'emoji and CJK', 'random binary'])('round-trips %s', async (name) => {
+  test.each(['empty', 'one byte', 'NUL bytes', 'CRLF', 'invalid UTF-8', 'emoji and CJK'])('round-trips %s', async (name) => {
     await roundTrip(mix(), EDGE_CASES[name]);
   });
 
+  test('round-trips random binary (200 bytes)', async () => {
+    await roundTrip(mix(), randomBytes(200, 7));
+  });
+
   test('English: never worse than the pure model by more than a small constant', async () => {
-    const input = corpusPrefix('lcet10.txt', 2000);
+    const input = corpusPrefix('lcet10.txt', 1500);
     const lm = new LmCompressor(plain, { segments: 1 });
     const pure = (await lm.compress(input)).length;
     const mixed = (await mix().compress(input)).length;
@@ -135,13 +139,13 @@ describe.skipIf(!HAVE_SHARED)(`mix:${SMALL_MODEL}`, () => {
   });
 
   test('a text followed by an exact copy of itself: the copy costs a small fraction of the original', async () => {
-    const a = corpusPrefix('alice29.txt', 2000);
+    const a = corpusPrefix('alice29.txt', 1500);
     const c = mix();
     await c.compress(a);
     const once = c.lastStats()!.codec!.payloadBytes as number;
     await c.compress(twice(a));
     const copy = (c.lastStats()!.codec!.payloadBytes as number) - once;
-    expect(once).toBeGreaterThan(400);
+    expect(once).toBeGreaterThan(300);
     expect(copy).toBeLessThan(once * 0.1);
   });
 });
