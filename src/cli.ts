@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from './records/atomic.js';
 import { RUNTIMES, type ModelRequest, type Runtime } from './models/lookup.js';
-import { loadModelExplained } from './cli/model-lookup.js';
+import { MIX_PREFIX, loadModelOrMix } from './cli/model-lookup.js';
+import { isMixStep, parseMixStep } from './mix/settings.js';
 import { UsageError, wholeNumber, oneOf, segments, modelNames, byteSize, shardSpec, shardFromEnv, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
 import { isStoredArchive, packArchive, readStoredArchive } from './compressors/archiver.js';
@@ -144,7 +145,7 @@ async function readResumable(path: string): Promise<RunRecord> {
 
 async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const a = argv as unknown as {
-    inputs: string[]; corpus?: unknown; model?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
+    inputs: string[]; corpus?: unknown; model?: unknown; mix?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
     limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean; series?: 'params' | 'step';
     dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; segments?: number | 'auto'; context?: number; prime?: number;
     chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number;
@@ -163,10 +164,13 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   );
   const inputs = await loadInputs(specs, a.offset, a.limit);
   const compressors: Compressor[] = [];
+  const mixes = list(a.mix).map((m) => MIX_PREFIX + m);
   const models = list(a.model);
   if (models.includes(NO_MODEL) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
-  for (const m of models.length === 0 ? [undefined] : models[0] === NO_MODEL ? [] : models) {
-    const lm = await loadModelExplained({ ...modelRequest(a, m), maxContext: a.context });
+  // `--mix M` alone runs only the mix row; with -m beside it, both.
+  const plain = models.length === 0 ? (mixes.length ? [] : [undefined]) : models[0] === NO_MODEL ? [] : models;
+  for (const m of [...plain, ...mixes]) {
+    const lm = await loadModelOrMix({ ...modelRequest(a, m), maxContext: a.context });
     usage(() => modelFacts(lm.identity)); // a malformed or stale model card fails here, before any work
     compressors.push(new LmCompressor(lm, codec));
   }
@@ -308,7 +312,7 @@ async function compressCommand(a: { input: string; output?: string; model?: stri
   const output = outputOf(a, 'compress', 'archive');
   const codec = codecFrom(a);
   const [input] = await loadInputs([a.input], 0, undefined);
-  const lm = new LmCompressor(await loadModelExplained({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
+  const lm = new LmCompressor(await loadModelOrMix({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
   if (a.chunk !== undefined) {
     const show = progressEnabled(a.quiet);
     let bar: ReturnType<typeof progressBar> | undefined;
@@ -360,8 +364,11 @@ async function decompressCommand(a: { input: string; output?: string; model?: st
   let lm: LmCompressor | undefined;
   if (header) {
     // An archive never makes us reach the network on its own: only --download allows the Hub.
-    const request = modelRequest({ ...a, dtype: header.dtype, offline: a.offline || !a.download }, single(a.model, 'decompress') ?? header.modelId);
-    const model = await loadModelExplained(request, a.download ? undefined : 'pass --download: decompress uses local models only unless told');
+    // A mix archive names its mixer: the same mixer is built over the model (another version is refused).
+    const mix = isMixStep(header.codingStep) ? usage(() => parseMixStep(header.codingStep)).settings : undefined;
+    const named = single(a.model, 'decompress')?.replace(/^mix:/, '') ?? header.modelId;
+    const request = modelRequest({ ...a, dtype: header.dtype, offline: a.offline || !a.download }, (mix ? MIX_PREFIX : '') + named);
+    const model = await loadModelOrMix(request, a.download ? undefined : 'pass --download: decompress uses local models only unless told', mix);
     lm = new LmCompressor(model, { allowOtherRuntime: a['allow-other-runtime'] });
   }
   const show = progressEnabled(a.quiet);
@@ -387,7 +394,8 @@ export function buildCli(args: string[]) {
       (y) =>
         codecOptions(modelOptions(y))
           .positional('inputs', { type: 'string', array: true, describe: `Files, corpora such as enwik8, enwik8:test, or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})` })
-          .option('model', modelOption('Model id, alias (gpt2), folder, or order-k[:K]; repeatable. Default: the embedded model'))
+          .option('model', modelOption('Model id, alias (gpt2), folder, or order-k[:K]; mix:MODEL for the mix; repeatable. Default: the embedded model'))
+          .option('mix', { type: 'string', coerce: modelNames, describe: 'Also run mix:MODEL: the model mixed with online match and context models (repeatable; alone: only the mix)' })
           .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
           .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
           .option('external-decompress', { type: 'string', describe: 'NAME=TEMPLATE, paired with --external NAME' })

@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../records/atomic.js';
 import { jointHtml } from '../reports/joint-html.js';
 import { progressBar, progressEnabled } from './progress.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './available.js';
-import { loadModelExplained } from './model-lookup.js';
+import { MIX_PREFIX, loadModelOrMix } from './model-lookup.js';
 import { DEVICES, DTYPES, UsageError, modelNames, oneOf, wholeNumber } from './options.js';
 
 /** ~1000 tokens of English: the whole of A fits a 1024-token context, and a 4-input run of the 7m model takes minutes on 2 cores. */
@@ -33,6 +33,7 @@ function builder(y: Argv) {
       describe: `Two or more: files, corpora (snappy/alice29.txt, enwik8:test) or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})`,
     })
     .option('model', { alias: 'm', type: 'string', coerce: modelNames, describe: 'Model id, alias, folder or order-k[:K]; repeatable. None: baselines only' })
+    .option('mix', { type: 'string', coerce: modelNames, describe: 'Also run mix:MODEL (the model mixed with online match and context models); repeatable' })
     .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR)' })
     .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
     .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
@@ -58,8 +59,8 @@ async function joint(a: JointArgs): Promise<number> {
   const limit = a.limit === 0 ? null : (a.limit ?? DEFAULT_JOINT_LIMIT);
   const inputs = await loadJointInputs(specs, limit);
   const compressors: Compressor[] = [];
-  for (const m of list(a.model)) {
-    const model = await loadModelExplained({ model: m, modelDirs: list(a['model-dir']), dtype: a.dtype, device: a.device as 'cpu' | 'cuda', offline: a.offline, threads: a.threads });
+  for (const m of [...list(a.model), ...list(a.mix).map((x) => MIX_PREFIX + x)]) {
+    const model = await loadModelOrMix({ model: m, modelDirs: list(a['model-dir']), dtype: a.dtype, device: a.device as 'cpu' | 'cuda', offline: a.offline, threads: a.threads });
     // One segment: the concatenation A‖B must be coded in one context, or B never sees A.
     compressors.push(new LmCompressor(model, { segments: 1 }));
   }

@@ -7,6 +7,29 @@ import { join } from 'node:path';
 import type { LanguageModel } from '../models/language-model.js';
 import { EMBEDDED_MODEL_ID, MODEL_ALIASES, cacheDir, findLocalModel, loadModel, modelDirsFromEnv, type ModelRequest } from '../models/lookup.js';
 import { UsageError } from './options.js';
+import { MixModel } from '../mix/mix-model.js';
+import { JS_QUANTIZER_KIND } from '../coding/js-quantizer-step.js';
+import type { MixSettings } from '../mix/settings.js';
+
+/** `mix:<model>` names the mix compressor over that model (src/mix/). */
+export const MIX_PREFIX = 'mix:';
+
+/**
+ * `loadModelExplained`, and for `mix:<model>` that model wrapped as the mix (loaded for its
+ * logits path: no coding graph is derived). `settings`: the mixer an archive names.
+ */
+export async function loadModelOrMix(req: ModelRequest, hint?: string, settings?: MixSettings): Promise<LanguageModel> {
+  if (!req.model?.startsWith(MIX_PREFIX)) return loadModelExplained(req, hint);
+  const inner = req.model.slice(MIX_PREFIX.length);
+  if (!inner) throw new UsageError(`-m ${req.model}: name the model to mix, e.g. mix:gpt2-docmix-7m`);
+  const model = await loadModelExplained({ ...req, model: inner, codingStep: JS_QUANTIZER_KIND }, hint);
+  try {
+    return new MixModel(model, settings);
+  } catch (e) {
+    await model.dispose();
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+}
 
 const isOrderK = (id: string) => /^order-k(?::\d+)?$/.test(id);
 

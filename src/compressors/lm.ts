@@ -8,6 +8,8 @@ import type { LanguageModel } from '../models/language-model.js';
 import { MAX_SEGMENTS, decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
 import { ArchiveError, crc32Of, readArchive, writeArchive, type ArchiveHeader } from '../coding/container.js';
 import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
+import { MixModel } from '../mix/mix-model.js';
+import { isMixStep } from '../mix/settings.js';
 
 const FREQUENCY_BITS = Math.log2(FREQUENCY_TOTAL);
 
@@ -39,8 +41,12 @@ export class LmCompressor implements Compressor {
     private readonly options: LmOptions = {},
   ) {
     const id = model.identity;
-    this.family = id.runtime.startsWith('typescript order-k') ? 'order-k' : 'lm';
-    this.name = this.family === 'order-k' ? id.id : `lm:${id.id}${id.dtype === 'fp32' ? '' : `:${id.dtype}`}`;
+    const mix = model instanceof MixModel;
+    // The mix's match model reaches over its segment: `auto` means one segment (mix-model.ts).
+    if (mix && (options.segments === undefined || options.segments === 'auto')) this.options = options = { ...options, segments: 1 };
+    this.family = mix ? 'mix' : id.runtime.startsWith('typescript order-k') ? 'order-k' : 'lm';
+    const dtype = id.dtype === 'fp32' ? '' : `:${id.dtype}`;
+    this.name = mix ? `mix:${id.id}${id.dtype === 'none' ? '' : dtype}` : this.family === 'order-k' ? id.id : `lm:${id.id}${dtype}`;
     const { allowOtherRuntime: _, ...codec } = options;
     this.settings = { model: id.id, dtype: id.dtype, device: id.device, codingStep: model.codingSteps[0], ...codec };
     const window = Math.min(options.contextLength ?? Infinity, model.contextLength);
@@ -48,7 +54,8 @@ export class LmCompressor implements Compressor {
       unit: 'tokens',
       window,
       note: Number.isFinite(window)
-        ? `${window} tokens of context; the window slides keeping ${options.primeTokens ?? Math.floor(window / 2)} tokens`
+        ? `${window} tokens of context; the window slides keeping ${options.primeTokens ?? Math.floor(window / 2)} tokens` +
+          (mix ? '; the mixed match and context models see the whole segment' : '')
         : 'unbounded: adaptive statistics over everything seen in the segment',
     };
   }
@@ -207,7 +214,8 @@ export function assertSameModel(header: ArchiveHeader, model: LanguageModel, all
     problems.push(`runtime: archive was coded with ${header.runtime}, this is ${runtimeOf(model)} (--allow-other-runtime to try anyway; the checksum still guards the output)`);
   }
   if (!model.codingSteps.includes(header.codingStep)) {
-    problems.push(`coding step: archive expects ${header.codingStep}, this model runs ${model.codingSteps.join(' or ')}`);
+    const hint = isMixStep(header.codingStep) && !(model instanceof MixModel) ? ' (a mix: archive: decode it with mix:' + header.modelId + ')' : '';
+    problems.push(`coding step: archive expects ${header.codingStep}, this model runs ${model.codingSteps.join(' or ')}${hint}`);
   }
   if (problems.length) {
     throw new ModelMismatchError(

@@ -26,6 +26,11 @@ export interface LanguageModel {
   readonly contextShifts?: { reprime: string; kv: string };
   /** Open `batch` independent sequences (segments) stepped together, with one coding step. */
   open(batch: number, codingStep?: string): ModelBatch;
+  /**
+   * Optional: the raw next-token logits of `batch` rows (the runtime half of `js-quantizer/1`),
+   * for compressors that combine the LM's whole distribution with other models (`mix:`).
+   */
+  openLogits?(batch: number): LogitsBatch;
   dispose(): Promise<void>;
 }
 

@@ -52,6 +52,8 @@ export interface ModelRequest {
   runtime?: Runtime;
   /** One-line warnings from loading (e.g. a model that falls back to the JS quantizer). */
   warn?: (message: string) => void;
+  /** ONNX: the coding step to prepare; `js-quantizer/1` skips deriving a coding graph (the mix runs the logits path). */
+  codingStep?: string;
 }
 
 export { cacheDir };
@@ -83,7 +85,7 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   }
   const modelDirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
   const load = (dir: string) =>
-    loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads, warn: req.warn });
+    loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads, warn: req.warn, codingStep: req.codingStep });
 
   if (existsSync(id) && !isModelFolder(resolve(id))) {
     throw new CausalLmError(`--model ${id}: this path is not a model folder (no config.json in it)`);

@@ -9,7 +9,7 @@
  * of distinct bytes seen there. Counts adapt as bytes are fed and halve when they grow large,
  * so recent statistics weigh more.
  */
-import type { LanguageModel, LosslessTokenizer, ModelBatch, ModelIdentity } from './language-model.js';
+import type { LanguageModel, LogitsBatch, LosslessTokenizer, ModelBatch, ModelIdentity } from './language-model.js';
 import { sha256 } from '../hash.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../coding/js-quantizer-step.js';
 
@@ -117,8 +117,11 @@ export function createOrderKModel(order = 3): LanguageModel {
     codingSteps: [JS_QUANTIZER_KIND],
     open(batch: number, codingStep = JS_QUANTIZER_KIND): ModelBatch {
       if (codingStep !== JS_QUANTIZER_KIND) throw new Error(`order-k cannot run coding step ${codingStep} (it has: ${JS_QUANTIZER_KIND})`);
+      return new JsQuantizerBatch(this.openLogits!(batch), batch, VOCAB);
+    },
+    openLogits(batch: number): LogitsBatch {
       const rows = Array.from({ length: batch }, () => new OrderKState(order));
-      return new JsQuantizerBatch({
+      return {
         async forward(tokens: Int32Array, n: number) {
           const out = new Float32Array(batch * VOCAB);
           rows.forEach((row, r) => {
@@ -127,7 +130,7 @@ export function createOrderKModel(order = 3): LanguageModel {
           });
           return out;
         },
-      }, batch, VOCAB);
+      };
     },
     async dispose() {},
   };

@@ -350,6 +350,10 @@ class OnnxLanguageModel implements LanguageModel {
     throw new CausalLmError(`model ${this.identity.id} cannot run coding step ${codingStep} here (it has: ${this.codingSteps.join(', ')})`);
   }
 
+  openLogits(batch: number): LogitsBatch {
+    return new LogitsOnnxBatch(this, batch);
+  }
+
   async dispose(): Promise<void> {
     await (await this.original)?.release();
     for (const g of this.graphs.values()) await (await g).release();

@@ -1,0 +1,151 @@
+/**
+ * `mix:<model>`: the LM mixed with online match and context models. Byte-exact round trips
+ * (edge cases, real prefixes), never much worse than the pure LM on English, a copy nearly
+ * free, and archives refused by another model or mixer. The mixing logic is the same for any
+ * inner model, so the edge cases also run over the fast weightless order-k model.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
+import { MixModel } from '../src/mix/mix-model.js';
+import { DEFAULT_MIX_SETTINGS, parseMixStep } from '../src/mix/settings.js';
+import { createOrderKModel } from '../src/models/order-k.js';
+import { loadModel } from '../src/models/lookup.js';
+import { readArchive } from '../src/coding/container.js';
+import type { LanguageModel } from '../src/models/language-model.js';
+import { EDGE_CASES, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, corpusPrefix, randomBytes } from './helpers/shared.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cli = async (args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { cwd: ROOT, env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+};
+
+async function roundTrip(c: LmCompressor, input: Uint8Array) {
+  const archive = await c.compress(input);
+  const back = await c.decompress(archive);
+  expect(Buffer.from(back).equals(Buffer.from(input))).toBe(true);
+  return archive;
+}
+
+const twice = (a: Uint8Array) => {
+  const out = new Uint8Array(2 * a.length);
+  out.set(a);
+  out.set(a, a.length);
+  return out;
+};
+
+describe('mix over the order-k model (no weights)', () => {
+  const mix = () => new LmCompressor(new MixModel(createOrderKModel(3)));
+
+  test.each(Object.entries(EDGE_CASES))('round-trips %s', async (_, input) => {
+    await roundTrip(mix(), input);
+  });
+
+  test('records the mixer in the archive; another mixer, the pure model or another model is refused with expected vs found', async () => {
+    const input = new TextEncoder().encode('the mixer is named in the header, and only that mixer decodes it. '.repeat(4));
+    const archive = await roundTrip(mix(), input);
+    const { header } = readArchive(archive);
+    expect(parseMixStep(header.codingStep).settings).toEqual(DEFAULT_MIX_SETTINGS);
+    expect(header.codingStep).toMatch(/^mix\/1:o1\.2\.3:m4:r512\+js-quantizer\/1$/);
+
+    const other = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, matchMin: 6 }));
+    await expect(other.decompress(archive)).rejects.toThrow(ModelMismatchError);
+    await expect(other.decompress(archive)).rejects.toThrow(/archive expects mix\/1:o1\.2\.3:m4:r512\+js-quantizer\/1, this model runs mix\/1:o1\.2\.3:m6:r512/);
+    await expect(new LmCompressor(createOrderKModel(3)).decompress(archive)).rejects.toThrow(/a mix: archive: decode it with mix:order-k:3/);
+    await expect(new LmCompressor(new MixModel(createOrderKModel(2))).decompress(archive)).rejects.toThrow(/weights: archive expects/);
+  });
+
+  test('a pure-model archive is not decoded by the mix', async () => {
+    const archive = await new LmCompressor(createOrderKModel(3)).compress(new TextEncoder().encode('plain order-k archive'));
+    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects js-quantizer\/1, this model runs mix\/1/);
+  });
+
+  test('the name, family and default of one segment', async () => {
+    const c = mix();
+    expect([c.name, c.family]).toEqual(['mix:order-k:3', 'mix']);
+    await c.compress(randomBytes(20000, 3));
+    expect(c.lastStats()!.codec!.segments).toBe(1);
+  });
+});
+
+describe('the CLI', () => {
+  test('--mix beside --model gives both rows; compress -m mix: and decompress from the header', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-mix-'));
+    const file = join(dir, 'text.txt');
+    writeFileSync(file, 'Mixing learns the input as it goes; a repeated line costs little. '.repeat(30));
+    const r = await cli(['-m', 'order-k', '--mix', 'order-k', file, '--baselines', 'gzip:9', '--json', '--no-record']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout).results as { compressor: string; roundtrip: boolean; outputBytes: number }[];
+    expect(rows.map((x) => x.compressor)).toEqual(['order-k:3', 'mix:order-k:3', 'gzip:9']);
+    expect(rows.every((x) => x.roundtrip)).toBe(true);
+    const archive = join(dir, 'a.cbz');
+    expect((await cli(['compress', '-m', 'mix:order-k', file, '-o', archive, '-q'])).code).toBe(0);
+    const back = join(dir, 'back.txt');
+    const d = await cli(['decompress', archive, '-o', back, '-q']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(readFileSync(back).equals(readFileSync(file))).toBe(true);
+    const bad = await cli(['compress', '-m', 'mix:', file, '-o', archive]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'compress-bench: -m mix:: name the model to mix, e.g. mix:gpt2-docmix-7m']);
+  });
+});
+
+describe.skipIf(!HAVE_SHARED)(`mix:${SMALL_MODEL}`, () => {
+  let inner: LanguageModel;
+  let plain: LanguageModel;
+  beforeAll(async () => {
+    inner = await loadModel({ model: SMALL_MODEL, modelDirs: [SHARED_MODELS], offline: true });
+    plain = await loadModel({ model: SMALL_MODEL, modelDirs: [SHARED_MODELS], offline: true });
+  });
+  afterAll(async () => {
+    await inner?.dispose();
+    await plain?.dispose();
+  });
+  const mix = () => new LmCompressor(new MixModel(inner));
+
+  // Short prefixes keep this file fast: the mix runs the model's logits path at batch 1.
+  test.each([
+    ['alice29.txt', 1200],
+    ['geo.protodata', 500],
+    ['fireworks.jpeg', 400],
+    ['kppkn.gtb', 300],
+  ])('round-trips a %s prefix of %i bytes', async (file, bytes) => {
+    await roundTrip(mix(), corpusPrefix(file, bytes));
+  });
+
+  test.each(['empty', 'one byte', 'NUL bytes', 'CRLF', 'invalid UTF-8', 'emoji and CJK'])('round-trips %s', async (name) => {
+    await roundTrip(mix(), EDGE_CASES[name]);
+  });
+
+  test('round-trips random binary (200 bytes)', async () => {
+    await roundTrip(mix(), randomBytes(200, 7));
+  });
+
+  test('English: never worse than the pure model by more than a small constant', async () => {
+    const input = corpusPrefix('lcet10.txt', 1500);
+    const lm = new LmCompressor(plain, { segments: 1 });
+    const pure = (await lm.compress(input)).length;
+    const mixed = (await mix().compress(input)).length;
+    // The mix archive's header names the mixer (~35 bytes more); the payload may cost at most 1% more.
+    expect(mixed).toBeLessThanOrEqual(pure * 1.01 + 40);
+  });
+
+  test('a text followed by an exact copy of itself: the copy costs a small fraction of the original', async () => {
+    const a = corpusPrefix('alice29.txt', 1500);
+    const c = mix();
+    await c.compress(a);
+    const once = c.lastStats()!.codec!.payloadBytes as number;
+    await c.compress(twice(a));
+    const copy = (c.lastStats()!.codec!.payloadBytes as number) - once;
+    expect(once).toBeGreaterThan(300);
+    expect(copy).toBeLessThan(once * 0.1);
+  });
+});
