@@ -196,6 +196,10 @@ class MixBatch implements ModelBatch {
     this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
   }
 
+  dispose(): void {
+    this.logits.dispose?.();
+  }
+
   async step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer> {
     if (!this.started) {
       // The first call feeds [start token, …primer] per row (lm-codec's SegmentStepper).

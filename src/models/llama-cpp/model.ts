@@ -199,6 +199,11 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
       const logits = new LlamaCppBatch(api, model, batch, settings, live, codingStep === KV_SHIFT_KIND);
       return new JsQuantizerBatch(logits, batch, vocabSize, codingStep, tableThreads());
     },
+    /** Logits with re-priming slides: what `js-quantizer/1` runs on, for the mix. */
+    openLogits(batch: number): LogitsBatch {
+      if (disposed) throw new GgufModelError(`model ${opts.id} was disposed`);
+      return new LlamaCppBatch(api, model, batch, settings, live, false);
+    },
     async dispose() {
       // Only the model: the `Llama` is shared (llamaFor).
       if (disposed) return;
