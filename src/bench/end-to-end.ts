@@ -15,7 +15,7 @@
  * the default (shared) models, their GGUF exports (f32 and q8_0) run too, in the same run.
  *
  *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
- *                    [--no-js] [--batch-sweep]
+ *                    [--no-js] [--batch-sweep] [--mix] [--no-gguf]
  * Defaults: alice29.txt with gpt2-docmix-7m and -30m from ../shared when present, else the
  * shipped sample with the embedded model. Each model's raw figures go to stderr as JSON as soon
  * as they exist.
@@ -35,6 +35,7 @@ import type { CodecOptions } from '../coding/lm-codec.js';
 import type { LanguageModel, ModelBatch } from '../models/language-model.js';
 import { JS_QUANTIZER_KIND } from '../coding/js-quantizer-step.js';
 import { cacheDir } from '../models/cache-dir.js';
+import { MixModel } from '../mix/mix-model.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHARED = join(ROOT, '..', 'shared');
@@ -49,6 +50,7 @@ const argv = yargs(hideBin(process.argv))
   .option('segments', { type: 'string', default: 'auto' })
   .option('threads', { type: 'number' })
   .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the first release\'s coding step)' })
+  .option('mix', { type: 'boolean', default: false, describe: 'Also code with mix:<model> (one segment: the mix\'s default) beside the pure model at one segment' })
   .option('batch-sweep', { type: 'boolean', default: false, describe: 'Encode tokens/s against batch size (the default coding step)' })
   .option('sweep', { type: 'boolean', default: false, describe: 'Coded bpb against the segment count (real encodes of the whole input)' })
   .option('sweep-segments', { type: 'number', array: true, default: [1, 8, 16, 32, 64], describe: 'Segment counts for --sweep' })
@@ -85,6 +87,8 @@ interface ModelFigures {
   harnessRssMiB: number;
   peakRssMiB: number;
   sweep?: { batch: number; tokens: number; tokPerS: number; outside: number }[];
+  /** `--mix`: the pure model and the mix, both at one segment (the mix's default), encode + decode. */
+  mix?: { pure: OneSegment; mix: OneSegment };
   bpbSweep?: { segments: number; archiveBytes: number; tokPerS: number }[];
 }
 
@@ -114,6 +118,7 @@ async function main(): Promise<void> {
     if (argv.threads !== undefined) args.push('--threads', String(argv.threads));
     if (!argv.js) args.push('--no-js');
     if (argv['batch-sweep']) args.push('--batch-sweep');
+    if (argv.mix) args.push('--mix');
     if (argv.sweep) args.push('--sweep', '--sweep-segments', ...argv['sweep-segments'].map(String));
     const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     figures.push(JSON.parse(out.trim().split('\n').at(-1)!));
@@ -160,6 +165,17 @@ async function main(): Promise<void> {
     const one = f.bpbSweep![0].archiveBytes;
     printTable(['segments', 'archive B', 'coded bpb', 'vs 1 segment', 'enc tok/s'], f.bpbSweep!.map((s) => [String(s.segments), String(s.archiveBytes), bpb(s.archiveBytes * 8), `${(100 * (s.archiveBytes / one - 1)).toFixed(2)}%`, f1(s.tokPerS)]));
   }
+  const mixed = figures.filter((f) => f.mix);
+  if (mixed.length) {
+    console.log('\nmix:<model> beside the pure model, both at one segment (encode + decode):');
+    printTable(
+      ['model', 'pure enc tok/s', 'mix enc tok/s', 'pure dec tok/s', 'mix dec tok/s', 'mix/pure time', 'pure bpb', 'mix bpb', 'round trips'],
+      mixed.map(({ model, tokens, mix }) => {
+        const { pure, mix: m } = mix!;
+        return [label(model), f1(tokens / pure.encodeS), f1(tokens / m.encodeS), f1(tokens / pure.decodeS), f1(tokens / m.decodeS), ((m.encodeS + m.decodeS) / (pure.encodeS + pure.decodeS)).toFixed(2), bpb(pure.archiveBytes * 8), bpb(m.archiveBytes * 8), pure.roundTrip && m.roundTrip ? '✓' : '✗'];
+      }),
+    );
+  }
   for (const f of figures.filter((f) => f.sweep)) {
     console.log(`\nbatch sweep, ${label(f.model)} (encode, the default coding step):`);
     printTable(['batch', 'tokens', 'tok/s', 'outside run'], f.sweep!.map((s) => [String(s.batch), String(s.tokens), f1(s.tokPerS), `${(100 * s.outside).toFixed(1)}%`]));
@@ -200,6 +216,7 @@ async function measure(id: string): Promise<ModelFigures> {
   const bareS = onnx ? await bareLoop(model, recorder.calls) : 0;
   const scoreS = onnx ? await strideScorer(model, tokens) : 0;
   const sweep = argv['batch-sweep'] ? await batchSweep(model, tokens) : undefined;
+  const mix = argv.mix ? { pure: await oneSegment(model), mix: await oneSegment(new MixModel(model)) } : undefined;
   const bpbSweep = argv.sweep ? await segmentSweep(model) : undefined;
   const figures: ModelFigures = {
     model: id,
@@ -224,9 +241,27 @@ async function measure(id: string): Promise<ModelFigures> {
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     sweep,
     bpbSweep,
+    mix,
   };
   await model.dispose();
   return figures;
+}
+
+interface OneSegment {
+  archiveBytes: number;
+  encodeS: number;
+  decodeS: number;
+  roundTrip: boolean;
+}
+
+/** Encode + decode at one segment, tokenizing excluded. */
+async function oneSegment(model: LanguageModel): Promise<OneSegment> {
+  const lm = new LmCompressor(model, { segments: 1 });
+  const t0 = performance.now();
+  const archive = await lm.compress(data);
+  const t1 = performance.now();
+  const back = await lm.decompress(archive);
+  return { archiveBytes: archive.length, encodeS: (t1 - t0) / 1000 - lm.lastStats()!.timing!.tokenize, decodeS: (performance.now() - t1) / 1000, roundTrip: bytesEqual(back, data) };
 }
 
 interface Call {
