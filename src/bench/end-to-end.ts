@@ -12,7 +12,7 @@
  * Each model runs in a child process so that its peak RSS is its own.
  *
  * A `.gguf` model (--model PATH.gguf) runs on llama.cpp; it has no bare loop or scorer row. With
- * the default (shared) models, their GGUF exports (f32 and q8_0) run too, in the same run.
+ * the default (shared) models, or `--gguf`, their GGUF exports (f32 and q8_0) run too, in the same run.
  *
  *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
  *                    [--no-js] [--batch-sweep] [--mix] [--no-gguf]
@@ -45,7 +45,7 @@ const argv = yargs(hideBin(process.argv))
   .option('file', { type: 'string', default: haveShared ? join(SHARED, 'corpora/snappy-testdata/alice29.txt') : join(ROOT, 'corpora/samples/gpl-3.0.txt') })
   .option('limit', { type: 'number' })
   .option('model', { type: 'string', array: true, default: haveShared ? ['gpt2-docmix-7m', 'gpt2-docmix-30m'] : ['embedded'] })
-  .option('gguf', { type: 'boolean', default: haveShared, describe: 'With the default models: also their GGUF exports (f32, q8_0) on llama.cpp, exported into the cache when missing' })
+  .option('gguf', { type: 'boolean', describe: 'Also the docmix models\' GGUF exports (f32, q8_0) on llama.cpp, exported into the cache when missing (default: with the default models)' })
   .option('model-dir', { type: 'string', default: join(SHARED, 'models') })
   .option('segments', { type: 'string', default: 'auto' })
   .option('threads', { type: 'number' })
@@ -111,7 +111,9 @@ function ggufModels(): string[] {
 async function main(): Promise<void> {
   console.log(`input: ${argv.file} (${n} bytes), segments ${argv.segments}${haveShared ? '' : '  [../shared absent: embedded model]'}\n`);
   const figures: ModelFigures[] = [];
-  const models = argv.gguf && argv.model.every((m) => m.startsWith('gpt2-docmix-')) ? [...argv.model, ...ggufModels()] : argv.model;
+  const modelGiven = hideBin(process.argv).some((a) => a === '--model' || a.startsWith('--model='));
+  const gguf = (argv.gguf ?? (haveShared && !modelGiven)) && argv.model.every((m) => m.startsWith('gpt2-docmix-'));
+  const models = gguf ? [...argv.model, ...ggufModels()] : argv.model;
   for (const id of models) {
     const args = [fileURLToPath(import.meta.url), '--one', id, '--file', argv.file, '--model-dir', argv['model-dir'], '--segments', argv.segments];
     if (argv.limit !== undefined) args.push('--limit', String(argv.limit));
