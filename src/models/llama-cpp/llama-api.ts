@@ -129,9 +129,6 @@ interface BatchValue {
   [k: string]: unknown;
 }
 
-/** ggml_type values used for the KV cache (ggml.h). */
-export const GGML_TYPE_F32 = 0;
-
 function declare(lib: ReturnType<typeof koffi.load>) {
   // Struct types are passed as objects (not registered names): a test runner may load this module twice.
   type Spec = string | ReturnType<typeof koffi.opaque>;

@@ -73,6 +73,23 @@ function nodeLlamaCppVersion(): string {
 }
 
 type Llama = Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>;
+
+/**
+ * The bins folder of node-llama-cpp's prebuilt package for this platform and GPU (e.g.
+ * `@node-llama-cpp/mac-arm64-metal/bins/mac-arm64-metal`): where its libllama is found on
+ * platforms without /proc/self/maps. Undefined when that package is not installed.
+ */
+function prebuiltBinsDir(gpu: Llama['gpu']): string | undefined {
+  const platform = ({ linux: 'linux', darwin: 'mac', win32: 'win' } as Record<string, string>)[process.platform];
+  const arch = process.arch === 'arm' ? 'armv7l' : process.arch;
+  const name = `${platform}-${arch}${gpu ? `-${gpu}` : ''}`;
+  try {
+    const entry = createRequire(import.meta.url).resolve(`@node-llama-cpp/${name}`); // …/dist/index.js
+    return join(dirname(entry), '..', 'bins', name);
+  } catch {
+    return undefined;
+  }
+}
 /** One `Llama` (the loaded binding) per device for the whole process: disposing one frees the binding's backends for all. */
 const llamas = new Map<string, Promise<Llama>>();
 
@@ -109,7 +126,7 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
   if (llama.llamaCppRelease.release !== LLAMA_RELEASE) {
     throw new GgufModelError(`llama.cpp ${llama.llamaCppRelease.release} is loaded, but this backend declares the C API of ${LLAMA_RELEASE} (node-llama-cpp must be 3.21.1)`);
   }
-  const api = llamaApi();
+  const api = llamaApi(prebuiltBinsDir(llama.gpu));
   const gpu = llama.gpu || 'cpu';
   const device = opts.device === 'cpu' ? 'cpu' : gpu;
   const params = api.modelDefaults();
