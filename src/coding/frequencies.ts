@@ -41,6 +41,8 @@ export interface FrequencyTable {
   log2Norm: number;
   /** The logit maximum used for normalisation. */
   max: number;
+  /** The symbol holding it: its frequency is the table's largest (it also takes rounding's leftover). */
+  argmax: number;
   /** True when the logits were unusable and the table is uniform. */
   uniform: boolean;
 }
@@ -87,7 +89,7 @@ export class Quantizer {
       assigned += f;
     }
     out[argmax] += this.total - assigned;
-    return { freq: out, total: this.total, log2Norm: Math.log2(sum), max, uniform: false };
+    return { freq: out, total: this.total, log2Norm: Math.log2(sum), max, argmax, uniform: false };
   }
 
   private uniform(out: Uint32Array): FrequencyTable {
@@ -95,7 +97,7 @@ export class Quantizer {
     const base = Math.floor(this.total / V);
     out.fill(base);
     out[0] += this.total - base * V;
-    return { freq: out, total: this.total, log2Norm: Math.log2(V), max: 0, uniform: true };
+    return { freq: out, total: this.total, log2Norm: Math.log2(V), max: 0, argmax: 0, uniform: true };
   }
 }
 

@@ -86,12 +86,10 @@ class RowState {
     this.proxy = new Int32Array(K + 1);
   }
 
-  /** Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). */
-  predict(lmFreq: Uint32Array, q: Float64Array, out: Uint32Array): void {
+  /** Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). `maxFreq`: the LM table's largest frequency. */
+  predict(lmFreq: Uint32Array, maxFreq: number, q: Float64Array, out: Uint32Array): void {
     const V = lmFreq.length;
     const K = this.settings.orders.length;
-    let maxFreq = 0;
-    for (let i = 0; i < V; i++) if (lmFreq[i] > maxFreq) maxFreq = lmFreq[i];
     for (let k = 0; k < K; k++) {
       this.hashes[k] = contextHash(this.history, this.settings.orders[k]);
       this.entries[k] = this.contexts[k].get(this.hashes[k]);
@@ -213,9 +211,9 @@ class MixBatch implements ModelBatch {
     const a = this.answer;
     for (let r = 0; r < this.batch; r++) {
       if (!query.active[r]) continue;
-      this.quantizer.quantize(logits, r * V, this.lmFreq);
+      const { argmax } = this.quantizer.quantize(logits, r * V, this.lmFreq);
       const row = this.rows[r];
-      row.predict(this.lmFreq, this.q, this.freq);
+      row.predict(this.lmFreq, this.lmFreq[argmax], this.q, this.freq);
       let symbol = query.symbols[r];
       let low: number;
       if (symbol < 0) ({ symbol, cum: low } = findSymbol(this.freq, query.targets[r]));
