@@ -28,6 +28,12 @@ export function answerRow(
   out: Pick<CodingAnswer, 'symbols' | 'low' | 'freq' | 'log2p'>,
 ): void {
   const table = q.quantize(logits, offset, freq);
+  const symbol = answerFromTable(freq, r, query, out);
+  out.log2p[r] = -idealBits(logits, offset, symbol, table);
+}
+
+/** Row r's symbol (the encoder's, or the decoder's under its target) and its interval in `freq`. */
+export function answerFromTable(freq: Uint32Array, r: number, query: Pick<CodingQuery, 'symbols' | 'targets'>, out: Pick<CodingAnswer, 'symbols' | 'low' | 'freq'>): number {
   let symbol = query.symbols[r];
   let low: number;
   if (symbol < 0) ({ symbol, cum: low } = findSymbol(freq, query.targets[r]));
@@ -35,7 +41,7 @@ export function answerRow(
   out.symbols[r] = symbol;
   out.low[r] = low;
   out.freq[r] = freq[symbol];
-  out.log2p[r] = -idealBits(logits, offset, symbol, table);
+  return symbol;
 }
 
 export class JsQuantizerBatch implements ModelBatch {

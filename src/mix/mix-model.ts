@@ -18,8 +18,8 @@
  * one O(V) table pass, plus O(orders × slots) for the sparse models.
  */
 import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch } from '../models/language-model.js';
-import { FREQUENCY_TOTAL, Quantizer, cumulativeBelow, findSymbol } from '../coding/frequencies.js';
-import { JS_QUANTIZER_KIND } from '../coding/js-quantizer-step.js';
+import { FREQUENCY_TOTAL, Quantizer } from '../coding/frequencies.js';
+import { JS_QUANTIZER_KIND, answerFromTable } from '../coding/js-quantizer-step.js';
 import { Mixer } from './mixer.js';
 import { checkMixSettings, mixerName, DEFAULT_MIX_SETTINGS, type MixSettings } from './settings.js';
 import { ContextCounts, History, MatchModel, UnigramCounts, contextHash, type ContextEntry } from './token-models.js';
@@ -214,13 +214,7 @@ class MixBatch implements ModelBatch {
       const { argmax } = this.quantizer.quantize(logits, r * V, this.lmFreq);
       const row = this.rows[r];
       row.predict(this.lmFreq, this.lmFreq[argmax], this.q, this.freq);
-      let symbol = query.symbols[r];
-      let low: number;
-      if (symbol < 0) ({ symbol, cum: low } = findSymbol(this.freq, query.targets[r]));
-      else low = cumulativeBelow(this.freq, symbol);
-      a.symbols[r] = symbol;
-      a.low[r] = low;
-      a.freq[r] = this.freq[symbol];
+      const symbol = answerFromTable(this.freq, r, query, a);
       a.log2p[r] = Math.log2(this.q[symbol]); // statistics only: never feeds a table
       row.learn(symbol, this.lmFreq, this.q);
     }
