@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
 import { MixModel } from '../src/mix/mix-model.js';
 import { DEFAULT_MIX_SETTINGS, parseMixStep } from '../src/mix/settings.js';
+import { RecordModel } from '../src/mix/record-model.js';
 import { createOrderKModel } from '../src/models/order-k.js';
 import { loadModel } from '../src/models/lookup.js';
 import { readArchive } from '../src/coding/container.js';
@@ -55,18 +56,18 @@ describe('mix over the order-k model (no weights)', () => {
     const archive = await roundTrip(mix(), input);
     const { header } = readArchive(archive);
     expect(parseMixStep(header.codingStep).settings).toEqual(DEFAULT_MIX_SETTINGS);
-    expect(header.codingStep).toMatch(/^mix\/1:o1\.2\.3:m4:r512\+js-quantizer\/1$/);
+    expect(header.codingStep).toMatch(/^mix\/2:o1\.2\.4\.6:m3\.6\.12\.24:r512\+js-quantizer\/1$/);
 
-    const other = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, matchMin: 6 }));
+    const other = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, matchMin: [4, 8] }));
     await expect(other.decompress(archive)).rejects.toThrow(ModelMismatchError);
-    await expect(other.decompress(archive)).rejects.toThrow(/archive expects mix\/1:o1\.2\.3:m4:r512\+js-quantizer\/1, this model runs mix\/1:o1\.2\.3:m6:r512/);
+    await expect(other.decompress(archive)).rejects.toThrow(/archive expects mix\/2:o1\.2\.4\.6:m3\.6\.12\.24:r512\+js-quantizer\/1, this model runs mix\/2:o1\.2\.4\.6:m4\.8:r512/);
     await expect(new LmCompressor(createOrderKModel(3)).decompress(archive)).rejects.toThrow(/a mix: archive: decode it with mix:order-k:3/);
     await expect(new LmCompressor(new MixModel(createOrderKModel(2))).decompress(archive)).rejects.toThrow(/weights: archive expects/);
   });
 
   test('a pure-model archive is not decoded by the mix', async () => {
     const archive = await new LmCompressor(createOrderKModel(3)).compress(new TextEncoder().encode('plain order-k archive'));
-    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects js-quantizer\/1, this model runs mix\/1/);
+    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects js-quantizer\/1, this model runs mix\/2/);
   });
 
   test('the name, family and default of one segment', async () => {
@@ -74,6 +75,31 @@ describe('mix over the order-k model (no weights)', () => {
     expect([c.name, c.family]).toEqual(['mix:order-k:3', 'mix']);
     await c.compress(randomBytes(20000, 3));
     expect(c.lastStats()!.codec!.segments).toBe(1);
+  });
+});
+
+describe('the record model', () => {
+  const feed = (bytes: Uint8Array) => {
+    const r = new RecordModel();
+    for (let i = 0; i < bytes.length; i += 3) r.push(bytes.subarray(i, i + 3)); // any token cut: the byte stream is what counts
+    return r;
+  };
+
+  test('finds the length of fixed-size records that differ in a few bytes', () => {
+    const rec = randomBytes(40, 9);
+    const noise = randomBytes(8000, 10);
+    const data = new Uint8Array(8000);
+    for (let i = 0; i < data.length; i++) data[i] = noise[i] < 40 ? noise[(i * 7) % 8000] : rec[i % 40];
+    expect(feed(data).d1).toBe(40);
+  });
+
+  test('finds no records in random bytes or English text, so their contexts stay silent', () => {
+    expect(feed(randomBytes(8000, 11)).d1).toBe(0);
+    if (HAVE_SHARED) expect(feed(corpusPrefix('alice29.txt', 16000)).d1).toBe(0);
+  });
+
+  test('an archive of an earlier mixer version is refused by name', () => {
+    expect(() => parseMixStep('mix/1:o1.2.3:m4:r512+js-quantizer/1')).toThrow(/mixer version 1 is not supported \(this build mixes with version 2\)/);
   });
 });
 

@@ -31,6 +31,14 @@ export class Mixer {
     for (let s = 0; s < sets; s++) for (let i = 0; i < experts; i++) this.weights[s * experts + i] = initial[i] / sum;
   }
 
+  /** The mixture's probability of the coded token, Σ wᵢ pᵢ, under weight set `set`. */
+  mixture(set: number, p: Float64Array): number {
+    const at = set * this.experts;
+    let m = 0;
+    for (let i = 0; i < this.experts; i++) m += this.weights[at + i] * p[i];
+    return m;
+  }
+
   /** `p` = each expert's probability of the coded token, `mixed` = the mixture's (Σ wᵢ pᵢ). */
   update(set: number, p: Float64Array, mixed: number): void {
     const n = this.experts;

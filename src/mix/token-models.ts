@@ -80,7 +80,6 @@ export class ContextEntry {
 
 export class ContextCounts {
   private readonly table = new Map<number, ContextEntry>();
-  constructor(readonly order: number) {}
 
   get(hash: number): ContextEntry | undefined {
     return this.table.get(hash);

@@ -1,0 +1,219 @@
+/**
+ * The mixing predictor of one segment: everything it has learned (history, match, context
+ * counts, mixer weights) and the two calls the coding loop makes per token, `predict` (the
+ * mixed integer table from the LM's) and `learn` (the coded token). Encoder and decoder call
+ * them with the same values in the same order, so they hold the same state.
+ */
+import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
+import { Mixer } from './mixer.js';
+import type { MixSettings } from './settings.js';
+import { RECORD_CONTEXTS, RecordModel } from './record-model.js';
+import { ContextCounts, History, MatchModel, UnigramCounts, contextHash, type ContextEntry } from './token-models.js';
+
+const T = FREQUENCY_TOTAL;
+/** Table mass held back from rounding, so Σ floor(q·scale) can never exceed the total; it goes to the likeliest token. */
+const MARGIN = 4096;
+
+/** Buckets of the mixer's weight-set context. */
+const MATCH_BUCKETS = 7;
+const LM_BUCKETS = 4;
+const MID_BUCKETS = 4;
+const TOP_BUCKETS = 3;
+/** Weight sets of each mixer: by match/LM/order totals; by how sure four contexts are; by the last token; by the column in the record. */
+const SELECTOR_SETS = [MATCH_BUCKETS * LM_BUCKETS * MID_BUCKETS * TOP_BUCKETS, 6 ** 4, 1025, 257];
+const FINAL_SETS = MATCH_BUCKETS * LM_BUCKETS;
+
+/** What a context has seen: nothing, little, one token (few / many times), a clear favourite, a spread. */
+function confidence(e: ContextEntry | undefined): number {
+  if (!e) return 0;
+  if (e.total < 3) return 1;
+  if (e.used === 1) return e.total < 8 ? 2 : 3;
+  let max = 0;
+  for (let j = 0; j < e.used; j++) if (e.counts[j] > max) max = e.counts[j];
+  return max * 4 >= e.total * 3 ? 4 : 5;
+}
+
+/** No match; following on after a miss (agreed on < 4 since); then by length agreed. */
+function matchBucket(predicting: boolean, len: number): number {
+  return !predicting ? 0 : len < 4 ? 1 : len < 8 ? 2 : len < 16 ? 3 : len < 32 ? 4 : len < 64 ? 5 : 6;
+}
+/** The LM's largest frequency, as a share of the total: < 0.2, < 0.5, < 0.85, ≥ 0.85 (integer thresholds). */
+function lmBucket(maxFreq: number): number {
+  return maxFreq < T / 5 ? 0 : maxFreq < T / 2 ? 1 : maxFreq < (T / 20) * 17 ? 2 : 3;
+}
+function midBucket(total: number): number {
+  return total === 0 ? 0 : total < 3 ? 1 : total < 10 ? 2 : 3;
+}
+function topBucket(total: number): number {
+  return total === 0 ? 0 : total < 4 ? 1 : 2;
+}
+
+export class MixPredictor {
+  readonly history = new History();
+  readonly unigram: UnigramCounts;
+  /** The token orders' counts, then the record contexts' (when the token bytes are known). */
+  readonly contexts: ContextCounts[];
+  /** Match models, shortest minimum first. */
+  readonly matches: MatchModel[];
+  readonly record = new RecordModel();
+  /** Mixers whose weight sets are chosen by different contexts, and the final mixer over their mixtures. */
+  readonly mixers: Mixer[];
+  readonly final: Mixer;
+  /** Token orders K, then all contexts C = K + record contexts; experts: LM, order 0, C contexts, match. */
+  private readonly K: number;
+  private readonly C: number;
+  // This step's prediction, kept for the update once the token is known.
+  private readonly sets: Int32Array;
+  private finalSet = 0;
+  private readonly mixed: Float64Array;
+  private readonly hashes: Int32Array;
+  private readonly entries: (ContextEntry | undefined)[];
+  private readonly predicted: Int32Array;
+  /** Experts: LM, order 0, the C contexts, the matches. */
+  private readonly E: number;
+  private readonly p: Float64Array;
+  /** This step's effective weights (after lending), and per context (then match) whom it lent to. */
+  private readonly cw: Float64Array;
+  private readonly proxy: Int32Array;
+
+  /** `tokenBytes`: each token's bytes, the record contexts' byte stream. */
+  constructor(
+    vocabSize: number,
+    private readonly settings: MixSettings,
+    private readonly tokenBytes: (token: number) => Uint8Array,
+  ) {
+    const K = (this.K = settings.orders.length);
+    const C = (this.C = K + RECORD_CONTEXTS);
+    this.unigram = new UnigramCounts(vocabSize);
+    this.contexts = Array.from({ length: C }, () => new ContextCounts());
+    this.matches = settings.matchMin.map((m) => new MatchModel(this.history, m));
+    this.predicted = new Int32Array(this.matches.length);
+    const E = (this.E = C + 2 + this.matches.length);
+    // Experts: LM, order 0, the contexts, match. The LM starts with most of the weight.
+    const initial = [0.7, 0.05, ...this.contexts.map(() => 0.05), ...this.matches.map(() => 0.1)];
+    this.mixers = SELECTOR_SETS.map((n) => new Mixer(E, n, 1 / settings.rate, initial));
+    this.final = new Mixer(SELECTOR_SETS.length, FINAL_SETS, 1 / settings.rate, SELECTOR_SETS.map(() => 1));
+    this.sets = new Int32Array(SELECTOR_SETS.length);
+    this.mixed = new Float64Array(SELECTOR_SETS.length);
+    this.hashes = new Int32Array(C);
+    this.entries = new Array(C);
+    this.p = new Float64Array(E);
+    this.cw = new Float64Array(E);
+    this.proxy = new Int32Array(C + 1);
+  }
+
+  /** The longest predicting match's bucket (the longest minimum that predicts). */
+  private matchBucket(): number {
+    for (let j = this.matches.length - 1; j >= 0; j--) if (this.predicted[j] >= 0) return matchBucket(true, this.matches[j].length);
+    return 0;
+  }
+
+  /** This step's context hashes and what each context has seen. */
+  private findContexts(): void {
+    const { K, C } = this;
+    for (let k = 0; k < K; k++) this.hashes[k] = contextHash(this.history, this.settings.orders[k]);
+    const haveRecord = this.record.contexts(this.hashes, K);
+    for (let c = 0; c < C; c++) this.entries[c] = c < K || haveRecord ? this.contexts[c].get(this.hashes[c]) : undefined;
+  }
+
+  /** Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). `maxFreq`: the LM table's largest frequency. */
+  predict(lmFreq: Uint32Array, maxFreq: number, q: Float64Array, out: Uint32Array): void {
+    const V = lmFreq.length;
+    const { K, C } = this;
+    this.findContexts();
+    for (let j = 0; j < this.matches.length; j++) this.predicted[j] = this.matches[j].predicted();
+    const mid = this.entries[Math.min(1, K - 1)]?.total ?? 0;
+    const top = this.entries[K - 1]?.total ?? 0;
+    const mb = this.matchBucket();
+    const lb = lmBucket(maxFreq);
+    const e = this.entries;
+    this.sets[0] = ((mb * LM_BUCKETS + lb) * MID_BUCKETS + midBucket(mid)) * TOP_BUCKETS + topBucket(top);
+    this.sets[1] = ((confidence(e[Math.min(1, K - 1)]) * 6 + confidence(e[K - 1])) * 6 + confidence(e[K])) * 6 + confidence(e[K + 1]);
+    this.sets[2] = this.history.length > 0 ? 1 + (this.history.last(1) & 1023) : 0;
+    this.sets[3] = this.record.d1 > 0 ? 1 + (this.record.length % this.record.d1) : 0;
+    this.finalSet = mb * LM_BUCKETS + lb;
+    // An expert with nothing to say (empty context, no match) lends its weight to the next
+    // model down that has something: a lower order, order 0, else the LM (PPM's back-off).
+    // Record contexts and the match lend to the highest token order that has something.
+    const cw = this.cw;
+    cw.fill(0);
+    const v = this.final.weights;
+    for (let m = 0; m < this.mixers.length; m++) {
+      const w = this.mixers[m].weights;
+      const at = this.sets[m] * this.E;
+      const vm = v[this.finalSet * this.mixers.length + m];
+      for (let i = 0; i < this.E; i++) cw[i] += vm * w[at + i];
+    }
+    const n0 = this.unigram.total;
+    let below = n0 > 0 ? 1 : 0;
+    for (let k = 0; k < K; k++) {
+      this.proxy[k] = below;
+      if (this.entries[k]) below = 2 + k;
+      else cw[below] += cw[2 + k];
+    }
+    for (let c = K; c <= C; c++) this.proxy[c] = below;
+    for (let c = K; c < C; c++) if (!this.entries[c]) cw[below] += cw[2 + c];
+    for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] < 0) cw[below] += cw[C + 2 + j];
+    if (n0 === 0) cw[0] += cw[1];
+    const wLm = cw[0];
+    const a = wLm / T;
+    const counts = this.unigram.counts;
+    if (n0 > 0) {
+      const b = cw[1] / n0;
+      for (let i = 0; i < V; i++) q[i] = a * lmFreq[i] + b * counts[i];
+    } else for (let i = 0; i < V; i++) q[i] = a * lmFreq[i];
+    for (let c = 0; c < C; c++) {
+      const e = this.entries[c];
+      if (!e) continue;
+      const f = cw[2 + c] / e.total;
+      for (let j = 0; j < e.used; j++) q[e.tokens[j]] += f * e.counts[j];
+    }
+    for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] >= 0) q[this.predicted[j]] += cw[C + 2 + j];
+    // Integer table: a floor of 1 for every token, rounding's leftover to the likeliest one.
+    const scale = T - V - MARGIN;
+    let assigned = 0;
+    let best = 0;
+    for (let i = 0; i < V; i++) {
+      const f = 1 + Math.floor(q[i] * scale);
+      out[i] = f;
+      assigned += f;
+      if (q[i] > q[best]) best = i;
+    }
+    out[best] += T - assigned;
+  }
+
+  /** Learn the coded token: mixer weights first (from this step's prediction), then every model. */
+  learn(token: number, lmFreq: Uint32Array, q: Float64Array): void {
+    const C = this.C;
+    const p = this.p;
+    p[0] = lmFreq[token] / T;
+    p[1] = this.unigram.total > 0 ? this.unigram.counts[token] / this.unigram.total : p[0];
+    // An expert that lent its weight is scored as the model it lent to (computed lowest first).
+    for (let c = 0; c < C; c++) {
+      const e = this.entries[c];
+      p[2 + c] = e ? e.countOf(token) / e.total : p[this.proxy[c]];
+    }
+    for (let j = 0; j < this.matches.length; j++) p[C + 2 + j] = this.predicted[j] < 0 ? p[this.proxy[C]] : this.predicted[j] === token ? 1 : 0;
+    // Each mixer learns from its own mixture's probability; the final one from theirs.
+    for (let m = 0; m < this.mixers.length; m++) this.mixed[m] = this.mixers[m].mixture(this.sets[m], p);
+    for (let m = 0; m < this.mixers.length; m++) this.mixers[m].update(this.sets[m], p, this.mixed[m]);
+    this.final.update(this.finalSet, this.mixed, this.final.mixture(this.finalSet, this.mixed));
+    this.add(token);
+  }
+
+  /** Context known to both sides before the first coded token (a primer): learned, not coded. */
+  prime(token: number): void {
+    this.findContexts();
+    this.add(token);
+  }
+
+  /** Count `token` in every model under this step's contexts, then append it. */
+  private add(token: number): void {
+    this.unigram.add(token);
+    const haveRecord = this.record.d1 > 0;
+    for (let c = 0; c < this.C; c++) if (c < this.K || haveRecord) this.contexts[c].add(this.hashes[c], token);
+    this.history.push(token);
+    for (const m of this.matches) m.update(token);
+    this.record.push(this.tokenBytes(token));
+  }
+}
