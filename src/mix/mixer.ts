@@ -1,8 +1,8 @@
 /**
- * The mixer: p = Σ wᵢ pᵢ over the experts (the LM, order 0, the context orders, the match
- * model), a linear mixture whose weights live in sets chosen by a small context (how long the
- * match is, how sure the LM is, how much the context models have seen) and are learned online
- * from the coding loss. For −log p(x) the exponentiated-gradient step, linearised, is
+ * A mixer: p = Σ wᵢ pᵢ over the experts (the LM, order 0, the contexts, the match models),
+ * a linear mixture whose weights live in sets chosen by a small context (the predictor runs
+ * several, each with its own context, and a final mixer over their mixtures) and are learned
+ * online from the coding loss. For −log p(x) the exponentiated-gradient step, linearised, is
  *
  *   wᵢ ← wᵢ · (1 + η (pᵢ(x)/p(x) − 1))
  *

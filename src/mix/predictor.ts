@@ -1,8 +1,15 @@
 /**
- * The mixing predictor of one segment: everything it has learned (history, match, context
- * counts, mixer weights) and the two calls the coding loop makes per token, `predict` (the
- * mixed integer table from the LM's) and `learn` (the coded token). Encoder and decoder call
- * them with the same values in the same order, so they hold the same state.
+ * The mixing predictor of one segment: everything it has learned and the two calls the coding
+ * loop makes per token, `predict` (the mixed integer table from the LM's) and `learn` (the
+ * coded token). Encoder and decoder call them with the same values in the same order, so they
+ * hold the same state.
+ *
+ * Experts: the LM, order 0, hashed contexts of the last 1, 2, 4 and 6 tokens, four record
+ * contexts over the bytes (record-model.ts), and match models of 3, 6, 12 and 24 tokens
+ * (token-models.ts). Four mixers each pick a weight set by their own context — match length ×
+ * the LM's confidence × how much orders 2 and 6 have seen; how sure four contexts are; the
+ * last token; the column within the record — and a final mixer weighs their mixtures. All are
+ * linear, so the final distribution is one weighted sum of the experts' (one O(V) pass).
  */
 import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
 import { Mixer } from './mixer.js';
@@ -51,7 +58,7 @@ function topBucket(total: number): number {
 export class MixPredictor {
   readonly history = new History();
   readonly unigram: UnigramCounts;
-  /** The token orders' counts, then the record contexts' (when the token bytes are known). */
+  /** The token orders' counts, then the record contexts'. */
   readonly contexts: ContextCounts[];
   /** Match models, shortest minimum first. */
   readonly matches: MatchModel[];

@@ -4,7 +4,7 @@
  * the same tokens in the same order, so they hold the same counts.
  *
  * - `MatchModel`: the token that followed the latest earlier occurrence of the last
- *   `matchMin` tokens (a hash of them → the position after them), kept while it keeps being
+ *   `matchMin` tokens (a hash of them → the position after them; the mix runs several lengths), kept while it keeps being
  *   right. It reaches back over the whole segment, far beyond the LM's window.
  * - `ContextCounts`: for one order k, a hash of the last k tokens → a few (token, count) slots.
  * - `UnigramCounts`: order 0, one count per vocabulary entry.
