@@ -1,8 +1,8 @@
 /**
  * `mix:<model>`: a `LanguageModel` whose next-token table mixes the wrapped LM's distribution
- * with online token models (match, order 0, hashed context orders) that learn the segment as
- * it is coded. It plugs into the unchanged LM codec and container: its one coding step is
- * named `mix/1:…+js-quantizer/1` (settings.ts), so a mix archive records the mixer, and the
+ * with online models (matches, order 0, hashed token contexts, record contexts over the
+ * tokens' bytes; predictor.ts) that learn the segment as it is coded. It plugs into the unchanged LM codec and container: its one coding step is
+ * named `mix/2:…+js-quantizer/1` (settings.ts), so a mix archive records the mixer, and the
  * LM's identity as usual, and decoding with another model, mixer or step is refused.
  *
  * The LM's whole distribution is needed per row, so the mix runs the LM's logits path
@@ -15,7 +15,8 @@
  * default, and its match model sees the whole input.
  *
  * Cost per token and row: the LM step, the JS quantizer (O(V)), one O(V) mixing pass and
- * one O(V) table pass, plus O(orders × slots) for the sparse models.
+ * one O(V) table pass, plus O(contexts × slots) for the sparse models and O(256) per byte
+ * for the record-length search.
  */
 import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch } from '../models/language-model.js';
 import { Quantizer } from '../coding/frequencies.js';
