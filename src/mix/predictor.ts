@@ -96,7 +96,7 @@ export class MixPredictor {
     this.matches = settings.matchMin.map((m) => new MatchModel(this.history, m));
     this.predicted = new Int32Array(this.matches.length);
     const E = (this.E = C + 2 + this.matches.length);
-    // Experts: LM, order 0, the contexts, match. The LM starts with most of the weight.
+    // Experts: LM, order 0, the contexts, the matches. The LM starts with most of the weight.
     const initial = [0.7, 0.05, ...this.contexts.map(() => 0.05), ...this.matches.map(() => 0.1)];
     this.mixers = SELECTOR_SETS.map((n) => new Mixer(E, n, 1 / settings.rate, initial));
     this.final = new Mixer(SELECTOR_SETS.length, FINAL_SETS, 1 / settings.rate, SELECTOR_SETS.map(() => 1));
@@ -141,7 +141,7 @@ export class MixPredictor {
     this.finalSet = mb * LM_BUCKETS + lb;
     // An expert with nothing to say (empty context, no match) lends its weight to the next
     // model down that has something: a lower order, order 0, else the LM (PPM's back-off).
-    // Record contexts and the match lend to the highest token order that has something.
+    // Record contexts and the matches lend to the highest token order that has something.
     const cw = this.cw;
     cw.fill(0);
     const v = this.final.weights;
