@@ -1,9 +1,10 @@
 /**
  * `mix:<model>`: a `LanguageModel` whose next-token table mixes the wrapped LM's distribution
  * with online models (matches, order 0, hashed token contexts, record contexts over the
- * tokens' bytes; predictor.ts) that learn the segment as it is coded. It plugs into the unchanged LM codec and container: its one coding step is
- * named `mix/2:…+js-quantizer/1` (settings.ts), so a mix archive records the mixer, and the
- * LM's identity as usual, and decoding with another model, mixer or step is refused.
+ * tokens' bytes; predictor.ts) that learn the segment as it is coded. It plugs into the
+ * unchanged LM codec and container: its one coding step is named `mix/2:…+js-quantizer/1`
+ * (settings.ts), so a mix archive records the mixer, and the LM's identity as usual, and
+ * decoding with another model, mixer or step is refused.
  *
  * The LM's whole distribution is needed per row, so the mix runs the LM's logits path
  * (`LanguageModel.openLogits`) and the JS `Quantizer` — the `js-quantizer/1` step — and
