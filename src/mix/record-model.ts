@@ -5,9 +5,12 @@
  * did with binary data (GPT-2's BPE cuts the same bytes differently in different places).
  *
  * The distances are found online: for every byte and every distance d in 2..MAX_DISTANCE the
- * model counts whether the byte d back was equal; every PERIOD_EVERY bytes the two distances
- * with the most hits become the record lengths, and the hits are halved so the choice follows
- * the data. Integer counts only, so encoder and decoder choose the same distances.
+ * model counts whether the byte d back was equal. Every PERIOD_EVERY bytes the distance with
+ * the most hits (or its shortest divisor scoring within 15/16 of it) becomes the record
+ * length, the best distance that is not its multiple the second one — both only where at
+ * least a fifth of bytes repeat at the first, else the contexts stay silent — and the hits are
+ * halved so the choice follows the data. Integer counts only, so encoder and decoder choose
+ * the same distances.
  *
  * Each context hashes a few bytes at those distances back from where the next token starts;
  * the predictor keeps next-token counts per context (ContextCounts), like its token orders.
