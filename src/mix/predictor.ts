@@ -66,7 +66,7 @@ export class MixPredictor {
   /** Mixers whose weight sets are chosen by different contexts, and the final mixer over their mixtures. */
   readonly mixers: Mixer[];
   readonly final: Mixer;
-  /** Token orders K, then all contexts C = K + record contexts; experts: LM, order 0, C contexts, match. */
+  /** Token orders K, then all contexts C = K + record contexts. */
   private readonly K: number;
   private readonly C: number;
   // This step's prediction, kept for the update once the token is known.
@@ -76,6 +76,8 @@ export class MixPredictor {
   private readonly hashes: Int32Array;
   private readonly entries: (ContextEntry | undefined)[];
   private readonly predicted: Int32Array;
+  /** Whether this step's record contexts exist (a record length is chosen). */
+  private haveRecord = false;
   /** Experts: LM, order 0, the C contexts, the matches. */
   private readonly E: number;
   private readonly p: Float64Array;
@@ -110,7 +112,7 @@ export class MixPredictor {
   }
 
   /** The longest predicting match's bucket (the longest minimum that predicts). */
-  private matchBucket(): number {
+  private longestMatchBucket(): number {
     for (let j = this.matches.length - 1; j >= 0; j--) if (this.predicted[j] >= 0) return matchBucket(true, this.matches[j].length);
     return 0;
   }
@@ -119,8 +121,8 @@ export class MixPredictor {
   private findContexts(): void {
     const { K, C } = this;
     for (let k = 0; k < K; k++) this.hashes[k] = contextHash(this.history, this.settings.orders[k]);
-    const haveRecord = this.record.contexts(this.hashes, K);
-    for (let c = 0; c < C; c++) this.entries[c] = c < K || haveRecord ? this.contexts[c].get(this.hashes[c]) : undefined;
+    this.haveRecord = this.record.contexts(this.hashes, K);
+    for (let c = 0; c < C; c++) this.entries[c] = c < K || this.haveRecord ? this.contexts[c].get(this.hashes[c]) : undefined;
   }
 
   /** Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). `maxFreq`: the LM table's largest frequency. */
@@ -131,7 +133,7 @@ export class MixPredictor {
     for (let j = 0; j < this.matches.length; j++) this.predicted[j] = this.matches[j].predicted();
     const mid = this.entries[Math.min(1, K - 1)]?.total ?? 0;
     const top = this.entries[K - 1]?.total ?? 0;
-    const mb = this.matchBucket();
+    const mb = this.longestMatchBucket();
     const lb = lmBucket(maxFreq);
     const e = this.entries;
     this.sets[0] = ((mb * LM_BUCKETS + lb) * MID_BUCKETS + midBucket(mid)) * TOP_BUCKETS + topBucket(top);
@@ -217,8 +219,7 @@ export class MixPredictor {
   /** Count `token` in every model under this step's contexts, then append it. */
   private add(token: number): void {
     this.unigram.add(token);
-    const haveRecord = this.record.d1 > 0;
-    for (let c = 0; c < this.C; c++) if (c < this.K || haveRecord) this.contexts[c].add(this.hashes[c], token);
+    for (let c = 0; c < this.C; c++) if (c < this.K || this.haveRecord) this.contexts[c].add(this.hashes[c], token);
     this.history.push(token);
     for (const m of this.matches) m.update(token);
     this.record.push(this.tokenBytes(token));

@@ -15,6 +15,8 @@
  * Each context hashes a few bytes at those distances back from where the next token starts;
  * the predictor keeps next-token counts per context (ContextCounts), like its token orders.
  */
+import { hashSeed, hashStep } from './token-models.js';
+
 const MAX_DISTANCE = 256;
 const PERIOD_EVERY = 2048;
 
@@ -90,10 +92,5 @@ export class RecordModel {
 export const RECORD_CONTEXTS = 4;
 
 function mixHash(tag: number, a: number, b: number, c: number, d = 0): number {
-  let x = Math.imul(tag + 0x51, 0x9e3779b1);
-  for (const v of [a, b, c, d]) {
-    x = Math.imul(x ^ v, 0x85ebca6b);
-    x ^= x >>> 15;
-  }
-  return x | 0;
+  return hashStep(hashStep(hashStep(hashStep(hashSeed(tag + 0x51), a), b), c), d) | 0;
 }

@@ -31,12 +31,18 @@ export class History {
 
 /** 32-bit hash of the last `k` tokens (−1 for positions before the segment's start), seeded by k. */
 export function contextHash(h: History, k: number): number {
-  let x = Math.imul(k + 1, 0x9e3779b1);
-  for (let i = 1; i <= k; i++) {
-    x = Math.imul(x ^ (h.last(i) + 1), 0x85ebca6b);
-    x ^= x >>> 15;
-  }
+  let x = hashSeed(k + 1);
+  for (let i = 1; i <= k; i++) x = hashStep(x, h.last(i) + 1);
   return x | 0;
+}
+
+/** The start and one step of the mix's context hashes (token and record contexts alike). */
+export function hashSeed(tag: number): number {
+  return Math.imul(tag, 0x9e3779b1);
+}
+export function hashStep(x: number, value: number): number {
+  x = Math.imul(x ^ value, 0x85ebca6b);
+  return x ^ (x >>> 15);
 }
 
 /** Slots per context: the few tokens seen most after it (a sparse prediction, O(SLOTS) per token). */
