@@ -33,6 +33,7 @@ import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
 import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
+import { suiteCommand } from './cli/suite-command.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
 import { isNpmDatasetSpec, materializeNpmDataset, NPM_DATASETS } from './corpora/npm-datasets.js';
 import { generalizationGaps, modelFacts } from './records/generalization.js';
@@ -40,7 +41,7 @@ import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
 
-const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'series', 'joint', 'corpora'];
+const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'series', 'joint', 'corpora', 'suite'];
 
 const modelOptions = (y: Argv) =>
   y
@@ -460,6 +461,7 @@ export function buildCli(args: string[]) {
     .command(compareCommand)
     .command(seriesCommand)
     .command(jointCommand)
+    .command(suiteCommand)
     .command('corpora', 'Known corpora: list, fetch', (y) =>
       y
         .command('list', 'List registered corpora with sizes and hashes', {}, () => {

@@ -26,6 +26,9 @@ export function mergeRecords(parts: Partial[], argv: string[]): RunRecord {
     }
     const diff = workDiff(first.record.work!, record.work);
     if (diff) throw new MergeError(`merge: ${path} is of other work than ${first.path} (${diff})`);
+    if (record.suite?.protocolHash !== first.record.suite?.protocolHash) {
+      throw new MergeError(`merge: ${path} was run under suite protocol ${record.suite?.protocolHash ?? 'none'}, ${first.path} under ${first.record.suite?.protocolHash ?? 'none'}; give the shards of one run`);
+    }
     if (record.shard.count !== first.record.shard!.count) {
       throw new MergeError(`merge: ${path} is shard ${record.shard.index}/${record.shard.count}, ${first.path} is of ${first.record.shard!.count} shards; give the shards of one run`);
     }
@@ -74,6 +77,7 @@ export function mergeRecords(parts: Partial[], argv: string[]): RunRecord {
     environment: parts.find((p) => p.record.shard!.index === 0)!.record.environment,
     argv,
     complete: true,
+    ...(first.record.suite ? { suite: first.record.suite } : {}),
     results: sumChunks(work, chunks),
     work,
     chunks,

@@ -3,6 +3,7 @@
  * `check` gate read nothing else. Bump RECORD_VERSION on any breaking change of shape.
  */
 import type { GapRecord } from './generalization.js';
+import type { SuiteRunRecord } from '../suites/suite.js';
 
 export const RECORD_VERSION = 1;
 
@@ -34,6 +35,8 @@ export interface RunRecord {
   generalization?: GapRecord[];
   /** `--series params|step`: the axis the run's models form a series along. */
   series?: SeriesAxis;
+  /** `suite NAME`: the suite and the protocol (hash) it ran under; the leaderboard pools only like with like. */
+  suite?: SuiteRunRecord;
   /** Chunked or sharded runs: what the whole run covers (identical in every shard of it). */
   work?: WorkRecord;
   /** `--shard I/N`: this record holds only the I-th of N parts of `work` (0-based). */
