@@ -143,6 +143,8 @@ export const checkCommand: CommandModule = {
         return;
       }
       const extra = argv['model-dir'] ? ['--model-dir', argv['model-dir'] as string] : [];
+      // A suite baseline re-runs exactly its suite and protocol: a changed suite file is refused, not compared.
+      if (baseline.suite) extra.push('--expect-protocol', baseline.suite.protocolHash);
       current = [await rerun(baseline, extra)];
     }
     const result = checkAgainstBaseline(current, baselineText, { tolerance });

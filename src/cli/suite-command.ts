@@ -105,7 +105,7 @@ async function runSuite(a: Record<string, unknown>): Promise<number> {
   const shard = a.shard as Shard | undefined;
   const work = workOf(inputs, compressors, protocol.chunk);
   const path = (a.output as string | undefined) ?? join(String(a['record-dir']), defaultRecordName(suite, protocol.sample, compressors, shard));
-  const previous = existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as RunRecord) : undefined;
+  const previous = a.record && existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as RunRecord) : undefined;
   const suiteRecord: SuiteRunRecord = { name: suite.name, protocolHash: hash, protocol, inputs: suite.inputs.map(inputLabel) };
   if (previous) {
     if (previous.suite?.protocolHash !== hash) throw new UsageError(`suite: ${path} exists and was made under protocol ${previous.suite?.protocolHash ?? 'none'} (this run: ${hash}); remove it or give -o`);

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// npm run leaderboard: run what is missing, then render reports/leaderboard.{md,html} from reports/records/*.json.
+// Every row is a `compress-bench suite` run whose record is resumed: a complete record of the same
+// suite, protocol and compressors is reused untouched, so only missing work runs.
+// Env: COMPRESS_BENCH_MODEL_DIR (the docmix models, e.g. ../shared/models), COMPRESS_BENCH_DATA_DIR
+// (extra corpus dirs), COMPRESS_BENCH_GGUF (the 7m q8_0 GGUF; default the cache's export),
+// LEADERBOARD_SAMPLE (bytes per input, default 4096), LEADERBOARD_RENDER_ONLY=1 (no runs).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+const sample = process.env.LEADERBOARD_SAMPLE ?? '4096';
+const gguf = process.env.COMPRESS_BENCH_GGUF ?? join(process.env.COMPRESS_BENCH_CACHE ?? join(homedir(), '.cache', 'compress-bench'), 'gguf', 'gpt2-docmix-7m-q8_0.gguf');
+const suites = ['canterbury-text', 'snappy-mixed'];
+const rows = [['-m', 'none'], ['-m', 'embedded'], ['-m', 'order-k'], ['-m', 'gpt2-docmix-7m'], ['-m', 'gpt2-docmix-16m'], ['-m', 'gpt2-docmix-30m'], ['-m', gguf], ['-m', 'mix:gpt2-docmix-7m']];
+const run = (args) => execFileSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+if (!process.env.LEADERBOARD_RENDER_ONLY) {
+  for (const suite of suites) {
+    for (const row of rows) {
+      if (row[1] === gguf && !existsSync(gguf)) {
+        process.stderr.write(`leaderboard: ${gguf} absent (scripts/gguf/export-shared.sh makes it): row skipped\n`);
+        continue;
+      }
+      const name = row[1] === gguf ? 'gguf-7m-q8_0' : row[1].replace(/[^A-Za-z0-9._-]+/g, '_');
+      const record = join('reports', 'records', `${suite}-sample${sample}-${name}.json`);
+      run(['suite', suite, ...row, ...(row[1] === 'none' ? [] : ['--no-baselines']), '--sample', sample, '-o', record, '-q']);
+    }
+  }
+}
+run(['suite', 'report', 'reports/records', '-o', 'reports/leaderboard']);

@@ -1,0 +1,82 @@
+/**
+ * A small suite end to end through the real CLI: two short inputs, order-k + gzip, run whole,
+ * run in two shards and merged, reported; a run under another protocol (a sample) is kept out.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { parseSuite, protocolHash, protocolOf } from '../src/suites/suite.js';
+import { buildSuiteBoards } from '../src/reports/suite-board.js';
+import type { RunRecord } from '../src/records/run-record.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-suite-'));
+  const data = join(dir, 'data');
+  const suites = join(dir, 'suites');
+  mkdirSync(data);
+  mkdirSync(suites);
+  const words = 'the quick brown fox jumps over the lazy dog and then the dog sleeps in the sun '.repeat(60);
+  writeFileSync(join(data, 'a.txt'), words);
+  writeFileSync(join(data, 'b.txt'), Array.from({ length: 400 }, (_, i) => `${i},${(i * 7919) % 1000},row ${i % 13}\n`).join(''));
+  const suite = { name: 'tiny', description: 'two short inputs', inputs: [{ file: 'a.txt' }, { file: 'b.txt' }], protocol: { context: null, prime: null, segments: 1, chunk: 1024 }, baselines: 'gzip:9' };
+  writeFileSync(join(suites, 'tiny.json'), JSON.stringify(suite));
+  const env = { ...process.env, COMPRESS_BENCH_SUITES: suites, COMPRESS_BENCH_DATA_DIR: data };
+  const cli = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args], { env });
+  return { dir, cli, suite };
+}
+
+describe('suites', () => {
+  test('validation: a device-dependent segment rule and a duplicate input are refused', () => {
+    const base = { name: 'x', description: '', inputs: [{ file: 'a' }], protocol: { context: null, prime: null, segments: 1, chunk: null }, baselines: 'gzip:9' };
+    expect(() => parseSuite(JSON.stringify({ ...base, protocol: { ...base.protocol, segments: 'auto' } }), 'x.json')).toThrow(/segments must be a whole number/);
+    expect(() => parseSuite(JSON.stringify({ ...base, inputs: [{ file: 'a' }, { file: 'a' }] }), 'x.json')).toThrow(/listed twice/);
+    const s = parseSuite(JSON.stringify(base), 'x.json');
+    expect(protocolHash(s, protocolOf(s, 100))).not.toBe(protocolHash(s, protocolOf(s)));
+  });
+
+  test('run, shard, merge, report: a pooled ranking, and another protocol kept out', async () => {
+    const { dir, cli } = setup();
+    const rec = (n: string) => join(dir, n);
+    await cli('suite', 'tiny', '-m', 'order-k', '-o', rec('whole.json'), '-q');
+    await cli('suite', 'tiny', '-m', 'order-k', '--shard', '0/2', '--record-dir', join(dir, 'shards'), '-q');
+    await cli('suite', 'tiny', '-m', 'order-k', '--shard', '1/2', '--record-dir', join(dir, 'shards'), '-q');
+    const shards = ['0', '1'].map((i) => join(dir, 'shards', `tiny-order-k_3+gzip_9-shard-${i}-of-2.json`));
+    await cli('merge', ...shards, '-o', rec('merged.json'), '-q');
+    const whole = JSON.parse(readFileSync(rec('whole.json'), 'utf8')) as RunRecord;
+    const merged = JSON.parse(readFileSync(rec('merged.json'), 'utf8')) as RunRecord;
+    expect(merged.suite?.protocolHash).toBe(whole.suite?.protocolHash);
+    expect(merged.results.map((r) => r.outputBytes)).toEqual(whole.results.map((r) => r.outputBytes));
+    // Resuming a complete record leaves it byte for byte.
+    const before = readFileSync(rec('whole.json'), 'utf8');
+    await cli('suite', 'tiny', '-m', 'order-k', '-o', rec('whole.json'), '-q');
+    expect(readFileSync(rec('whole.json'), 'utf8')).toBe(before);
+    // Another protocol: the first 500 bytes of each input.
+    await cli('suite', 'tiny', '-m', 'order-k', '--sample', '500', '-o', rec('sampled.json'), '-q');
+    const sampled = JSON.parse(readFileSync(rec('sampled.json'), 'utf8')) as RunRecord;
+    expect(sampled.suite?.protocolHash).not.toBe(whole.suite?.protocolHash);
+
+    const { boards, excluded } = buildSuiteBoards([whole, sampled], []);
+    const main = boards.find((b) => b.protocolHash === whole.suite!.protocolHash)!;
+    expect(main.rows.map((r) => r.label.split(' ')[0])).toHaveLength(2);
+    expect(main.common).toEqual([0, 1]);
+    // The ranking is by pooled bytes: recompute it from the results.
+    const pooled = (c: string) => { const rs = whole.results.filter((r) => r.compressor === c); return (8 * rs.reduce((a, r) => a + r.outputBytes, 0)) / rs.reduce((a, r) => a + r.inputBytes, 0); };
+    const expected = ['order-k:3', 'gzip:9'].sort((x, y) => pooled(x) - pooled(y));
+    expect(main.rows.map((r) => r.cells[0]!.compressor)).toEqual(expected);
+    expect(main.rows[0].pooledBpb).toBeCloseTo(pooled(expected[0]), 10);
+    // The sampled run has its own table and is never pooled into the whole-file one.
+    expect(main.rows.every((r) => r.cells.every((c) => c!.inputBytes > 500))).toBe(true);
+    expect(excluded.some((e) => /not pooled with protocol/.test(e.why))).toBe(true);
+
+    await cli('suite', 'report', rec('whole.json'), rec('sampled.json'), rec('merged.json'), '-o', rec('board'));
+    const md = readFileSync(rec('board.md'), 'utf8');
+    expect(md.indexOf(`## tiny — protocol ${whole.suite!.protocolHash}`)).toBeGreaterThan(-1);
+    expect(md).toMatch(/## Not pooled/);
+    expect(md).toMatch(/sample: first 500 bytes/);
+  }, 120_000);
+});
