@@ -52,7 +52,9 @@ function rowKey(r: ResultRecord): string {
 function rowLabel(r: ResultRecord): string {
   const step = typeof r.codec?.codingStep === 'string' ? ` · ${r.codec.codingStep}` : '';
   const rt = r.model?.runtime ? ` · ${r.model.runtime.split(' ').slice(0, 2).join(' ')}` : '';
-  return compressorLabel(r) + (r.model && r.model.dtype !== 'none' ? rt + step : '');
+  // A model named by its file (GGUF) shows the file's name: the board must not depend on where it sat.
+  const name = compressorLabel(r).replace(/(?:\/[^\s/:]+)+\/([^\s/:]+)/g, '$1');
+  return name + (r.model && r.model.dtype !== 'none' ? rt + step : '');
 }
 
 const valid = (r: ResultRecord | undefined): r is ResultRecord => !!r && !r.error && r.roundtrip && typeof r.bitsPerByte === 'number';
