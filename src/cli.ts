@@ -8,7 +8,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { writeFileAtomic } from './records/atomic.js';
+import { writeOutput, STDIO_ARG, isStdio } from './common/output.js';
+import { RoundTripError } from './joint/verified-size.js';
 import { RUNTIMES, type ModelRequest, type Runtime } from './models/lookup.js';
 import { MIX_PREFIX, loadModelOrMix } from './cli/model-lookup.js';
 import { isMixStep, parseMixStep } from './mix/settings.js';
@@ -103,7 +104,7 @@ async function loadInputs(specs: string[], offset: number, limit: number | undef
       out.push(await readInput(ds.path, { offset, limit, name, corpus: name }));
       continue;
     }
-    if (existsSync(spec)) {
+    if (isStdio(spec) || existsSync(spec)) {
       out.push(await readInput(spec, { offset, limit }));
       continue;
     }
@@ -309,7 +310,7 @@ function single(models: string[] | undefined, command: string): string | undefin
   return models?.[0];
 }
 
-async function compressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean; chunk?: number } & Parameters<typeof modelRequest>[0] & { segments?: number | 'auto'; context?: number; prime?: number }): Promise<number> {
+async function compressCommand(a: { input: string; output?: string; force?: boolean; model?: string[]; quiet: boolean; chunk?: number } & Parameters<typeof modelRequest>[0] & { segments?: number | 'auto'; context?: number; prime?: number }): Promise<number> {
   const output = outputOf(a, 'compress', 'archive');
   const codec = codecFrom(a);
   const [input] = await loadInputs([a.input], 0, undefined);
@@ -322,7 +323,7 @@ async function compressCommand(a: { input: string; output?: string; model?: stri
       return (bar = progressBar(`compress ${a.input} chunk ${i + 1}/${n}`, show, { roundTrip: false }));
     });
     bar?.stop();
-    await writeFileAtomic(output, packed.archive);
+    await writeOutput(output, packed.archive, { force: a.force, inputs: [a.input] });
     await lm.dispose();
     const n = input.bytes.length;
     if (!a.quiet) {
@@ -336,7 +337,7 @@ async function compressCommand(a: { input: string; output?: string; model?: stri
   const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
   const { archive, kind, lmBytes } = await packArchive(lm, input.bytes, bar);
   bar.stop();
-  await writeFileAtomic(output, archive);
+  await writeOutput(output, archive, { force: a.force, inputs: [a.input] });
   await lm.dispose();
   const stats = lm.lastStats();
   if (!a.quiet) {
@@ -351,13 +352,14 @@ async function compressCommand(a: { input: string; output?: string; model?: stri
   return 0;
 }
 
-async function decompressCommand(a: { input: string; output?: string; model?: string[]; quiet: boolean; download: boolean; 'allow-other-runtime': boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
-  const output = outputOf(a, 'decompress', 'restored file');
-  const archive = new Uint8Array(await readFile(a.input).catch((e) => {
-    throw new UsageError(`${a.input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot read'}`);
-  }));
+async function decompressCommand(a: { input: string; output?: string; force?: boolean; model?: string[]; quiet: boolean; download: boolean; 'allow-other-runtime': boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
+  // Like gunzip: without -o, the archive's name minus `.cbz` (refused if it has no such suffix).
+  const output = a.output === undefined && !isStdio(a.input) && a.input.endsWith('.cbz') && a.input.length > 4 ? a.input.slice(0, -4) : outputOf(a, 'decompress', 'restored file');
+  const archive = (await readInput(a.input).catch((e) => {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  })).bytes;
   if (isStoredArchive(archive)) {
-    await writeFileAtomic(output, readStoredArchive(archive));
+    await writeOutput(output, readStoredArchive(archive), { force: a.force, inputs: [a.input] });
     return 0;
   }
   const chunked = isChunkedArchive(archive);
@@ -381,7 +383,7 @@ async function decompressCommand(a: { input: string; output?: string; model?: st
       })
     : await lm!.decompress(archive, (bar = progressBar(`decompress ${a.input}`, show, { roundTrip: false })));
   bar?.stop();
-  await writeFileAtomic(output, out);
+  await writeOutput(output, out, { force: a.force, inputs: [a.input] });
   await lm?.dispose();
   return 0;
 }
@@ -423,7 +425,8 @@ export function buildCli(args: string[]) {
         codecOptions(modelOptions(y))
           .positional('input', { type: 'string', demandOption: true })
           .option('model', modelOption('Default: the embedded model'))
-          .option('output', { alias: 'o', type: 'string', describe: 'The archive to write (required)' })
+          .option('output', { alias: 'o', type: 'string', describe: 'The archive to write (required; - is stdout). An existing file is kept unless -f; a missing folder is refused, not created' })
+          .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output file (never the input itself)' })
           .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code independent chunks of this size (8MB, 64KiB) into one container; each is verified on decompress' }),
       async (argv) => {
         process.exitCode = await compressCommand(argv as never);
@@ -436,7 +439,8 @@ export function buildCli(args: string[]) {
         modelOptions(y)
           .positional('input', { type: 'string', demandOption: true })
           .option('model', modelOption('Override where the model is (must match the archive)'))
-          .option('output', { alias: 'o', type: 'string', describe: 'The file to write (required)' })
+          .option('output', { alias: 'o', type: 'string', describe: 'The file to write (- is stdout; default: the archive name minus .cbz). An existing file is kept unless -f; a missing folder is refused' })
+          .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output file (never the input itself)' })
           .option('download', { type: 'boolean', default: false, describe: "Allow downloading the archive's model from the Hub (off: local models only)" })
           .option('allow-other-runtime', { type: 'boolean', default: false, describe: 'Decode an archive made on another runtime/hardware (the checksum still guards the output)' }),
       async (argv) => {
@@ -488,14 +492,36 @@ export function buildCli(args: string[]) {
     });
 }
 
+/**
+ * Exit codes: 0 ok · 1 regression, failed round trip or internal error · 2 bad usage or data ·
+ * 130 interrupted. Our own errors (plain `Error` and its subclasses) describe bad usage or data;
+ * JavaScript's built-in faults (TypeError, RangeError, …) are bugs, so they say so.
+ */
+const INTERNAL_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+function isInternal(e: unknown): boolean {
+  return !(e instanceof Error) || INTERNAL_ERRORS.some((t) => e.constructor === t) || e.name === 'AssertionError';
+}
+
 async function main(): Promise<void> {
+  const args = hideBin(process.argv);
+  const debug = args.includes('--debug') || !!process.env.COMPRESS_BENCH_DEBUG;
+  process.once('SIGINT', () => {
+    process.stderr.write('compress-bench: interrupted; run records keep every finished result: rerun the same command with --resume RECORD to continue\n');
+    process.exit(130);
+  });
   try {
-    await buildCli(hideBin(process.argv)).parseAsync();
+    await buildCli(args.filter((a) => a !== '--debug').map((arg) => (arg === '-' ? STDIO_ARG : arg))).parseAsync();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`compress-bench: ${msg.split('\n')[0]}\n`);
-    if (process.env.COMPRESS_BENCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    process.exitCode = 2;
+    const internal = isInternal(e) && !(e instanceof RoundTripError);
+    if (internal) {
+      process.stderr.write(`compress-bench: internal error: ${msg.split('\n')[0]} (rerun with --debug for the stack)\n`);
+    } else {
+      process.stderr.write(`compress-bench: ${msg.split('\n')[0]}\n`);
+    }
+    if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = internal || e instanceof RoundTripError ? 1 : 2;
   }
 }
 

@@ -111,10 +111,12 @@ export const checkCommand: CommandModule = {
   builder: (y) =>
     y
       .positional('records', { type: 'string', array: true, describe: 'Current run records; none = re-run the baseline\'s own command line' })
-      .option('baseline', { type: 'string', demandOption: true, describe: 'Baseline record, e.g. baselines/gpt2-docmix-7m.json' })
+      .option('baseline', { type: 'string', demandOption: true, describe: 'Baseline record, e.g. baselines/embedded.alice29.json' })
       .option('tolerance', { type: 'string', default: '0.5%', describe: 'Allowed bpb increase: 0.5% or 0.005' })
       .option('model-dir', { type: 'string', describe: 'Passed to the re-run' })
-      .option('json', { type: 'boolean', default: false }),
+      .option('allow-missing', { type: 'boolean', default: false, describe: 'Pass even when baseline rows have no counterpart in the run (default: exit 1)' })
+      .option('json', { type: 'boolean', default: false })
+      .example('$0 check --baseline reports/records/canterbury-text-sample4096-order-k.json', 're-run the recorded suite and protocol, gate on it'),
   handler: async (argv) => {
     let baselineText: string;
     try {
@@ -147,9 +149,13 @@ export const checkCommand: CommandModule = {
       if (baseline.suite) extra.push('--expect-protocol', baseline.suite.protocolHash);
       current = [await rerun(baseline, extra)];
     }
-    const result = checkAgainstBaseline(current, baselineText, { tolerance });
+    const result = checkAgainstBaseline(current, baselineText, { tolerance, allowMissing: argv['allow-missing'] as boolean });
     if (argv.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    else process.stdout.write(`${result.table}\n${result.message}\n`);
+    else {
+      // The table is the report (stdout); the verdict lines are messages (stderr, each once).
+      if (result.table) process.stdout.write(`${result.table}\n`);
+      process.stderr.write(result.message.split('\n').map((l) => `compress-bench: check: ${l}\n`).join(''));
+    }
     process.exitCode = result.exitCode;
   },
 };

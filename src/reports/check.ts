@@ -69,7 +69,7 @@ export function parseBaseline(baseline: unknown): Parsed {
   return { records: list as RunRecord[] };
 }
 
-export function checkAgainstBaseline(current: RunRecord[], baseline: unknown, options: { tolerance: number | string }): CheckResult {
+export function checkAgainstBaseline(current: RunRecord[], baseline: unknown, options: { tolerance: number | string; allowMissing?: boolean }): CheckResult {
   const tolerance = parseTolerance(options.tolerance);
   const parsed = parseBaseline(baseline);
   if ('error' in parsed) return unusable(parsed.error, []);
@@ -83,11 +83,17 @@ export function checkAgainstBaseline(current: RunRecord[], baseline: unknown, op
     return unusable(`baseline has no (input, compressor) rows in common with this run: baseline has ${describe(parsed.records)}; this run has ${describe(current)}`, comparison.rows);
   }
   const bad = comparison.rows.filter((r) => r.status === 'regressed' || r.status === 'failed');
+  // A baseline row the run lacks is a model that crashed or was skipped: a gate must not pass it.
+  const missing = comparison.rows.filter((r) => r.status === 'missing');
   const tol = `tolerance ${formatPercent(tolerance).replace(/^\+/, '')}`;
-  const message = bad.length
-    ? `${bad.length} regression${bad.length === 1 ? '' : 's'} against the baseline (${tol}): ${bad.map((r) => `${r.input} × ${r.compressor}`).join(', ')}`
-    : `no regression in ${comparison.overlapping} compared row${comparison.overlapping === 1 ? '' : 's'} (${tol})`;
-  return { exitCode: bad.length ? 1 : 0, table: comparison.table, rows: comparison.rows, message };
+  const lines: string[] = [];
+  if (bad.length) lines.push(`${bad.length} regression${bad.length === 1 ? '' : 's'} against the baseline (${tol}): ${bad.map((r) => `${r.input} × ${r.compressor}`).join(', ')}`);
+  if (missing.length && !options.allowMissing) {
+    lines.push(`${missing.length} baseline row${missing.length === 1 ? '' : 's'} missing from the run: ${missing.map((r) => `${r.input} × ${r.compressor}`).join(', ')} (--allow-missing to accept)`);
+  }
+  lines.push(`compared ${comparison.overlapping}, regressed ${bad.length}, missing ${missing.length}${missing.length && options.allowMissing ? ' (allowed)' : ''} (${tol})`);
+  const failed = bad.length > 0 || (missing.length > 0 && !options.allowMissing);
+  return { exitCode: failed ? 1 : 0, table: comparison.table, rows: comparison.rows, message: lines.join('\n') };
 }
 
 function nonEmptyLines(text: string): string[] {
@@ -103,5 +109,5 @@ function parseJsonLines(lines: string[]): unknown[] | undefined {
 }
 
 function unusable(reason: string, rows: ComparisonRow[]): CheckResult {
-  return { exitCode: 2, table: `baseline unusable: ${reason}`, rows, message: `baseline unusable: ${reason}` };
+  return { exitCode: 2, table: '', rows, message: `baseline unusable: ${reason}` };
 }
