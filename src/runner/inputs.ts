@@ -1,6 +1,6 @@
 /** Reading inputs: whole files or slices, with one-line errors for every way a path can be wrong. */
 import { open, stat } from 'node:fs/promises';
-import { sha256, sha256File } from '../hash.js';
+import { sha256, sha256File } from '../common/hash.js';
 import type { InputRecord } from '../records/run-record.js';
 
 export class InputError extends Error {}
