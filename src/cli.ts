@@ -23,7 +23,7 @@ import { readArchive } from './coding/container.js';
 import { readInput, type LoadedInput } from './runner/inputs.js';
 import { runAll } from './runner/run.js';
 import { assertSameWork, runChunks, sumChunks, workOf, type Shard } from './runner/chunks.js';
-import { mergeRecords, type Partial } from './records/merge.js';
+import { mergeRecords, type Partial } from './runner/merge.js';
 import { firstLmHeader, isChunkedArchive, packChunked, readChunked, unpackChunked } from './compressors/chunked-archive.js';
 import { newRunRecord, saveRunRecord, recordPath } from './records/write.js';
 import { join } from 'node:path';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor } from '../src/compressors/lm.js';
 import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from '../src/models/onnx/coding-graph.js';
-import type { LanguageModel } from '../src/models/language-model.js';
+import type { LanguageModel } from '../src/step/language-model.js';
 import type { HfLosslessTokenizer } from '../src/models/hf-tokenizer.js';
 import { EDGE_CASES, HAVE_SHARED, corpusPrefix } from './helpers/shared.js';
 import { PLAIN_TEXT } from './helpers/plain-text.js';

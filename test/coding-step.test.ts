@@ -1,5 +1,5 @@
 /**
- * The coding step (DESIGN.md): the derived ONNX graph that builds the integer tables and
+ * The coding step (docs/design.md): the derived ONNX graph that builds the integer tables and
  * answers the coder inside onnxruntime, checked against the JavaScript reference quantizer on
  * the same logits; its invariants (every symbol ≥ 1, intervals tile [0, T), the decoder finds
  * what the encoder coded); the padded block layout; and the archive's record of which coding
@@ -12,12 +12,12 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from '../src/models/onnx/coding-graph.js';
 import { sessionOptions } from '../src/models/onnx/model.js';
-import { FREQUENCY_TOTAL, Quantizer } from '../src/coding/frequencies.js';
-import { JS_QUANTIZER_KIND } from '../src/coding/js-quantizer-step.js';
+import { FREQUENCY_TOTAL, Quantizer } from '../src/step/frequencies.js';
+import { JS_QUANTIZER_KIND } from '../src/step/js-quantizer-step.js';
 import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
 import { readArchive, writeArchive, crc32Of } from '../src/coding/container.js';
-import type { LanguageModel } from '../src/models/language-model.js';
+import type { LanguageModel } from '../src/step/language-model.js';
 import { EDGE_CASES, EMBEDDED_DIR, HAVE_EMBEDDED, HAVE_SHARED, SHARED_MODELS, SMALL_MODEL, corpusPrefix } from './helpers/shared.js';
 
 const T = FREQUENCY_TOTAL;

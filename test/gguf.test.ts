@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
-import { cacheDir } from '../src/models/cache-dir.js';
+import { cacheDir } from '../src/common/cache-dir.js';
 import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
 import { KV_SHIFT_KIND } from '../src/models/llama-cpp/model.js';
 import { encodeTokens, resolveSettings } from '../src/coding/lm-codec.js';
 import { ensureTestModels, TEST_MODELS_DIR } from './helpers/test-models.js';
 import { createHash } from 'node:crypto';
-import type { LanguageModel } from '../src/models/language-model.js';
+import type { LanguageModel } from '../src/step/language-model.js';
 import { EDGE_CASES, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, corpusPrefix } from './helpers/shared.js';
 
 const GGUF_DIR = join(cacheDir(), 'gguf');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { HAVE_CHROMIUM, launchChromium, openPage } from './helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../src/records/atomic.js';
+import { writeFileAtomic } from '../src/common/atomic.js';
 import { type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
 import { leaderboardHtml } from '../src/reports/index.js';
 import { syntheticRecord } from './helpers/records.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor } from '../src/compressors/lm.js';
 import { createOrderKModel } from '../src/models/order-k.js';
-import type { LanguageModel } from '../src/models/language-model.js';
+import type { LanguageModel } from '../src/step/language-model.js';
 import { EDGE_CASES, HAVE_EMBEDDED, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY, corpusPrefix } from './helpers/shared.js';
 
 async function roundTrip(lm: LmCompressor, input: Uint8Array) {

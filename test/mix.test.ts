@@ -13,7 +13,7 @@ import { parseBaseline } from '../src/compressors/baselines.js';
 import { createOrderKModel } from '../src/models/order-k.js';
 import { loadModel } from '../src/models/lookup.js';
 import { readArchive } from '../src/coding/container.js';
-import type { LanguageModel } from '../src/models/language-model.js';
+import type { LanguageModel } from '../src/step/language-model.js';
 import { EDGE_CASES, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, corpusPrefix, randomBytes } from './helpers/shared.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { RangeDecoder, RangeEncoder, MAX_TOTAL } from '../src/coding/range-coder.js';
-import { Quantizer, cumulativeBelow, findSymbol } from '../src/coding/frequencies.js';
+import { Quantizer, cumulativeBelow, findSymbol } from '../src/step/frequencies.js';
 
 /** Small deterministic PRNG so a failing case can be replayed from its seed. */
 function prng(seed: number) {

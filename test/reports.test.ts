@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../src/records/atomic.js';
+import { writeFileAtomic } from '../src/common/atomic.js';
 import { type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
 import { buildChartData, hutterCrossover, leaderboardHtml, leaderboardMarkdown } from '../src/reports/index.js';
 import { toRows } from '../src/reports/results.js';

@@ -7,7 +7,7 @@ train.py calls export() when it finishes; to export saved weights (final or a ch
 """
 import json, math, os, sys
 import numpy as np, torch, torch.nn.functional as F
-from train import CFG, EOT, GPT2, ROOT
+from model import CFG, EOT, GPT2, ROOT
 
 EOT_TEXT = '<|endoftext|>'
 

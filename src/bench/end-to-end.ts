@@ -32,9 +32,9 @@ import { LmCompressor } from '../compressors/lm.js';
 import { parseBaselines } from '../compressors/baselines.js';
 import { bytesEqual } from '../runner/run.js';
 import type { CodecOptions } from '../coding/lm-codec.js';
-import type { LanguageModel, ModelBatch } from '../models/language-model.js';
-import { JS_QUANTIZER_KIND } from '../coding/js-quantizer-step.js';
-import { cacheDir } from '../models/cache-dir.js';
+import type { LanguageModel, ModelBatch } from '../step/language-model.js';
+import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
+import { cacheDir } from '../common/cache-dir.js';
 import { MixModel } from '../mix/mix-model.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

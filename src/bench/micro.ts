@@ -7,10 +7,10 @@
  * the worker pool (one worker per core).
  */
 import { Bench } from 'tinybench';
-import { Quantizer, cumulativeBelow, findSymbol } from '../coding/frequencies.js';
+import { Quantizer, cumulativeBelow, findSymbol } from '../step/frequencies.js';
 import { RangeEncoder } from '../coding/range-coder.js';
-import { answerRow } from '../coding/js-quantizer-step.js';
-import { TableWorkers } from '../coding/table-workers.js';
+import { answerRow } from '../step/js-quantizer-step.js';
+import { TableWorkers } from '../step/table-workers.js';
 import koffi from 'koffi';
 import { availableParallelism } from 'node:os';
 

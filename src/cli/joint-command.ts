@@ -12,7 +12,7 @@ import { loadJointInputs } from '../joint/inputs.js';
 import { runJoint } from '../joint/run.js';
 import { jointText } from '../joint/text-table.js';
 import { RoundTripError } from '../joint/verified-size.js';
-import { writeFileAtomic } from '../records/atomic.js';
+import { writeFileAtomic } from '../common/atomic.js';
 import { jointHtml } from '../reports/joint-html.js';
 import { progressBar, progressEnabled } from './progress.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './available.js';

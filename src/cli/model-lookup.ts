@@ -4,11 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LanguageModel } from '../models/language-model.js';
+import type { LanguageModel } from '../step/language-model.js';
 import { EMBEDDED_MODEL_ID, MODEL_ALIASES, cacheDir, findLocalModel, loadModel, modelDirsFromEnv, type ModelRequest } from '../models/lookup.js';
 import { UsageError } from './options.js';
 import { MixModel } from '../mix/mix-model.js';
-import { JS_QUANTIZER_KIND } from '../coding/js-quantizer-step.js';
+import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
 import type { MixSettings } from '../mix/settings.js';
 
 /** `mix:<model>` names the mix compressor over that model (src/mix/). */

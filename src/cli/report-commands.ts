@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { CommandModule } from 'yargs';
 import type { RunRecord, ResultRecord } from '../records/run-record.js';
 import { newRunRecord } from '../records/write.js';
-import { writeFileAtomic } from '../records/atomic.js';
+import { writeFileAtomic } from '../common/atomic.js';
 import { oneOf } from './options.js';
 import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords } from '../reports/index.js';
 import { buildSeries, parseSeriesAxis, seriesText, SERIES_AXES } from '../reports/series.js';

@@ -21,7 +21,7 @@ import { newRunRecord, saveRunRecord } from '../records/write.js';
 import type { ChunkResult, RunRecord } from '../records/run-record.js';
 import { resultsTable } from './table.js';
 import { generalizationGaps } from '../records/generalization.js';
-import { writeFileAtomic } from '../records/atomic.js';
+import { writeFileAtomic } from '../common/atomic.js';
 import { readRecords } from './report-commands.js';
 import { suiteLeaderboardHtml, suiteLeaderboardMarkdown } from '../reports/suite-board.js';
 

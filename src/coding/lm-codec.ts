@@ -15,9 +15,12 @@
  * would exceed `contextLength`, the cache is dropped and re-primed with the last
  * `primeTokens` tokens, at the same step t on both sides.
  */
-import type { CodingAnswer, CodingQuery, LanguageModel, ModelBatch } from '../models/language-model.js';
-import { RangeDecoder, RangeEncoder } from './range-coder.js';
-import { FREQUENCY_TOTAL } from './frequencies.js';
+import type { CodingAnswer, CodingQuery, LanguageModel, ModelBatch } from '../step/language-model.js';
+import { MAX_TOTAL, RangeDecoder, RangeEncoder } from './range-coder.js';
+import { FREQUENCY_TOTAL } from '../step/frequencies.js';
+
+// The step's tables must fit the coder's precision (the step sits below the codec, so it cannot import this).
+if (FREQUENCY_TOTAL > MAX_TOTAL) throw new Error(`FREQUENCY_TOTAL ${FREQUENCY_TOTAL} exceeds the range coder's MAX_TOTAL ${MAX_TOTAL}`);
 
 export interface CodecSettings {
   /** Independent segments stepped as one batch. More: faster, slightly worse bpb (cold starts). */

@@ -9,7 +9,7 @@
 import { lstat, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Stats } from 'node:fs';
-import { writeFileAtomic } from '../records/atomic.js';
+import { writeFileAtomic } from './atomic.js';
 
 /**
  * yargs drops a bare `-` positional, so the CLI hands `-` on as this token instead; every reader

@@ -3,6 +3,8 @@
  * compressor, classic or model-driven. Every compressor must be lossless:
  * `decompress(await compress(x))` returns exactly `x`, for any bytes (empty included).
  */
+import type { ProgressHooks } from '../common/progress.js';
+
 export interface Compressor {
   /** Stable, human-readable name used in tables and records, e.g. `gzip:9`, `zstd:19:long`, `lm:gpt2-docmix-7m`. */
   readonly name: string;
@@ -53,10 +55,4 @@ export interface CompressStats {
   codec?: Record<string, unknown>;
 }
 
-/** Progress callbacks given by the CLI; nothing below the CLI prints by itself. */
-export interface ProgressHooks {
-  /** `done` and `total` in the unit the compressor counts (tokens for LMs, bytes otherwise). */
-  progress?(done: number, total: number, phase: 'encode' | 'decode' | 'download'): void;
-  /** The work is over: drop any display (a TTY bar's redraw timer would keep the process alive). */
-  stop?(): void;
-}
+export type { ProgressHooks } from '../common/progress.js';

@@ -4,12 +4,11 @@
  * tokenizer or dtype is refused with both hashes named.
  */
 import type { Compressor, CompressStats, DecompressorSize, ProgressHooks, Reach } from './compressor.js';
-import type { LanguageModel } from '../models/language-model.js';
+import type { LanguageModel } from '../step/language-model.js';
 import { MAX_SEGMENTS, decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
 import { ArchiveError, crc32Of, readArchive, writeArchive, type ArchiveHeader } from '../coding/container.js';
-import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
-import { MixModel } from '../mix/mix-model.js';
-import { isMixStep } from '../mix/settings.js';
+import { FREQUENCY_TOTAL } from '../step/frequencies.js';
+import { isMixStep } from '../step/coding-steps.js';
 
 const FREQUENCY_BITS = Math.log2(FREQUENCY_TOTAL);
 
@@ -41,12 +40,10 @@ export class LmCompressor implements Compressor {
     private readonly options: LmOptions = {},
   ) {
     const id = model.identity;
-    const mix = model instanceof MixModel;
-    // The mix's match model reaches over its segment: `auto` means one segment (mix-model.ts).
-    if (mix && (options.segments === undefined || options.segments === 'auto')) this.options = options = { ...options, segments: 1 };
-    this.family = mix ? 'mix' : id.runtime.startsWith('typescript order-k') ? 'order-k' : 'lm';
-    const dtype = id.dtype === 'fp32' ? '' : `:${id.dtype}`;
-    this.name = mix ? `mix:${id.id}${id.dtype === 'none' ? '' : dtype}` : this.family === 'order-k' ? id.id : `lm:${id.id}${dtype}`;
+    if (model.defaultSegments !== undefined && (options.segments === undefined || options.segments === 'auto')) this.options = options = { ...options, segments: model.defaultSegments };
+    this.family = model.family ?? 'lm';
+    const dtype = id.dtype === 'fp32' || id.dtype === 'none' ? '' : `:${id.dtype}`;
+    this.name = this.family === 'order-k' ? id.id : `${this.family}:${id.id}${dtype}`;
     const { allowOtherRuntime: _, ...codec } = options;
     this.settings = { model: id.id, dtype: id.dtype, device: id.device, codingStep: model.codingSteps[0], ...codec };
     const window = Math.min(options.contextLength ?? Infinity, model.contextLength);
@@ -55,14 +52,14 @@ export class LmCompressor implements Compressor {
       window,
       note: Number.isFinite(window)
         ? `${window} tokens of context; the window slides keeping ${options.primeTokens ?? Math.floor(window / 2)} tokens` +
-          (mix ? '; the mixed match and context models see the whole segment' : '')
+          (model.reachNote ? `; ${model.reachNote}` : '')
         : 'unbounded: adaptive statistics over everything seen in the segment',
     };
   }
 
   async decompressorSize(): Promise<DecompressorSize> {
     const id = this.model.identity;
-    if (id.files.length === 0) return { bytes: ORDER_K_DECOMPRESSOR_BYTES, source: 'constant: order-k model source, no weights' };
+    if (this.model.decompressorSize) return this.model.decompressorSize;
     return { bytes: id.weightsBytes, source: `measured: ${id.files.map((f) => f.split('/').slice(-2).join('/')).join(' + ')}` };
   }
 
@@ -175,9 +172,6 @@ export class LmCompressor implements Compressor {
   }
 }
 
-/** Documented constant: the order-k backend ships as ~8 KB of source, no weights. */
-const ORDER_K_DECOMPRESSOR_BYTES = 8 * 1024;
-
 /**
  * An archive's header is untrusted (a CRC can be recomputed): check every field against what
  * the input and the model allow before any model call, so a crafted header cannot make the
@@ -214,7 +208,7 @@ export function assertSameModel(header: ArchiveHeader, model: LanguageModel, all
     problems.push(`runtime: archive was coded with ${header.runtime}, this is ${runtimeOf(model)} (--allow-other-runtime to try anyway; the checksum still guards the output)`);
   }
   if (!model.codingSteps.includes(header.codingStep)) {
-    const hint = isMixStep(header.codingStep) && !(model instanceof MixModel) ? ' (a mix: archive: decode it with mix:' + header.modelId + ')' : '';
+    const hint = isMixStep(header.codingStep) && model.family !== 'mix' ? ' (a mix: archive: decode it with mix:' + header.modelId + ')' : '';
     problems.push(`coding step: archive expects ${header.codingStep}, this model runs ${model.codingSteps.join(' or ')}${hint}`);
   }
   if (problems.length) {

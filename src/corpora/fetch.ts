@@ -5,7 +5,7 @@
  */
 import { open, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { tempSiblingPath } from '../records/atomic.js';
+import { tempSiblingPath } from '../common/atomic.js';
 import { describeError, downloadToFile, defaultFetch, type FetchImpl } from './download.js';
 import { sha256File } from './hash.js';
 import { listCorpora, selectCorpora, type CorpusEntry } from './manifest.js';

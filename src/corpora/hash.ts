@@ -1,6 +1,6 @@
 /** SHA-256 of files, streamed so a 1 GB corpus never sits in memory. */
 import { stat } from 'node:fs/promises';
-import { sha256File } from '../hash.js';
+import { sha256File } from '../common/hash.js';
 
 export { sha256File };
 

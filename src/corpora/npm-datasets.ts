@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../records/atomic.js';
+import { writeFileAtomic } from '../common/atomic.js';
 
 export interface NpmDataset {
   /** What users type: `npm:<id>`. */

@@ -5,7 +5,7 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../records/atomic.js';
+import { writeFileAtomic } from '../common/atomic.js';
 import { sha256File } from './hash.js';
 
 interface Stamp {

@@ -19,9 +19,9 @@
  * one O(V) table pass, plus O(contexts × slots) for the sparse models and O(256) per byte
  * for the record-length search.
  */
-import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch } from '../models/language-model.js';
-import { Quantizer } from '../coding/frequencies.js';
-import { JS_QUANTIZER_KIND, answerFromTable } from '../coding/js-quantizer-step.js';
+import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch } from '../step/language-model.js';
+import { Quantizer } from '../step/frequencies.js';
+import { JS_QUANTIZER_KIND, answerFromTable } from '../step/js-quantizer-step.js';
 import { MixPredictor } from './predictor.js';
 import { checkMixSettings, mixerName, DEFAULT_MIX_SETTINGS, type MixSettings } from './settings.js';
 
@@ -97,8 +97,16 @@ export class MixModel implements LanguageModel {
     this.codingSteps = [`${mixerName(this.settings)}+${JS_QUANTIZER_KIND}`];
   }
 
+  readonly family = 'mix';
+  /** The match model reaches over its whole segment: `auto` means one segment. */
+  readonly defaultSegments = 1;
+  readonly reachNote = 'the mixed match and context models see the whole segment';
+
   get identity() {
     return this.inner.identity;
+  }
+  get decompressorSize() {
+    return this.inner.decompressorSize;
   }
   get contextLength() {
     return this.inner.contextLength;

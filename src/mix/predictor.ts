@@ -11,7 +11,7 @@
  * last token; the column within the record — and a final mixer weighs their mixtures. All are
  * linear, so the final distribution is one weighted sum of the experts' (one O(V) pass).
  */
-import { FREQUENCY_TOTAL } from '../coding/frequencies.js';
+import { FREQUENCY_TOTAL } from '../step/frequencies.js';
 import { Mixer } from './mixer.js';
 import type { MixSettings } from './settings.js';
 import { RECORD_CONTEXTS, RecordModel } from './record-model.js';

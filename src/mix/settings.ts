@@ -38,9 +38,7 @@ export function mixerName(s: MixSettings): string {
   return `mix/${MIX_VERSION}:o${s.orders.join('.')}:m${s.matchMin.join('.')}:r${s.rate}`;
 }
 
-export function isMixStep(step: string): boolean {
-  return step.startsWith('mix/');
-}
+export { isMixStep } from '../step/coding-steps.js';
 
 /** Split a mix coding step into its mixer settings and the LM's step; throws on other versions. */
 export function parseMixStep(step: string): { settings: MixSettings; lmStep: string } {

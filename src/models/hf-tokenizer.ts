@@ -12,7 +12,7 @@
  * directly and never re-tokenizes, so decode(encode(x)) === x by construction.
  */
 import { utf8Runs } from './utf8-runs.js';
-import type { LosslessTokenizer } from './language-model.js';
+import type { LosslessTokenizer } from '../step/language-model.js';
 
 /** The text tokenizer we delegate to (transformers.js `PreTrainedTokenizer` fits). */
 export interface TextTokenizer {

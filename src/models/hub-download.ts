@@ -11,7 +11,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ProgressHooks } from '../compressors/compressor.js';
+import type { ProgressHooks } from '../common/progress.js';
 
 export function hubEndpoint(): string {
   return (process.env.COMPRESS_BENCH_HUB_URL || process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');

@@ -10,11 +10,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LanguageModel } from './language-model.js';
+import type { LanguageModel } from '../step/language-model.js';
 import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/model.js';
 import { downloadHubModel } from './hub-download.js';
-import type { ProgressHooks } from '../compressors/compressor.js';
-import { cacheDir } from './cache-dir.js';
+import type { ProgressHooks } from '../common/progress.js';
+import { cacheDir } from '../common/cache-dir.js';
 import { createOrderKModel } from './order-k.js';
 import { isGgufPath, loadGgufModel } from './llama-cpp/model.js';
 

@@ -9,9 +9,9 @@
  * of distinct bytes seen there. Counts adapt as bytes are fed and halve when they grow large,
  * so recent statistics weigh more.
  */
-import type { LanguageModel, LogitsBatch, LosslessTokenizer, ModelBatch, ModelIdentity } from './language-model.js';
-import { sha256 } from '../hash.js';
-import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../coding/js-quantizer-step.js';
+import type { LanguageModel, LogitsBatch, LosslessTokenizer, ModelBatch, ModelIdentity } from '../step/language-model.js';
+import { sha256 } from '../common/hash.js';
+import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../step/js-quantizer-step.js';
 
 const BYTES = 256;
 /** Vocabulary: 256 bytes + a start symbol fed before the first byte (never coded). */
@@ -110,6 +110,9 @@ export function createOrderKModel(order = 3): LanguageModel {
   };
   return {
     identity,
+    family: 'order-k',
+    // Documented constant: the order-k backend ships as ~8 KB of source, no weights.
+    decompressorSize: { bytes: 8 * 1024, source: 'constant: order-k model source, no weights' },
     contextLength: Infinity,
     vocabSize: VOCAB,
     startToken: START,

@@ -5,13 +5,12 @@
  * has not seen; on its training data it measures memorisation (Carlini et al. 2021 use the same
  * LM/zlib ratio as a membership signal; here it comes from a real coded stream).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import zlib from 'node:zlib';
-import onnxProto from 'onnx-proto';
-import type { ModelIdentity } from '../models/language-model.js';
 import { findCard, seenBy, stepFromName, type FoundCard } from './model-card.js';
-import type { InputRecord, ResultRecord } from './run-record.js';
+import type { GapRecord, InputRecord, ResultRecord } from './run-record.js';
+
+export type { GapRecord };
 
 /** What the card (and the folder) say about one loaded model. */
 export interface ModelFacts {
@@ -25,7 +24,15 @@ export interface ModelFacts {
 const factsCache = new Map<string, ModelFacts>();
 
 /** Card beside the weights (their folder or its parent: `DIR/onnx/model.onnx`), else the registry's. */
-export function modelFacts(identity: Pick<ModelIdentity, 'weightsSha256' | 'files' | 'parameters'>): ModelFacts {
+/** The parts of a model's identity (step/language-model.ts) the facts read; records sit below step. */
+export interface ModelFiles {
+  weightsSha256: string;
+  files: string[];
+  /** Filled by the backend that loaded the weights (counted from the graph by the ONNX backend). */
+  parameters?: number;
+}
+
+export function modelFacts(identity: ModelFiles): ModelFacts {
   const weights = identity.files[0];
   const key = `${weights ?? ''}\0${identity.weightsSha256}`;
   const cached = factsCache.get(key);
@@ -37,36 +44,11 @@ export function modelFacts(identity: Pick<ModelIdentity, 'weightsSha256' | 'file
     const dirs = [dirname(weights), dirname(dirname(weights))];
     const card = dirs.map((d) => findCard(d, identity.weightsSha256, [])).find((c) => c) ?? findCard(undefined, identity.weightsSha256);
     const step = card?.card.step ?? stepFromName(dirname(dirname(weights))) ?? stepFromName(dirname(weights));
-    const parameters = card?.card.parameters ?? identity.parameters ?? (weights.endsWith('.onnx') ? countOnnxParameters(weights) : undefined);
+    const parameters = card?.card.parameters ?? identity.parameters;
     facts = { card, weightless: false, ...(parameters ? { parameters } : {}), ...(step !== null && step !== undefined ? { step } : {}) };
   }
   factsCache.set(key, facts);
   return facts;
-}
-
-const MAX_COUNTED_GRAPH_BYTES = 1 << 30;
-
-/**
- * Parameters counted from the weights: the elements of the graph's floating-point and int8
- * initializers with one or more dimensions (scalars are constants). Shape tensors (int64/int32)
- * are not parameters; quantization scales are counted (the embedded int8 model: 1,095,168 for
- * 1,088,256 weights — its card gives the latter). External-data models are counted from their dims.
- */
-export function countOnnxParameters(path: string): number | undefined {
-  // Parsing means holding the whole protobuf in memory: skip it for large graphs (a card can say).
-  if (!existsSync(path) || statSync(path).size > MAX_COUNTED_GRAPH_BYTES) return undefined;
-  const onnx = (onnxProto as unknown as { onnx: { ModelProto: { decode(b: Uint8Array): unknown } } }).onnx;
-  const model = onnx.ModelProto.decode(readFileSync(path)) as { graph?: { initializer?: { dims?: unknown[]; dataType?: number }[] } };
-  // FLOAT 1, UINT8 2, INT8 3, FLOAT16 10, DOUBLE 11, BFLOAT16 16: weights; INT64/INT32 are indices and shapes.
-  const WEIGHT_TYPES = new Set([1, 2, 3, 10, 11, 16]);
-  let n = 0;
-  for (const t of model.graph?.initializer ?? []) {
-    if (!WEIGHT_TYPES.has(t.dataType ?? 0)) continue;
-    const dims = (t.dims ?? []).map(Number);
-    if (dims.length === 0) continue; // scalars: scales and constants, not learned tensors
-    n += dims.reduce((a, b) => a * b, 1);
-  }
-  return n || undefined;
 }
 
 /** zlib's deflate at level 9 (gzip -9's stream), without gzip's 18 bytes of header and trailer. */
@@ -92,17 +74,6 @@ export function lmZlibRatio(lmPayloadBytes: number, deflateBytes: number, inputB
   return inputBytes === 0 || deflateBytes === 0 ? null : lmPayloadBytes / deflateBytes;
 }
 
-export interface GapRecord {
-  compressor: string;
-  weightsSha256: string;
-  /** Pooled over the inputs of each kind: Σ 8·outputBytes / Σ inputBytes. */
-  seenBitsPerByte: number | null;
-  unseenBitsPerByte: number | null;
-  seenInputs: number;
-  unseenInputs: number;
-  /** unseen − seen bits/byte: how much better the model codes its training data. Null unless both ran. */
-  gap: number | null;
-}
 
 const pooled = (rs: ResultRecord[]) => {
   const bytes = rs.reduce((a, r) => a + r.inputBytes, 0);

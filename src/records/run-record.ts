@@ -2,7 +2,6 @@
  * `RunRecord`: everything needed to reproduce and compare one run. Reports, tables and the
  * `check` gate read nothing else. Bump RECORD_VERSION on any breaking change of shape.
  */
-import type { GapRecord } from './generalization.js';
 import type { SuiteRunRecord } from '../suites/suite.js';
 
 export const RECORD_VERSION = 1;
@@ -144,4 +143,17 @@ export interface InputRecord {
   fileBytes: number;
   offset: number;
   limit: number | null;
+}
+
+/** One LM's pooled bits/byte on seen and unseen inputs (computed by records/generalization.ts). */
+export interface GapRecord {
+  compressor: string;
+  weightsSha256: string;
+  /** Pooled over the inputs of each kind: Σ 8·outputBytes / Σ inputBytes. */
+  seenBitsPerByte: number | null;
+  unseenBitsPerByte: number | null;
+  seenInputs: number;
+  unseenInputs: number;
+  /** unseen − seen bits/byte: how much better the model codes its training data. Null unless both ran. */
+  gap: number | null;
 }

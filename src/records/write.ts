@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../common/atomic.js';
 import { RECORD_VERSION, type ResultRecord, type RunRecord } from './run-record.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

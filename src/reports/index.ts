@@ -11,4 +11,4 @@ export { compareRecords, comparisonTable } from './compare.js';
 export type { Comparison, ComparisonRow, ComparisonStatus, CompareOptions } from './compare.js';
 export { checkAgainstBaseline, parseTolerance, parseBaseline } from './check.js';
 export type { CheckResult } from './check.js';
-export { writeFileAtomic } from '../records/atomic.js';
+export { writeFileAtomic } from '../common/atomic.js';

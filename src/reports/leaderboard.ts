@@ -5,17 +5,12 @@
 import type { RunRecord, SeriesAxis } from '../records/run-record.js';
 import { seenLabel } from '../records/generalization.js';
 import { buildSeries, seriesTable, type Series } from './series.js';
+import type { Align, Table } from './table.js';
 import { hutterCrossover } from './crossover.js';
 import { formatBpb, formatInt, formatSeconds, formatSize } from './format.js';
 import { byBpb, groupByInput, inputKey, settingsNote, toRows, type InputGroup, type ResultRow } from './results.js';
 
-export type Align = 'left' | 'right' | 'center';
-
-export interface Table {
-  headers: string[];
-  align: Align[];
-  rows: string[][];
-}
+export type { Align, Table } from './table.js';
 
 export interface InputSection {
   title: string;

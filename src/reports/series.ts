@@ -6,7 +6,7 @@
  */
 import type { ResultRecord, RunRecord, SeriesAxis } from '../records/run-record.js';
 import { formatBpb } from './format.js';
-import type { Table } from './leaderboard.js';
+import type { Table } from './table.js';
 
 export const SERIES_AXES: readonly SeriesAxis[] = ['params', 'step'];
 

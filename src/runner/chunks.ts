@@ -7,7 +7,7 @@
  */
 import type { Compressor } from '../compressors/compressor.js';
 import { LmCompressor } from '../compressors/lm.js';
-import { sha256 } from '../hash.js';
+import { sha256 } from '../common/hash.js';
 import type { ChunkResult, ResultRecord, WorkRecord } from '../records/run-record.js';
 import type { LoadedInput } from './inputs.js';
 import { bytesDefiningSettings, modelRecord, ResumeMismatchError, runOne, settingsDiff, type RunHooks } from './run.js';

@@ -2,7 +2,7 @@
 import { open, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { isStdio } from '../common/output.js';
-import { sha256, sha256File } from '../hash.js';
+import { sha256, sha256File } from '../common/hash.js';
 import type { InputRecord } from '../records/run-record.js';
 
 export class InputError extends Error {}

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256 } from '../hash.js';
+import { sha256 } from '../common/hash.js';
 
 /** One input: a registered corpus or split (`canterbury/alice29.txt`, `enwik8:test`), an npm dataset (`npm:brown`), or a file under a data dir. */
 export interface SuiteInput {

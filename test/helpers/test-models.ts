@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from '../../src/models/cache-dir.js';
+import { cacheDir } from '../../src/common/cache-dir.js';
 import { ROOT } from './shared.js';
 
 const SCRIPTS = join(ROOT, 'scripts', 'test-models');

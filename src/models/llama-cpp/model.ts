@@ -17,10 +17,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity } from '../language-model.js';
+import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity } from '../../step/language-model.js';
 import { HfLosslessTokenizer, type TextTokenizer } from '../hf-tokenizer.js';
-import { sha256, sha256File } from '../../hash.js';
-import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../coding/js-quantizer-step.js';
+import { sha256, sha256File } from '../../common/hash.js';
+import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../step/js-quantizer-step.js';
 import { LLAMA_RELEASE, addressOf, allocBatch, llamaApi, viewOf, type BatchViews, type LlamaApi } from './llama-api.js';
 import { availableParallelism } from 'node:os';
 

@@ -1,6 +1,6 @@
 /**
  * The coding-step graph: derived once per model from its ONNX export, so that one
- * `session.run` does the whole shared coding step (DESIGN.md) and only four numbers per row
+ * `session.run` does the whole shared coding step (docs/design.md) and only four numbers per row
  * come back to JavaScript.
  *
  * Edits, on the model's own graph (ONNX protobuf, via onnx-proto):

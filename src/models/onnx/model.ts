@@ -17,12 +17,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tensor } from 'onnxruntime-common';
 import type { InferenceSession } from 'onnxruntime-common';
-import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch, ModelIdentity, LosslessTokenizer } from '../language-model.js';
+import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch, ModelIdentity, LosslessTokenizer } from '../../step/language-model.js';
 import { HfLosslessTokenizer } from '../hf-tokenizer.js';
-import { sha256, sha256File } from '../../hash.js';
-import { cacheDir } from '../cache-dir.js';
-import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../coding/js-quantizer-step.js';
-import { FREQUENCY_TOTAL } from '../../coding/frequencies.js';
+import { sha256, sha256File } from '../../common/hash.js';
+import { cacheDir } from '../../common/cache-dir.js';
+import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../step/js-quantizer-step.js';
+import { FREQUENCY_TOTAL } from '../../step/frequencies.js';
+import { countOnnxParameters } from './parameters.js';
 import { CODING_GRAPH_KIND, CODING_INPUTS, CODING_OUTPUTS, STATIC_KV_GRAPH_KIND, deriveCodingGraph, kvNewOutput } from './coding-graph.js';
 
 /** transformers.js' dtype → weight-file suffix (onnx/model{suffix}.onnx). */
@@ -131,6 +132,7 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     runtime: `onnxruntime-node ${ort.env.versions?.node ?? '?'} ${opts.device}`,
     weightsBytes,
     files,
+    parameters: countOnnxParameters(weights),
   };
   const modelContext = config.n_positions ?? config.max_position_embeddings ?? 2048;
   const vocabSize = (original.outputMetadata as unknown as { name: string; shape: (number | string)[] }[])

@@ -5,6 +5,23 @@
  */
 export interface LanguageModel {
   readonly identity: ModelIdentity;
+  /**
+   * How names and reports group it: `lm` (a neural model, named `lm:ID[:DTYPE]`; the default),
+   * `order-k` (adaptive counts, named by its id), `mix` (`mix:ID[:DTYPE]`).
+   */
+  readonly family?: ModelFamily;
+  /**
+   * Segments for `segments: auto` when the model needs a fixed count (the mix: 1, its match
+   * model reaches over its whole segment). Absent: the codec's rule (one per 4096 tokens).
+   */
+  readonly defaultSegments?: number;
+  /**
+   * What shipping the decompressor costs when the weight files do not say it (order-k: its
+   * source, no weights). Absent: the bytes of `identity.files`, measured.
+   */
+  readonly decompressorSize?: { bytes: number; source: string };
+  /** What the model sees beyond its context window, for the record's reach note (the mix's match model). */
+  readonly reachNote?: string;
   /** Most positions one forward may attend to (past + new); `Infinity` when unbounded. */
   readonly contextLength: number;
   /** Width of each logits row (may exceed the tokenizer's vocabulary, e.g. padded heads). */
@@ -34,8 +51,10 @@ export interface LanguageModel {
   dispose(): Promise<void>;
 }
 
+export type ModelFamily = 'lm' | 'order-k' | 'mix';
+
 /**
- * The one shared coding step (DESIGN.md): feed `n` tokens per row (`tokens` is batch × n,
+ * The one shared coding step (docs/design.md): feed `n` tokens per row (`tokens` is batch × n,
  * row-major; with `reset` the cache is dropped first and `tokens` is a fresh prefix, as when
  * re-priming a sliding window), then for every active row return the interval of a symbol
  * in the integer frequency table (total `FREQUENCY_TOTAL`) built from the model's

@@ -5,8 +5,8 @@
  * refused with one line naming the shard or unit at fault. The sums come from `sumChunks`, the
  * same function a single-process run uses, so the merged record equals that run's in sizes.
  */
-import { describeUnit, inShard, keyOfChunk, sumChunks, unitKey, unitsOf, workDiff } from '../runner/chunks.js';
-import { RECORD_VERSION, type ChunkResult, type RunRecord } from './run-record.js';
+import { describeUnit, inShard, keyOfChunk, sumChunks, unitKey, unitsOf, workDiff } from './chunks.js';
+import { RECORD_VERSION, type ChunkResult, type RunRecord } from '../records/run-record.js';
 
 export class MergeError extends Error {}
 

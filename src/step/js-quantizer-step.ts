@@ -5,7 +5,7 @@
  * of JavaScript per row and token, which is why ONNX models normally run `onnx-graph/1`; where
  * the logits sit in native memory, rows are spread over worker threads (table-workers.ts).
  */
-import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch } from '../models/language-model.js';
+import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch } from './language-model.js';
 import { Quantizer, cumulativeBelow, findSymbol, idealBits } from './frequencies.js';
 import { TableWorkers } from './table-workers.js';
 

@@ -8,9 +8,11 @@
  * symbol. With total = 2^28 and a 50k vocabulary the floor of 1 costs ≈ 50257/2^28 of the
  * mass: ≈ 0.0003 bits per token.
  */
-import { MAX_TOTAL } from './range-coder.js';
-
-export const FREQUENCY_TOTAL = MAX_TOTAL;
+/**
+ * Every table's total: the range coder's MAX_TOTAL (coding/range-coder.ts; lm-codec.ts asserts the
+ * two agree), kept here so the coding step does not depend on the codec above it.
+ */
+export const FREQUENCY_TOTAL = 2 ** 28;
 
 /**
  * Logits this far below the maximum count as probability 0 before the floor of 1:

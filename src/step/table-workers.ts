@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import type { CodingAnswer, CodingQuery } from '../models/language-model.js';
+import type { CodingAnswer, CodingQuery } from './language-model.js';
 
 /** Shared per-step state: the query going in, the answer coming out. */
 interface Shared {
@@ -116,5 +116,5 @@ export class TableWorkers {
  */
 function stepModuleUrl(): string {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../../dist/coding/js-quantizer-step.js', here).href : new URL('./js-quantizer-step.js', here).href;
+  return here.endsWith('.ts') ? new URL('../../dist/step/js-quantizer-step.js', here).href : new URL('./js-quantizer-step.js', here).href;
 }
