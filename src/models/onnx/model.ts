@@ -132,8 +132,14 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     runtime: `onnxruntime-node ${ort.env.versions?.node ?? '?'} ${opts.device}`,
     weightsBytes,
     files,
-    parameters: countOnnxParameters(weights),
   };
+  // Counting parses the whole protobuf: do it only when a record or report first reads it, never
+  // on the compress/decompress path.
+  let parameters: number | undefined | null = null;
+  Object.defineProperty(identity, 'parameters', {
+    enumerable: true,
+    get: () => (parameters === null ? (parameters = countOnnxParameters(weights)) : parameters),
+  });
   const modelContext = config.n_positions ?? config.max_position_embeddings ?? 2048;
   const vocabSize = (original.outputMetadata as unknown as { name: string; shape: (number | string)[] }[])
     .find((m) => m.name === 'logits')?.shape.at(-1);
