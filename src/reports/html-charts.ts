@@ -21,11 +21,85 @@ export const SERIES_CHART = {
     `Pooled coded bits per byte of each model on inputs its card says it was trained on (seen) and held out from (unseen), against ${axis === 'params' ? 'its parameter count (log scale)' : 'its training step'}; the shaded band is the gap: memorisation, not generalisation.`,
 };
 
+/**
+ * Browser helpers shared by the report's and the suite leaderboard's charts (one copy, pasted into
+ * each page's script): a wrapping legend's height, and point labels placed so none overlaps another.
+ */
+export const CHART_HELPERS = String.raw`
+  // Legends wrap instead of paging: long model labels would otherwise hide series behind arrows.
+  // The plot area starts below the legend, whose height we estimate by packing measured labels.
+  var FONT = '11px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+  var measure = document.createElement('canvas').getContext('2d');
+  function legendRows(names, width) {
+    measure.font = FONT;
+    var rows = 1, x = 0;
+    names.forEach(function (c) {
+      var w = 14 + 5 + measure.measureText(c).width + 12;
+      if (x > 0 && x + w > width) { rows++; x = 0; }
+      x += w;
+    });
+    return rows * 20;
+  }
+  // Point labels name the compressor, once per compressor (its points cluster; the top one is
+  // labelled). They are placed once the axes exist: right of the point, or left where that would
+  // leave the chart, and moved up or down in line steps until they overlap no label placed before.
+  var LABEL_FONT = '10px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+  var LINE = 12, GAP = 4;
+  // avoid: also keep clear of every point's symbol and of the text already drawn (axis names and
+  // labels, the legend), except earlier copies of these point labels.
+  function placePointLabels(chart, el, series, avoid) {
+    measure.font = LABEL_FONT;
+    var placed = [], W = el.clientWidth, H = el.clientHeight;
+    if (avoid) {
+      series.forEach(function (s, si) {
+        if (s.type !== 'scatter') return;
+        s.data.forEach(function (d) {
+          var px = chart.convertToPixel({ seriesIndex: si }, d.value), half = s.symbolSize / 2;
+          placed.push({ x: px[0] - half, y: px[1] - half, w: 2 * half, h: 2 * half });
+        });
+      });
+      var own = {}, box = el.getBoundingClientRect();
+      series.forEach(function (s) { s.data.forEach(function (d) { if (d.pointLabel) own[d.pointLabel] = true; }); });
+      el.querySelectorAll('svg text').forEach(function (t) {
+        var b = t.getBoundingClientRect(), text = (t.textContent || '').trim();
+        if (text && b.width > 0 && !own[text]) placed.push({ x: b.left - box.left, y: b.top - box.top, w: b.width, h: b.height });
+      });
+    }
+    function free(r) {
+      if (r.y < 0 || r.y + r.h > H || r.x < 0 || r.x + r.w > W) return false;
+      return placed.every(function (q) { return r.x >= q.x + q.w || q.x >= r.x + r.w || r.y >= q.y + q.h || q.y >= r.y + r.h; });
+    }
+    var updates = series.map(function (s, si) {
+      return {
+        data: s.data.map(function (d) {
+          if (!d.label || !d.label.show) return d;
+          var px = chart.convertToPixel({ seriesIndex: si }, d.value);
+          var half = s.symbolSize / 2, w = measure.measureText(d.pointLabel).width, best = null;
+          [1, -1].some(function (side) {
+            var x = side > 0 ? px[0] + half + GAP : px[0] - half - GAP - w;
+            for (var k = 0; k <= 12; k++) {
+              var dy = (k % 2 ? 1 : -1) * Math.ceil(k / 2) * LINE;
+              var r = { x: x, y: px[1] - LINE / 2 + dy, w: w, h: LINE };
+              if (free(r)) { best = { r: r, side: side, dy: dy }; return true; }
+            }
+            return false;
+          });
+          if (!best) return Object.assign({}, d, { label: { show: false } });
+          placed.push(best.r);
+          return Object.assign({}, d, { label: { show: true, position: best.side > 0 ? 'right' : 'left', distance: GAP, offset: [0, best.dy] } });
+        })
+      };
+    });
+    chart.setOption({ series: updates });
+  }
+`;
+
 export const CHART_SCRIPT = String.raw`
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var charts = [];
+${CHART_HELPERS}
 
   function si(v) {
     if (v === null || v === undefined || !isFinite(v)) return '—';
@@ -47,20 +121,7 @@ export const CHART_SCRIPT = String.raw`
   function isModel(compressor) {
     return data.points.some(function (p) { return p.compressor === compressor && p.isModel; });
   }
-  // Legends wrap instead of paging: long model labels would otherwise hide series behind arrows.
-  // The plot area starts below the legend, whose height we estimate by packing measured labels.
-  var FONT = '11px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
-  var measure = document.createElement('canvas').getContext('2d');
-  measure.font = FONT;
-  function legendHeight(width) {
-    var rows = 1, x = 0;
-    data.compressors.forEach(function (c) {
-      var w = 14 + 5 + measure.measureText(c).width + 12;
-      if (x > 0 && x + w > width) { rows++; x = 0; }
-      x += w;
-    });
-    return rows * 20;
-  }
+  function legendHeight(width) { return legendRows(data.compressors, width); }
   function base(id, extra) {
     var el = document.getElementById(id);
     var top = (el ? legendHeight(el.clientWidth - 8) : 20) + 34;
@@ -98,41 +159,6 @@ export const CHART_SCRIPT = String.raw`
         })
       };
     });
-  }
-  // Point labels name the compressor, once per compressor (its points cluster; the top one is
-  // labelled). They are placed once the axes exist: right of the point, or left where that would
-  // leave the chart, and moved up or down in line steps until they overlap no label placed before.
-  var LABEL_FONT = '10px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
-  var LINE = 12, GAP = 4;
-  function placePointLabels(chart, el, series) {
-    measure.font = LABEL_FONT;
-    var placed = [], W = el.clientWidth, H = el.clientHeight;
-    function free(r) {
-      if (r.y < 0 || r.y + r.h > H || r.x < 0 || r.x + r.w > W) return false;
-      return placed.every(function (q) { return r.x >= q.x + q.w || q.x >= r.x + r.w || r.y >= q.y + q.h || q.y >= r.y + r.h; });
-    }
-    var updates = series.map(function (s, si) {
-      return {
-        data: s.data.map(function (d) {
-          if (!d.label || !d.label.show) return d;
-          var px = chart.convertToPixel({ seriesIndex: si }, d.value);
-          var half = s.symbolSize / 2, w = measure.measureText(d.pointLabel).width, best = null;
-          [1, -1].some(function (side) {
-            var x = side > 0 ? px[0] + half + GAP : px[0] - half - GAP - w;
-            for (var k = 0; k <= 12; k++) {
-              var dy = (k % 2 ? 1 : -1) * Math.ceil(k / 2) * LINE;
-              var r = { x: x, y: px[1] - LINE / 2 + dy, w: w, h: LINE };
-              if (free(r)) { best = { r: r, side: side, dy: dy }; return true; }
-            }
-            return false;
-          });
-          if (!best) return Object.assign({}, d, { label: { show: false } });
-          placed.push(best.r);
-          return Object.assign({}, d, { label: { show: true, position: best.side > 0 ? 'right' : 'left', distance: GAP, offset: [0, best.dy] } });
-        })
-      };
-    });
-    chart.setOption({ series: updates });
   }
   function labelTop(items) {
     var top = null;

@@ -11,6 +11,7 @@ import { formatBpb, formatInt, formatSize } from './format.js';
 import { markdownTable } from './markdown.js';
 import type { Table } from './leaderboard.js';
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
+import { CHART_HELPERS } from './html-charts.js';
 
 export interface BoardRow {
   label: string;
@@ -167,54 +168,112 @@ export function suiteLeaderboardMarkdown(records: RunRecord[], suites: Suite[]):
   return out.join('\n');
 }
 
+/**
+ * The leaderboard's two charts per board. The ladder: every row's pooled bpb against its
+ * decompressor bytes, each point named (labels placed clear of each other and of the axes), and
+ * the frontier as a line — the best bpb any row reaches at that size or smaller. The per-input
+ * chart: one bar per row and input, under a legend that wraps (the plot starts below it).
+ */
 export const SUITE_CHART_SCRIPT = String.raw`
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('report-data').textContent);
-  var n = 0;
-  var grid = { left: 8, right: 24, top: 40, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 8, right: 8, top: 0, bottom: 4 }, outerBoundsContain: 'all' };
+${CHART_HELPERS}
+  var charts = [];
+  var TEXT = { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' };
+  var LEGEND = { type: 'plain', top: 2, left: 0, right: 0, padding: 0, itemGap: 12, itemWidth: 14, itemHeight: 10, textStyle: { fontSize: 11 } };
+  function grid(top) { return { left: 8, right: 24, top: top, bottom: 8, outerBoundsMode: 'auto', outerBounds: { left: 8, right: 8, top: 0, bottom: 4 }, outerBoundsContain: 'all' }; }
+  // An axis bound a tenth of a bit past the data (8% of its range at least), so no point sits on an
+  // edge; the bound itself is off the tick grid, so its label is not drawn (it would crowd the next).
+  function pad(side) { return function (v) { var d = Math.max(0.1, (v.max - v.min) * 0.08); return side < 0 ? Math.max(0, Math.floor((v.min - d) * 10) / 10) : Math.ceil((v.max + d) * 10) / 10; }; }
   function si(v) { var u = ['B', 'kB', 'MB', 'GB']; var i = 0; while (v >= 1000 && i < 3) { v /= 1000; i++; } return (i ? Number(v.toPrecision(3)) : Math.round(v)) + ' ' + u[i]; }
+  // Enough distinct colours that no two rows of a board share one.
+  var PALETTE = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc', '#2f4554', '#c23531', '#7a6a00', '#1f9e89', '#b8860b', '#6e7079', '#d48265'];
+  var KINDS = ['language models', 'classic and order-k', 'frontier: best bpb at this size or smaller'];
   data.boards.forEach(function (b, k) {
     var ladder = document.getElementById('ladder-' + k);
     if (ladder) {
       var pts = b.rows.filter(function (r) { return r.bpb !== null && r.decompressor > 0; })
-        .sort(function (x, y) { return x.decompressor - y.decompressor; });
+        .sort(function (x, y) { return x.decompressor - y.decompressor || x.bpb - y.bpb; });
+      var frontier = [], best = Infinity;
+      pts.forEach(function (r) { if (r.bpb < best) { best = r.bpb; frontier.push([r.decompressor, r.bpb]); } });
+      if (pts.length) frontier.push([pts[pts.length - 1].decompressor, best]);
+      var point = function (r) { return { value: [r.decompressor, r.bpb], name: r.label, pointLabel: r.point, label: { show: true } }; };
+      var scatter = function (name, model) {
+        return { name: name, type: 'scatter', symbol: model ? 'diamond' : 'circle', symbolSize: model ? 13 : 10, z: 3, itemStyle: { color: model ? '#5470c6' : '#3ba272' },
+          // A white ground, so a label that the frontier line runs under stays legible.
+          label: { show: false, position: 'right', distance: GAP, fontSize: 10, lineHeight: LINE, color: '#3b4252', backgroundColor: 'rgba(255, 255, 255, 0.85)', formatter: function (it) { return it.data.pointLabel; } },
+          data: pts.filter(function (r) { return r.model === model; }).map(point) };
+      };
+      var series = [
+        { name: KINDS[2], type: 'line', step: 'end', data: frontier, symbol: 'none', silent: true, z: 1, lineStyle: { type: 'dashed', width: 1.5, color: '#8a93a3' }, itemStyle: { color: '#8a93a3' } },
+        scatter(KINDS[0], true), scatter(KINDS[1], false)
+      ];
       var chart = echarts.init(ladder, null, { renderer: 'svg' });
-      chart.setOption({ animation: false, grid: grid, tooltip: { trigger: 'item', formatter: function (it) { return it.data.name + '<br/>' + it.data.value[1].toFixed(4) + ' bpb · ' + si(it.data.value[0]); } },
+      chart.setOption({ animation: false, textStyle: TEXT, legend: LEGEND, grid: grid(legendRows(KINDS, ladder.clientWidth - 8) + 34),
+        tooltip: { trigger: 'item', formatter: function (it) { return it.data.name + '<br/>' + it.data.value[1].toFixed(4) + ' bpb · ' + si(it.data.value[0]); } },
         xAxis: { type: 'log', name: 'decompressor bytes (incl. weights)', nameLocation: 'middle', nameGap: 28, axisLabel: { formatter: si } },
-        yAxis: { type: 'value', name: 'bpb (pooled)', min: 0 },
-        series: [{ type: 'line', data: pts.map(function (r) { return { name: r.label, value: [r.decompressor, r.bpb] }; }), symbolSize: 9,
-          label: { show: true, position: 'top', fontSize: 10, color: '#3b4252', formatter: function (it) { return it.data.name.split(' ')[0]; } }, labelLayout: { hideOverlap: true } }] });
-      n++;
+        // Not from zero: the rows sit within a few tenths of a bit, and their labels need the room.
+        yAxis: { type: 'value', name: 'bpb (pooled)', nameTextStyle: { align: 'left' }, scale: true, min: pad(-1), max: pad(1), axisLabel: { showMinLabel: false, showMaxLabel: false } },
+        series: series });
+      placePointLabels(chart, ladder, series, true);
+      charts.push({ chart: chart, el: ladder, names: KINDS, series: series });
     }
     var per = document.getElementById('inputs-' + k);
     if (per) {
+      var names = b.rows.map(function (r) { return r.short; });
       var c2 = echarts.init(per, null, { renderer: 'svg' });
-      c2.setOption({ animation: false, grid: grid, legend: { type: 'scroll', top: 0, textStyle: { fontSize: 10 } }, tooltip: { trigger: 'axis' },
-        xAxis: { type: 'category', data: b.inputs.map(function (s) { return s.split('/').pop(); }), axisLabel: { interval: 0, rotate: b.inputs.length > 4 ? 30 : 0, fontSize: 10 } },
-        yAxis: { type: 'value', name: 'bits per byte', min: 0 },
-        series: b.rows.map(function (r) { return { name: r.label.split(' ')[0], type: 'bar', data: r.cells }; }) });
-      n++;
+      c2.setOption({ animation: false, textStyle: TEXT, color: PALETTE, legend: LEGEND, grid: grid(legendRows(names, per.clientWidth - 8) + 34),
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: function (v) { return v === null || v === undefined ? 'missing' : v.toFixed(4) + ' bpb'; } },
+        xAxis: { type: 'category', data: b.inputs.map(function (s) { return s.split('/').pop(); }), axisLabel: { interval: 0, rotate: b.inputs.length > 6 ? 30 : 0, fontSize: 11 } },
+        yAxis: { type: 'value', name: 'bits per byte', nameTextStyle: { align: 'left' }, min: 0 },
+        series: b.rows.map(function (r) { return { name: r.short, type: 'bar', barMaxWidth: 18, data: r.cells }; }) });
+      charts.push({ chart: c2, el: per, names: names });
     }
   });
-  window.__reportCharts = n;
+  window.addEventListener('resize', function () {
+    charts.forEach(function (c) {
+      c.chart.setOption({ grid: { top: legendRows(c.names, c.el.clientWidth - 8) + 34 } });
+      c.chart.resize();
+      if (c.series) placePointLabels(c.chart, c.el, c.series, true);
+    });
+  });
+  window.__reportCharts = charts.length;
 })();
 `;
+
+/** Each name shortened, except where two would then read the same: those keep their longer form. */
+function unique(names: string[], shorten: (name: string) => string): string[] {
+  const short = names.map(shorten);
+  return short.map((s, i) => (short.indexOf(s) === short.lastIndexOf(s) ? s : names[i]));
+}
+
+/** Legend names: the row label up to its runtime. Point labels: that, less the dtype or order-k's note. */
+function shortLabels(rows: BoardRow[]): { legend: string[]; point: string[] } {
+  const legend = unique(rows.map((r) => r.label), (l) => l.split(' · ')[0]);
+  return { legend, point: unique(legend, (l) => l.replace(/ \(.*\)$/, '')) };
+}
 
 export function suiteLeaderboardHtml(records: RunRecord[], suites: Suite[]): string {
   const { boards, excluded } = buildSuiteBoards(records, suites);
   const parts = ['<h1>compress-bench leaderboard</h1>', '<p>Suites under their protocols: only like is pooled with like. Coded bits per byte of real, verified streams; Hutter totals add the decompressor (weights included) once.</p>'];
   boards.forEach((b, k) => {
     parts.push(`<h2>${escapeHtml(b.suite)} — protocol ${escapeHtml(b.protocolHash)}</h2>`, `<p class="facts">${escapeHtml(b.protocol)}. ${escapeHtml(b.description)}</p>`, htmlTable(boardTable(b)), `<p class="notes">${escapeHtml(scopeNote(b))}</p>`);
-    parts.push(`<section class="charts"><div class="card"><h3>Bits per byte vs decompressor size</h3><p>The ladder: pooled bpb against what the decompressor costs to ship (log scale).</p><div class="chart" id="ladder-${k}"></div></div><div class="card"><h3>Bits per byte by input</h3><p>Every row on every input of the suite.</p><div class="chart" id="inputs-${k}"></div></div></section>`);
+    parts.push(`<section class="charts"><div class="card wide"><h3>Bits per byte vs decompressor size</h3><p>The ladder: pooled bpb against what the decompressor costs to ship (log scale); the dashed line is the frontier, the best bpb reached at that size or smaller.</p><div class="chart" id="ladder-${k}"></div></div><div class="card wide"><h3>Bits per byte by input</h3><p>Every row on every input of the suite.</p><div class="chart" id="inputs-${k}"></div></div></section>`);
     if (b.published.length) parts.push('<p><span class="label">published, not measured here</span></p>', htmlTable(publishedTable(b)));
   });
   if (excluded.length) parts.push('<h2>Not pooled</h2>', `<ul class="notes">${excluded.map((e) => `<li>${escapeHtml(e.what)}: ${escapeHtml(e.why)}</li>`).join('')}</ul>`);
   const data = {
-    boards: boards.map((b) => ({
-      inputs: b.inputs,
-      rows: b.rows.map((r) => ({ label: r.label, bpb: Number.isNaN(r.pooledBpb) ? null : r.pooledBpb, decompressor: r.decompressorBytes, cells: r.cells.map((c) => (valid(c) ? c.bitsPerByte : null)) })),
-    })),
+    boards: boards.map((b) => {
+      const short = shortLabels(b.rows);
+      return {
+        inputs: b.inputs,
+        rows: b.rows.map((r, i) => ({
+          label: r.label, short: short.legend[i], point: short.point[i], model: r.cells.some((c) => !!c?.model && c.model.dtype !== 'none'), bpb: Number.isNaN(r.pooledBpb) ? null : r.pooledBpb,
+          decompressor: r.decompressorBytes, cells: r.cells.map((c) => (valid(c) ? c.bitsPerByte : null)),
+        })),
+      };
+    }),
   };
   return htmlPage({ title: 'compress-bench leaderboard', style: SUITE_STYLE, body: parts.join('\n'), dataId: 'report-data', data, script: boards.length ? SUITE_CHART_SCRIPT : undefined });
 }
@@ -227,7 +286,8 @@ h3 { font-size: 15px; margin: 0 0 2px; }
 p, li { color: #5b6474; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr)); gap: 16px; margin-top: 16px; }
 .card { background: #fff; border: 1px solid #e3e6ec; border-radius: 8px; padding: 14px 16px 10px; }
-.chart { width: 100%; height: 400px; }
+.card.wide { grid-column: 1 / -1; }
+.chart { width: 100%; height: 420px; }
 .table-wrap { overflow-x: auto; background: #fff; border: 1px solid #e3e6ec; border-radius: 8px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: 6px 8px; border-bottom: 1px solid #e3e6ec; white-space: nowrap; text-align: left; }
