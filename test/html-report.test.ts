@@ -8,10 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/common/atomic.js';
 import { type InputRecord, type ResultRecord, type RunRecord } from '../src/records/run-record.js';
 import { leaderboardHtml } from '../src/reports/index.js';
+import { suiteLeaderboardHtml } from '../src/reports/suite-board.js';
+import { loadSuites } from '../src/suites/suite.js';
+import { readRecords } from '../src/cli/report-commands.js';
 import { syntheticRecord } from './helpers/records.js';
 
 /** Where the screenshot goes; set REPORT_SCREENSHOT=/tmp/report.png to look at it. */
 const SCREENSHOT = process.env.REPORT_SCREENSHOT ?? join(tmpdir(), `compress-bench-report-${process.pid}.png`);
+const LEADERBOARD_SHOT = process.env.LEADERBOARD_SCREENSHOT ?? join(tmpdir(), `compress-bench-leaderboard-${process.pid}.png`);
+const RECORDS = join(import.meta.dirname, '..', 'reports', 'records');
 
 
 function input(name: string, bytes: number, sha: string): InputRecord {
@@ -140,6 +145,73 @@ describe.skipIf(!HAVE_CHROMIUM)('HTML report in headless Chromium', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
     await page.locator('.charts').screenshot({ path: SCREENSHOT.replace(/\.png$/, '-charts.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('the suite leaderboard (the committed records): every chart drawn, labels inside, none overlapping, every ladder point named', async () => {
+    const file = join(dir, 'leaderboard.html');
+    await writeFileAtomic(file, suiteLeaderboardHtml(await readRecords([RECORDS]), loadSuites()));
+    const { page, problems } = await openPage(browser, file);
+    await page.waitForFunction(() => (window as unknown as { __reportCharts?: number }).__reportCharts !== undefined, undefined, { timeout: 15_000 });
+    const data = JSON.parse((await page.textContent('#report-data'))!) as { boards: { inputs: string[]; rows: { short: string; point: string; bpb: number | null; decompressor: number }[] }[] };
+    expect(data.boards.length).toBeGreaterThanOrEqual(2); // canterbury-text and snappy-mixed
+    const ids = data.boards.flatMap((_, k) => [`ladder-${k}`, `inputs-${k}`]);
+    expect(await page.evaluate(() => (window as unknown as { __reportCharts: number }).__reportCharts)).toBe(ids.length);
+
+    // Every text of every chart, with its box relative to the chart and whether it is rotated
+    // (the boxes of rotated axis labels are not tight, so those are left out of the overlap test).
+    const texts = await page.$$eval('.chart', (els) =>
+      els.map((el) => {
+        const box = el.getBoundingClientRect();
+        return {
+          id: el.id, width: box.width, height: box.height, paths: el.querySelectorAll('svg path').length,
+          texts: [...el.querySelectorAll('svg text')].flatMap((t) => {
+            const b = t.getBoundingClientRect();
+            const m = /matrix\(([^,]+),([^,]+)/.exec(t.getAttribute('transform') ?? '');
+            const rotated = !!m && Math.abs(Number(m[2])) > 1e-6;
+            return t.textContent?.trim() && b.width > 0 ? [{ text: t.textContent.trim(), rotated, x0: b.left - box.left, y0: b.top - box.top, x1: b.right - box.left, y1: b.bottom - box.top }] : [];
+          }),
+        };
+      }),
+    );
+    expect(texts.map((c) => c.id)).toEqual(ids);
+    for (const c of texts) {
+      expect(c.width, c.id).toBeGreaterThan(500);
+      expect(c.paths, c.id).toBeGreaterThan(20); // points, bars, axes: drawn, not an empty surface
+      expect(c.texts.length, c.id).toBeGreaterThan(15);
+      const outside = c.texts.filter((t) => t.x0 < -0.5 || t.y0 < -0.5 || t.x1 > c.width + 0.5 || t.y1 > c.height + 0.5);
+      expect(outside.map((t) => `${c.id}: "${t.text}" at [${Math.round(t.x0)}, ${Math.round(t.y0)}, ${Math.round(t.x1)}, ${Math.round(t.y1)}]`)).toEqual([]);
+      const flat = c.texts.filter((t) => !t.rotated);
+      const hits: string[] = [];
+      flat.forEach((a, i) => flat.slice(i + 1).forEach((b) => {
+        const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
+        const h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+        if (w > 1 && h > 1) hits.push(`${c.id}: "${a.text}" / "${b.text}"`);
+      }));
+      expect(hits).toEqual([]);
+    }
+    data.boards.forEach((b, k) => {
+      const ladder = texts.find((c) => c.id === `ladder-${k}`)!;
+      const per = texts.find((c) => c.id === `inputs-${k}`)!;
+      // The ladder names every row it plots (none hidden to dodge a crowd) and has its axis names.
+      const plotted = b.rows.filter((r) => r.bpb !== null && r.decompressor > 0).map((r) => r.point);
+      expect(plotted.length).toBeGreaterThan(5);
+      for (const name of plotted) expect(ladder.texts.map((t) => t.text), `ladder-${k}`).toContain(name);
+      for (const name of ['bpb (pooled)', 'decompressor bytes (incl. weights)']) expect(ladder.texts.map((t) => t.text)).toContain(name);
+      // The per-input chart: a legend entry per row, every input on the axis, and the y-axis name
+      // below the legend's last line (it once sat on the legend).
+      const legend = per.texts.filter((t) => b.rows.some((r) => r.short === t.text));
+      expect(legend.map((t) => t.text).sort()).toEqual(b.rows.map((r) => r.short).sort());
+      const yName = per.texts.find((t) => t.text === 'bits per byte')!;
+      expect(yName).toBeDefined();
+      expect(yName.y0).toBeGreaterThanOrEqual(Math.max(...legend.map((t) => t.y1)));
+      expect(per.texts.filter((t) => b.inputs.some((i) => i.split('/').pop() === t.text))).toHaveLength(b.inputs.length);
+    });
+    const body = await page.textContent('body');
+    expect(body).toMatch(/Ranked over all 4 inputs/);
+    await page.screenshot({ path: LEADERBOARD_SHOT, fullPage: true });
+    expect(existsSync(LEADERBOARD_SHOT)).toBe(true);
     expect(problems).toEqual([]);
     await page.close();
   });
