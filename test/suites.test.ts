@@ -3,16 +3,47 @@
  * run in two shards and merged, reported; a run under another protocol (a sample) is kept out.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { parseSuite, protocolHash, protocolOf } from '../src/suites/suite.js';
+import { inputLabel, loadSuites, parseSuite, protocolHash, protocolOf, REPO_SUITES_DIR, type SuiteInput } from '../src/suites/suite.js';
 import { buildSuiteBoards } from '../src/reports/suite-board.js';
-import type { RunRecord } from '../src/records/run-record.js';
+import type { InputRecord, RunRecord } from '../src/records/run-record.js';
+import { parseCard, REPO_CARDS_DIR, seenBy, type ModelCard } from '../src/records/model-card.js';
+import { listCorpora } from '../src/corpora/index.js';
+import { readRecords } from '../src/cli/report-commands.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+
+/** The shipped model cards, by the name the suites' `seen` labels use: the registry's docmix cards and the embedded model's. */
+function shippedCards(): Map<string, ModelCard> {
+  const cards = new Map<string, ModelCard>();
+  for (const f of readdirSync(REPO_CARDS_DIR).filter((f) => f.endsWith('.json'))) {
+    const card = parseCard(readFileSync(join(REPO_CARDS_DIR, f), 'utf8'), f);
+    cards.set(card.model!, card);
+  }
+  const embedded = join(ROOT, 'models', 'embedded', 'card.json');
+  cards.set('embedded', parseCard(readFileSync(embedded, 'utf8'), embedded));
+  return cards;
+}
+
+/**
+ * What a card is matched against for a suite input, from the registries alone (the file need not
+ * be here): a registered corpus by its name and pinned SHA-256, an npm dataset by its name.
+ */
+function probe(i: SuiteInput): Pick<InputRecord, 'corpus' | 'fileSha256' | 'sliceSha256'> {
+  const none = '-'; // matches no digest
+  if (i.input?.startsWith('npm:')) return { corpus: i.input, fileSha256: none, sliceSha256: none };
+  const entry = listCorpora().find((c) => c.name === i.input!.replace(/:[A-Za-z0-9_-]+$/, ''));
+  if (!entry?.sha256) throw new Error(`${inputLabel(i)}: not a registered corpus with a pinned hash`);
+  const whole = i.input === entry.name && i.offset === undefined && i.limit === undefined;
+  return { corpus: entry.name, fileSha256: entry.sha256, sliceSha256: whole ? entry.sha256 : none };
+}
+
+const LABEL = { true: 'seen', false: 'unseen', null: 'unknown' } as const;
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'cb-suite-'));
@@ -79,4 +110,41 @@ describe('suites', () => {
     expect(md).toMatch(/## Not pooled/);
     expect(md).toMatch(/sample: first 500 bytes/);
   }, 120_000);
+
+  test("seen/unseen labels: each suite's agree with the model cards, and the committed records agree with both", async () => {
+    const cards = shippedCards();
+    expect([...cards.keys()].sort()).toEqual(['embedded', 'gpt2-docmix-16m', 'gpt2-docmix-30m', 'gpt2-docmix-7m']);
+    const suites = loadSuites([REPO_SUITES_DIR]);
+    const wrong: string[] = [];
+    const counts = { seen: 0, unseen: 0, unknown: 0 };
+    for (const s of suites) {
+      for (const i of s.inputs) {
+        // Every input says what every shipped card calls it.
+        expect(Object.keys(i.seen ?? {}).sort(), `${s.name} ${inputLabel(i)}`).toEqual([...cards.keys()].sort());
+        for (const [model, label] of Object.entries(i.seen!)) {
+          const want = LABEL[String(seenBy(cards.get(model)!, probe(i)).seen) as 'true' | 'false' | 'null'];
+          counts[label]++;
+          if (label !== want) wrong.push(`${s.name} ${inputLabel(i)} ${model}: suite says ${label}, the card says ${want}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    // All three kinds occur, so the comparison above is not one-sided.
+    expect(counts.seen).toBeGreaterThan(0);
+    expect(counts.unseen).toBeGreaterThan(0);
+    expect(counts.unknown).toBeGreaterThan(0);
+    // The committed leaderboard records labelled each result at run time from the same cards.
+    let checked = 0;
+    for (const rec of await readRecords([join(ROOT, 'reports', 'records')])) {
+      const suite = suites.find((x) => x.name === rec.suite?.name)!;
+      for (const r of rec.results) {
+        const i = suite.inputs.find((x) => inputLabel(x) === r.file);
+        const label = r.model && i?.seen?.[r.model.id];
+        if (!label) continue;
+        expect(LABEL[String(r.seen ?? null) as 'true' | 'false' | 'null'], `${rec.suite!.name} ${r.file} ${r.compressor}`).toBe(label);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
 });
