@@ -2,20 +2,30 @@
 // npm run leaderboard: run what is missing, then render reports/leaderboard.{md,html} from reports/records/*.json.
 // Every row is a `compress-bench suite` run whose record is resumed: a complete record of the same
 // suite, protocol and compressors is reused untouched, so only missing work runs.
-// Env: COMPRESS_BENCH_MODEL_DIR (the docmix models, e.g. ../shared/models), COMPRESS_BENCH_DATA_DIR
-// (extra corpus dirs), COMPRESS_BENCH_GGUF (the 7m q8_0 GGUF; default the cache's export),
+// Env: COMPRESS_BENCH_MODEL_DIR (the docmix models), COMPRESS_BENCH_DATA_DIR (corpus dirs,
+// ':'-separated), COMPRESS_BENCH_GGUF (the 7m q8_0 GGUF; default the cache's export),
 // LEADERBOARD_SAMPLE (bytes per input, default 4096), LEADERBOARD_RENDER_ONLY=1 (no runs).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist', 'cli.js');
 const sample = process.env.LEADERBOARD_SAMPLE ?? '4096';
 const gguf = process.env.COMPRESS_BENCH_GGUF ?? join(process.env.COMPRESS_BENCH_CACHE ?? join(homedir(), '.cache', 'compress-bench'), 'gguf', 'gpt2-docmix-7m-q8_0.gguf');
+// The product never looks in ../shared on its own: models and corpus files are where the user
+// says. This script is dev tooling for this project's checkout, which sits beside ../shared, so
+// it says so explicitly for its child runs, unless the environment already names other places.
+const shared = join(root, '..', 'shared');
+const env = {
+  ...process.env,
+  COMPRESS_BENCH_MODEL_DIR: process.env.COMPRESS_BENCH_MODEL_DIR ?? join(shared, 'models'),
+  COMPRESS_BENCH_DATA_DIR: process.env.COMPRESS_BENCH_DATA_DIR ?? join(shared, 'corpora', 'snappy-testdata'),
+};
 const suites = ['canterbury-text', 'snappy-mixed'];
 const rows = [['-m', 'none'], ['-m', 'embedded'], ['-m', 'order-k'], ['-m', 'gpt2-docmix-7m'], ['-m', 'gpt2-docmix-16m'], ['-m', 'gpt2-docmix-30m'], ['-m', gguf], ['-m', 'mix:gpt2-docmix-7m']];
-const run = (args) => execFileSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+const run = (args) => execFileSync(process.execPath, [cli, ...args], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
 
 if (!process.env.LEADERBOARD_RENDER_ONLY) {
   for (const suite of suites) {
