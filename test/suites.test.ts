@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { inputLabel, loadSuites, parseSuite, protocolHash, protocolOf, REPO_SUITES_DIR, type SuiteInput } from '../src/suites/suite.js';
-import { buildSuiteBoards } from '../src/reports/suite-board.js';
+import { buildSuiteBoards, suiteLeaderboardMarkdown } from '../src/reports/suite-board.js';
 import type { InputRecord, RunRecord } from '../src/records/run-record.js';
 import { parseCard, REPO_CARDS_DIR, seenBy, type ModelCard } from '../src/records/model-card.js';
 import { listCorpora } from '../src/corpora/index.js';
@@ -146,5 +146,20 @@ describe('suites', () => {
       }
     }
     expect(checked).toBeGreaterThan(50);
+  });
+
+  test('published figures show, labelled "published, not measured here" with their source, even for a suite nobody ran here', () => {
+    const suites = loadSuites([REPO_SUITES_DIR]);
+    const md = suiteLeaderboardMarkdown([], suites);
+    for (const name of ['enwik8', 'enwik9']) {
+      const at = md.indexOf(`## ${name} — published, not measured here`);
+      expect(at, name).toBeGreaterThan(0);
+      const section = md.slice(at);
+      const figures = suites.find((s) => s.name === name)!.published!;
+      expect(figures.length).toBeGreaterThanOrEqual(5);
+      for (const f of figures) expect(section).toContain(`| ${f.source} |`);
+    }
+    // Never a measured row: no board, so no ranking of them.
+    expect(md).not.toMatch(/## enwik9 — protocol/);
   });
 });

@@ -119,6 +119,11 @@ export function buildSuiteBoards(records: RunRecord[], suites: Suite[]): { board
   return { boards, excluded };
 }
 
+/** Suites with published figures but no board: their figures still show, alone and labelled. */
+function unmeasured(suites: Suite[], boards: SuiteBoard[]): Suite[] {
+  return suites.filter((s) => s.published?.length && !boards.some((b) => b.suite === s.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
 const speed = (bps: number | null) => (bps === null ? '—' : `${formatSize(bps)}/s`);
 
 export function boardTable(b: SuiteBoard): Table {
@@ -147,11 +152,11 @@ function scopeNote(b: SuiteBoard): string {
     : `Ranked over the ${b.common.length} of ${b.inputs.length} inputs every row ran; "missing" cells are not pooled.`;
 }
 
-function publishedTable(b: SuiteBoard): Table {
+function publishedTable(b: Pick<SuiteBoard, 'published'>): Table {
   return {
-    headers: ['compressor', 'input', 'bytes', 'bpb', 'source'],
-    align: ['left', 'left', 'right', 'right', 'left'],
-    rows: b.published.map((p) => [p.compressor + (p.includesDecompressor ? ' (with decompressor)' : ''), p.input, p.bytes ? formatInt(p.bytes) : '—', p.bitsPerByte !== undefined ? p.bitsPerByte.toFixed(3) : '—', p.source]),
+    headers: ['compressor', 'input', 'bytes', 'bpb', 'source', 'note'],
+    align: ['left', 'left', 'right', 'right', 'left', 'left'],
+    rows: b.published.map((p) => [p.compressor + (p.includesDecompressor ? ' (with decompressor)' : ''), p.input, p.bytes ? formatInt(p.bytes) : '—', p.bitsPerByte !== undefined ? p.bitsPerByte.toFixed(3) : '—', p.source, p.note ?? '']),
   };
 }
 
@@ -163,6 +168,7 @@ export function suiteLeaderboardMarkdown(records: RunRecord[], suites: Suite[]):
     out.push(`## ${b.suite} — protocol ${b.protocolHash}`, '', markdownTable(boardTable(b)), '', `_${scopeNote(b)}_`, '', `Protocol: ${b.protocol}.`, '', b.description, '');
     if (b.published.length) out.push('Published, not measured here:', '', markdownTable(publishedTable(b)), '');
   }
+  for (const s of unmeasured(suites, boards)) out.push(`## ${s.name} — published, not measured here`, '', `${s.description} No run of this suite is in the records; these are the literature's figures, for where a model would sit.`, '', markdownTable(publishedTable({ published: s.published ?? [] })), '');
   if (excluded.length) out.push('## Not pooled', '', ...excluded.map((e) => `- ${e.what}: ${e.why}`), '');
   out.push('Seen share: the part of the pooled bytes the model\'s card calls training data. Speeds: pooled input bytes per second of encode and of decode, from the records (this machine, shared; compare only as ratios).', '');
   return out.join('\n');
@@ -262,6 +268,9 @@ export function suiteLeaderboardHtml(records: RunRecord[], suites: Suite[]): str
     parts.push(`<section class="charts"><div class="card wide"><h3>Bits per byte vs decompressor size</h3><p>The ladder: pooled bpb against what the decompressor costs to ship (log scale); the dashed line is the frontier, the best bpb reached at that size or smaller.</p><div class="chart" id="ladder-${k}"></div></div><div class="card wide"><h3>Bits per byte by input</h3><p>Every row on every input of the suite.</p><div class="chart" id="inputs-${k}"></div></div></section>`);
     if (b.published.length) parts.push('<p><span class="label">published, not measured here</span></p>', htmlTable(publishedTable(b)));
   });
+  for (const s of unmeasured(suites, boards)) {
+    parts.push(`<h2>${escapeHtml(s.name)} <span class="label">published, not measured here</span></h2>`, `<p class="facts">${escapeHtml(s.description)} No run of this suite is in the records; these are the literature's figures, for where a model would sit.</p>`, htmlTable(publishedTable({ published: s.published ?? [] })));
+  }
   if (excluded.length) parts.push('<h2>Not pooled</h2>', `<ul class="notes">${excluded.map((e) => `<li>${escapeHtml(e.what)}: ${escapeHtml(e.why)}</li>`).join('')}</ul>`);
   const data = {
     boards: boards.map((b) => {
