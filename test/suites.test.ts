@@ -71,7 +71,7 @@ describe('suites', () => {
   });
 
   test('run, shard, merge, report: a pooled ranking, and another protocol kept out', async () => {
-    const { dir, cli } = setup();
+    const { dir, cli, suite } = setup();
     const rec = (n: string) => join(dir, n);
     await cli('suite', 'tiny', '-m', 'order-k', '-o', rec('whole.json'), '-q');
     await cli('suite', 'tiny', '-m', 'order-k', '--shard', '0/2', '--record-dir', join(dir, 'shards'), '-q');
@@ -103,6 +103,18 @@ describe('suites', () => {
     // The sampled run has its own table and is never pooled into the whole-file one.
     expect(main.rows.every((r) => r.cells.every((c) => c!.inputBytes > 500))).toBe(true);
     expect(excluded.some((e) => /not pooled with protocol/.test(e.why))).toBe(true);
+
+    // check re-runs the recorded suite and protocol and gates on it: same figures pass, a better
+    // baseline is a regression (1), and a changed suite file is refused (2), not compared.
+    const gate = (baseline: string) => cli('check', '--baseline', baseline).then(() => 0, (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }));
+    expect(await gate(rec('whole.json'))).toBe(0);
+    const better = JSON.parse(before) as RunRecord;
+    for (const r of better.results) r.bitsPerByte *= 0.9;
+    writeFileSync(rec('better.json'), JSON.stringify(better));
+    expect(await gate(rec('better.json'))).toMatchObject({ code: 1, stderr: expect.stringMatching(/regressed [1-9]/) });
+    writeFileSync(join(dir, 'suites', 'tiny.json'), JSON.stringify({ ...suite, protocol: { ...suite.protocol, chunk: 2048 } }));
+    expect(await gate(rec('whole.json'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/baseline was made under/) });
+    writeFileSync(join(dir, 'suites', 'tiny.json'), JSON.stringify(suite));
 
     await cli('suite', 'report', rec('whole.json'), rec('sampled.json'), rec('merged.json'), '-o', rec('board'));
     const md = readFileSync(rec('board.md'), 'utf8');
