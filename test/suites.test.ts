@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { inputLabel, loadSuites, parseSuite, protocolHash, protocolOf, REPO_SUITES_DIR, type SuiteInput } from '../src/suites/suite.js';
-import { buildSuiteBoards, suiteLeaderboardMarkdown } from '../src/reports/suite-board.js';
+import { buildSuiteBoards, suiteLeaderboardHtml, suiteLeaderboardMarkdown } from '../src/reports/suite-board.js';
 import type { InputRecord, RunRecord } from '../src/records/run-record.js';
 import { parseCard, REPO_CARDS_DIR, seenBy, type ModelCard } from '../src/records/model-card.js';
 import { listCorpora } from '../src/corpora/index.js';
@@ -173,5 +173,35 @@ describe('suites', () => {
     }
     // Never a measured row: no board, so no ranking of them.
     expect(md).not.toMatch(/## enwik9 — protocol/);
+  });
+
+  test('the committed leaderboard is what the committed records render to, and the README shows its top rows', async () => {
+    const records = await readRecords([join(ROOT, 'reports', 'records')]);
+    const suites = loadSuites([REPO_SUITES_DIR]);
+    const md = readFileSync(join(ROOT, 'reports', 'leaderboard.md'), 'utf8');
+    // Rendering is a pure function of records and suites: regenerating changes nothing unless they did.
+    expect(suiteLeaderboardMarkdown(records, suites)).toBe(md);
+    expect(suiteLeaderboardHtml(records, suites)).toBe(readFileSync(join(ROOT, 'reports', 'leaderboard.html'), 'utf8'));
+    // A real pooled ranking of every row on both suites.
+    const { boards } = buildSuiteBoards(records, suites);
+    for (const name of ['canterbury-text', 'snappy-mixed']) {
+      const b = boards.find((x) => x.suite === name)!;
+      expect(b.common).toHaveLength(b.inputs.length);
+      expect(b.rows.length).toBeGreaterThanOrEqual(12);
+      expect(b.rows.every((r) => Number.isFinite(r.pooledBpb))).toBe(true);
+    }
+    // The README's first screen links the board and quotes its top rows as they are.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const head = readme.slice(0, readme.indexOf('\n## '));
+    expect(head).toContain('](reports/leaderboard.md)');
+    const quoted = head.split('\n').filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+    expect(quoted.length).toBeGreaterThanOrEqual(3);
+    const canterbury = md.slice(md.indexOf('## canterbury-text'), md.indexOf('## ', md.indexOf('## canterbury-text') + 3));
+    const board = canterbury.split('\n').filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+    for (const [rank, label, bpb, total] of quoted) {
+      const row = board.find((r) => r[0] === rank)!;
+      expect(row[1].startsWith(label), `README row ${rank}: ${label} / ${row[1]}`).toBe(true);
+      expect([row[2], row[3]]).toEqual([bpb, total]);
+    }
   });
 });
