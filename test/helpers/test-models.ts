@@ -1,17 +1,20 @@
 /**
  * The any-model test models: tiny Llama- and Qwen3-architecture exports with real tokenizers,
- * built by scripts/test-models/build.py into the cache on first use (a few minutes on one
- * core), keyed by the script's hash so a changed recipe rebuilds. Without Debian's
- * python3-torch and python3-onnx the tests that need them skip with the reason.
+ * built by scripts/test-models/build.py into the cache, keyed by the recipe's hash so a changed
+ * recipe rebuilds; and the GGUF exports the llama.cpp tests use. The `models` project's
+ * globalSetup (test-models-setup.ts) builds what is missing once, before any test file loads;
+ * tests only read the folders here, or get the reason they must skip (no Debian python3-torch
+ * and python3-onnx, say).
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { cacheDir } from '../../src/common/cache-dir.js';
-import { ROOT } from './shared.js';
+import { ROOT, SMALL_MODEL } from './shared.js';
 
-const SCRIPTS = join(ROOT, 'scripts', 'test-models');
+export const TEST_MODEL_SCRIPTS = join(ROOT, 'scripts', 'test-models');
+export const GGUF_SCRIPTS = join(ROOT, 'scripts', 'gguf');
 
 export interface TestModelGroup {
   arch: 'llama' | 'qwen3';
@@ -30,38 +33,45 @@ export const TEST_MODEL_GROUPS: TestModelGroup[] = [
 
 export const modelName = (g: TestModelGroup, variant: string) => `${g.arch}-${g.tokenizer}${variant === 'base' ? '' : `-${variant}`}`;
 
-const recipeHash = createHash('sha256')
-  .update(readFileSync(join(SCRIPTS, 'build.py')))
-  .update(readFileSync(join(SCRIPTS, 'tokenize.mjs')))
-  .digest('hex')
-  .slice(0, 12);
+const hashOf = (...files: string[]) => {
+  const h = createHash('sha256');
+  for (const f of files) h.update(readFileSync(f));
+  return h.digest('hex').slice(0, 12);
+};
 
-export const TEST_MODELS_DIR = join(cacheDir(), 'test-models', recipeHash);
+export const TEST_MODELS_DIR = join(cacheDir(), 'test-models', hashOf(join(TEST_MODEL_SCRIPTS, 'build.py'), join(TEST_MODEL_SCRIPTS, 'tokenize.mjs')));
 
-/** A python3 with torch and onnx (PYTHON, else the first on PATH, else Debian's), or null. */
-function findPython(): string | null {
-  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
-    const r = spawnSync(py, ['-c', 'import torch, onnx'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
+export const isBuilt = (name: string) => existsSync(join(TEST_MODELS_DIR, name, 'onnx', 'model.onnx'));
+
+/** The Llama GGUF exported from the llama-llama2 test model, keyed by the exporter's hash. */
+export const LLAMA_GGUF = join(TEST_MODELS_DIR, `llama-llama2-${hashOf(join(GGUF_SCRIPTS, 'export-test-model-gguf.py'), join(GGUF_SCRIPTS, 'gguf_writer.py'))}.gguf`);
+
+/** The GGUF exports of the shared 7m model the llama.cpp tests use (in the cache, as `npm run bench` expects them). */
+export const docmixGguf = (type: 'f32' | 'q8_0') => join(cacheDir(), 'gguf', `${SMALL_MODEL}-${type}.gguf`);
+
+export type Built<T> = T | { skip: string };
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testModels: Built<{ dir: string }>;
+    llamaGguf: Built<{ path: string; onnx: string }>;
+    docmixGguf: Built<{ f32: string; q8_0: string }>;
   }
-  return null;
 }
 
-/** Build what is missing; the folder, or why the tests must skip. */
-export function ensureTestModels(): { dir: string; skip?: undefined } | { skip: string } {
-  const missing = TEST_MODEL_GROUPS.map((g) => ({ ...g, variants: g.variants.filter((v) => !existsSync(join(TEST_MODELS_DIR, modelName(g, v), 'onnx', 'model.onnx')) ) })).filter((g) => g.variants.length);
-  if (missing.length === 0) return { dir: TEST_MODELS_DIR };
-  if (!existsSync(join(ROOT, 'node_modules', '@lenml', 'tokenizer-gemma3'))) return { skip: 'the tokenizer devDependencies are not installed (npm ci)' };
-  const py = findPython();
-  if (!py) return { skip: `no python3 with torch and onnx (apt install python3-torch python3-onnx) to build the test models into ${TEST_MODELS_DIR}` };
-  for (const g of missing) {
-    console.warn(`building test models ${g.arch}-${g.tokenizer} (${g.variants.join(', ')}) into ${TEST_MODELS_DIR}`);
-    const r = spawnSync('nice', ['-n', '10', py, join(SCRIPTS, 'build.py'), '--out', TEST_MODELS_DIR, '--arch', g.arch, '--tokenizer', g.tokenizer, '--variant', ...g.variants], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const line of r.stdout.split('\n')) if (/steps in/.test(line)) console.warn(line);
-    if (r.status !== 0) throw new Error(`build.py failed for ${g.arch}-${g.tokenizer}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
-  }
-  return { dir: TEST_MODELS_DIR };
+const notSetUp = { skip: 'the test models are built by the models project\'s globalSetup (npm run test:models)' };
+
+/** The test models' folder, or why the tests must skip. */
+export function testModels(): Built<{ dir: string }> {
+  return inject('testModels') ?? notSetUp;
+}
+
+/** The Llama GGUF and the ONNX folder it was exported from, or why the tests must skip. */
+export function llamaGguf(): Built<{ path: string; onnx: string }> {
+  return inject('llamaGguf') ?? notSetUp;
+}
+
+/** The 7m model's f32 and q8_0 GGUF files, or why the tests must skip. */
+export function docmixGgufs(): Built<{ f32: string; q8_0: string }> {
+  return inject('docmixGguf') ?? notSetUp;
 }
