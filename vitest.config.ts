@@ -51,10 +51,12 @@ for (const f of tiered) if (!readdirSync(new URL('./test', import.meta.url)).inc
 export default defineConfig({
   test: {
     globalSetup: ['test/helpers/build.ts'],
+    // Model tests are CPU-bound on 2 cores: files run one after another so timings stay sane
+    // (a root-only option; on 2 cores vitest would use one worker anyway).
+    fileParallelism: false,
     projects: [
       // Unit tests take seconds; a minute is a hang, not a slow machine.
       { test: { name: 'unit', include: UNIT, testTimeout: 60_000, hookTimeout: 60_000, sequence: { groupOrder: 0 } } },
-      // Model tests are CPU-bound on 2 cores: files one after another so timings stay sane.
       {
         test: {
           name: 'models',
@@ -62,11 +64,10 @@ export default defineConfig({
           globalSetup: ['test/helpers/test-models-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
-          fileParallelism: false,
           sequence: { groupOrder: 1 },
         },
       },
-      { test: { name: 'e2e', include: E2E, testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false, sequence: { groupOrder: 2 } } },
+      { test: { name: 'e2e', include: E2E, testTimeout: 300_000, hookTimeout: 300_000, sequence: { groupOrder: 2 } } },
     ],
   },
 });
