@@ -36,5 +36,7 @@ export default function setup(): void {
   execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   // Stamped with the sources' time from before the build: a file edited during it rebuilds next time.
   writeFileSync(STAMP, `built from sources as of ${new Date(newest).toISOString()}\n`);
-  utimesSync(STAMP, new Date(newest), new Date(newest));
+  // A millisecond past it: utimes rounds, and a stamp a hair older than the sources would rebuild every time.
+  const t = (Math.ceil(newest) + 1) / 1000;
+  utimesSync(STAMP, t, t);
 }

@@ -2,7 +2,7 @@
  * vitest globalSetup of the `models` project: build the test models (scripts/test-models/build.py,
  * a few minutes on one core the first time) and the GGUF exports once, before any test file loads,
  * saying on stderr what it builds, one line per model; then hand the tests the folders or the
- * reason to skip (`inject`, see test-models.ts).
+ * reason to skip (read with `inject` in test-models.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TestProject } from 'vitest/node';
 import { HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL } from './shared.js';
-import { GGUF_SCRIPTS, LLAMA_GGUF, TEST_MODEL_GROUPS, TEST_MODEL_SCRIPTS, TEST_MODELS_DIR, docmixGguf, isBuilt, modelName, type Built, type TestModelGroup } from './test-models.js';
+import { GGUF_SCRIPTS, LLAMA_GGUF, TEST_MODEL_GROUPS, TEST_MODEL_SCRIPTS, TEST_MODELS_DIR, docmixGguf, isBuilt, modelName, type Built, type TestModelGroup } from './test-model-recipe.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
