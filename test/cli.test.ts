@@ -1,10 +1,10 @@
 /** The real `compress-bench` binary: main job, compress/decompress, and every kind of bad input (order-k and baselines; models in cli-models.test.ts). */
 import { describe, expect, test, vi } from 'vitest';
 import { spawn } from 'node:child_process';
-import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration, progressBar, secondsLeft } from '../src/cli/progress.js';
-import { ROOT } from './helpers/shared.js';
+import { HAVE_SNAPPY, ROOT, SNAPPY } from './helpers/shared.js';
 import { CLI, oneLine, runCli as run, tmp } from './helpers/cli.js';
 
 describe('main job', () => {
@@ -62,6 +62,45 @@ describe('main job', () => {
     const r = await run(['--model', 'order-k', join(dir, 'small'), '--limit', '100000', '--baselines', 'none', '--json', '--no-record']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).results[0].inputBytes).toBe(300);
+  });
+});
+
+describe.skipIf(!HAVE_SNAPPY)('data dirs: registered corpora already on disk (snappy testdata from ../shared)', () => {
+  // An empty cache, so only the data dirs can make the corpus present.
+  const env = () => ({ COMPRESS_BENCH_CACHE: join(tmp(), 'cache'), COMPRESS_BENCH_DATA_DIR: '' });
+  const spec = ['snappy/alice29.txt', '-m', 'none', '--baselines', 'gzip:9', '--limit', '2000', '--json', '--no-record'];
+  const corpusOf = (stdout: string) => (JSON.parse(stdout).results as { file: string }[]).map((r) => r.file);
+
+  test('none named: not present, with what to do', async () => {
+    const r = await run(spec, env());
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toMatch(/snappy\/alice29.txt is not present; run `compress-bench corpora fetch snappy\/alice29.txt`/);
+  });
+
+  test('--data-dir DIR (flat: DIR/alice29.txt), repeatable, before or after the inputs', async () => {
+    const r = await run(['--data-dir', join(tmp(), 'empty'), ...spec, '--data-dir', SNAPPY], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(corpusOf(r.stdout)).toEqual(['snappy/alice29.txt']);
+  });
+
+  test('COMPRESS_BENCH_DATA_DIR (colon-separated; DIR/snappy/alice29.txt) also for a subcommand\'s child runs', async () => {
+    const data = tmp();
+    mkdirSync(join(data, 'snappy'));
+    copyFileSync(join(SNAPPY, 'alice29.txt'), join(data, 'snappy', 'alice29.txt'));
+    const r = await run(spec, { ...env(), COMPRESS_BENCH_DATA_DIR: `/nonexistent:${data}` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(corpusOf(r.stdout)).toEqual(['snappy/alice29.txt']);
+    // check re-runs the record's command line in a child process: --data-dir reaches it through the environment.
+    const runs = join(data, 'runs');
+    const rec = await run(['snappy/alice29.txt', '-m', 'none', '--baselines', 'gzip:9', '--limit', '2000', '-q', '--record-dir', runs], { ...env(), COMPRESS_BENCH_DATA_DIR: data });
+    expect(rec.code, rec.stderr).toBe(0);
+    const record = join(runs, readdirSync(runs)[0]);
+    const gate = await run(['check', '--baseline', record, '--data-dir', data], env());
+    expect(gate.code, gate.stderr + gate.stdout).toBe(0);
+    const without = await run(['check', '--baseline', record], env());
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/snappy\/alice29.txt is not present/);
   });
 });
 
