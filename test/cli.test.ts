@@ -177,7 +177,8 @@ describe('bad input: one line on stderr, exit 2', () => {
   const OK = ['--model', 'order-k', 'package.json', '--baselines', 'gzip'];
   const bytes = /accepted values: a whole number of bytes ≥ 1$/;
   const segs = /accepted values: a positive integer \(1, 2, …\) or auto$/;
-  test.each([
+  // Independent processes, each mostly node start-up: run a few at once (local `expect`, as concurrent tests need).
+  test.concurrent.for<[string, string[], RegExp]>([
     ['a missing file', ['--model', 'order-k', '/nonexistent/file.txt'], /no such file or corpus: \/nonexistent\/file.txt \(corpora: /],
     ['a directory', ['--model', 'order-k', '/tmp'], /is a directory/],
     ['an unknown baseline', ['--model', 'order-k', 'package.json', '--baselines', 'lz4'], /unknown baseline "lz4": expected one of gzip, brotli, zstd, xz, bzip2/],
@@ -205,7 +206,7 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['compare --by x', ['compare', 'a.json', 'b.json', '--by', 'x'], /--by: "x" is not accepted; accepted values: compressor, model$/],
     ['joint --device tpu', ['joint', 'package.json', 'README.md', '--device', 'tpu'], /--device: "tpu" is not accepted; accepted values: cpu, cuda$/],
     ['a missing --external binary', [...OK, '--external', 'x=no-such-binary-xyz', '--external-decompress', 'x=no-such-binary-xyz'], /external compressor x: command `no-such-binary-xyz` not found; install it, leave it out of --baselines\/--external, or pass --skip-missing$/],
-  ])('%s', async (_, args, message) => {
+  ])('%s', async ([, args, message], { expect }) => {
     const noRecord = ['check', 'compare', 'joint', 'compress', 'decompress'].includes(args[0]!) ? [] : ['--no-record'];
     const r = await run([...args, ...noRecord]);
     expect(r.code, r.stderr).toBe(2);

@@ -19,7 +19,7 @@ describe('mutated archives: no wrong output, one-line errors, bounded time', () 
     const { rejected, exact } = await fuzz(lm, input, COUNT, 12345, 5000);
     expect(rejected + exact).toBeGreaterThan(COUNT * 0.9);
     expect(rejected).toBeGreaterThan(COUNT * 0.8);
-  }, 600_000);
+  }, Math.max(60_000, COUNT * 200)); // ≈ 20 ms a mutation on a loaded 2-core machine; FUZZ_COUNT=5000 gets its time
 });
 
 describe('crafted headers (CRC re-sealed) are refused before any model call', () => {
