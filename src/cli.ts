@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import type { ChunkResult, ResultRecord, RunRecord, SeriesAxis } from './records/run-record.js';
 import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
-import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
+import { listCorpora, fetchCorpus, resolveInput, useDataDirs } from './corpora/index.js';
 import type { CodecOptions } from './coding/lm-codec.js';
 import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
@@ -391,6 +391,8 @@ async function decompressCommand(a: { input: string; output?: string; force?: bo
 export function buildCli(args: string[]) {
   return yargs(args)
     .scriptName('compress-bench')
+    .option('data-dir', { type: 'string', global: true, describe: 'A folder where corpus files already are, searched after ./corpus/ (repeatable; also env COMPRESS_BENCH_DATA_DIR, colon-separated)' })
+    .middleware((argv) => useDataDirs(list(argv['data-dir'])))
     .command(
       '$0 [inputs..]',
       'Main job: score the model(s) and baselines on each input (files or corpus names)',

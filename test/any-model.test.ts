@@ -18,12 +18,12 @@ import type { LanguageModel } from '../src/step/language-model.js';
 import type { HfLosslessTokenizer } from '../src/models/hf-tokenizer.js';
 import { EDGE_CASES, HAVE_SHARED, corpusPrefix } from './helpers/shared.js';
 import { PLAIN_TEXT } from './helpers/plain-text.js';
-import { TEST_MODEL_GROUPS, ensureTestModels, modelName } from './helpers/test-models.js';
+import { TEST_MODEL_GROUPS, modelName, testModels } from './helpers/test-models.js';
 
-const built = ensureTestModels();
-if (built.skip) console.warn(`SKIP any-model tests: ${built.skip}`);
-const DIR = built.skip ? '' : built.dir;
-const skip = !!built.skip;
+const built = testModels();
+if ('skip' in built) console.warn(`SKIP any-model tests: ${built.skip}`);
+const DIR = 'dir' in built ? built.dir : '';
+const skip = 'skip' in built;
 
 async function roundTrip(lm: LmCompressor, input: Uint8Array) {
   const archive = await lm.compress(input);

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BASELINE_FAMILIES,
@@ -15,11 +14,8 @@ import type { ClassicCompressor } from '../src/compressors/classic.js';
 import { findCommand } from '../src/compressors/run-command.js';
 import { createXz } from '../src/compressors/xz.js';
 import { createBzip2 } from '../src/compressors/bzip2.js';
-import { randomBytes } from './helpers/shared.js';
+import { HAVE_SNAPPY, SNAPPY, randomBytes } from './helpers/shared.js';
 
-// ../shared sits beside the checkout (see shared/README.md); a fresh clone has none.
-const SNAPPY = fileURLToPath(new URL('../../shared/corpora/snappy-testdata/', import.meta.url));
-const HAVE_SHARED = existsSync(path.join(SNAPPY, 'alice29.txt'));
 const HAVE = {
   gzip: (await findCommand('gzip')) !== undefined,
   zstd: (await findCommand('zstd')) !== undefined,
@@ -199,8 +195,8 @@ describe('round trips on synthetic data', () => {
   });
 });
 
-describe.skipIf(!HAVE_SHARED)(
-  `round trips on real data${HAVE_SHARED ? '' : ` (skipped: ${SNAPPY} not found; ../shared is absent in a fresh clone)`}`,
+describe.skipIf(!HAVE_SNAPPY)(
+  `round trips on real data${HAVE_SNAPPY ? '' : ` (skipped: ${SNAPPY} not found; ../shared is absent in a fresh clone)`}`,
   () => {
     for (const file of ['alice29.txt', 'fireworks.jpeg']) {
       for (const c of ROUND_TRIP) {
@@ -225,7 +221,7 @@ describe.skipIf(!HAVE_SHARED)(
  */
 describe('sizes match the reference CLIs within 1%', () => {
   const inputs: [string, () => Uint8Array][] = [['synthetic text (300 kB)', () => syntheticText(300_000)]];
-  if (HAVE_SHARED) {
+  if (HAVE_SNAPPY) {
     for (const f of ['alice29.txt', 'fireworks.jpeg', 'kppkn.gtb']) inputs.push([f, () => readFileSync(path.join(SNAPPY, f))]);
   }
   const cases: { spec: string; cli: keyof typeof HAVE; args: string[] }[] = [

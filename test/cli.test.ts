@@ -1,29 +1,11 @@
-/** The real `compress-bench` binary: main job, compress/decompress, and every kind of bad input. */
+/** The real `compress-bench` binary: main job, compress/decompress, and every kind of bad input (order-k and baselines; models in cli-models.test.ts). */
 import { describe, expect, test, vi } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { formatDuration, progressBar, secondsLeft } from '../src/cli/progress.js';
-import { HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY } from './helpers/shared.js';
-
-const CLI = join(ROOT, 'dist', 'cli.js');
-const run = async (args: string[], env: Record<string, string> = {}) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, HF_HUB_OFFLINE: '1', ...env },
-      maxBuffer: 1 << 26,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
-const tmp = () => mkdtempSync(join(tmpdir(), 'cb-cli-'));
-const oneLine = (s: string) => s.trim().split('\n').length === 1;
+import { HAVE_SNAPPY, ROOT, SNAPPY } from './helpers/shared.js';
+import { CLI, oneLine, runCli as run, tmp } from './helpers/cli.js';
 
 describe('main job', () => {
   test('--json prints the documented schema with verified round trips (order-k + gzip + zstd)', async () => {
@@ -44,13 +26,6 @@ describe('main job', () => {
     expect(doc.results[0].idealBitsPerByte).toBeGreaterThan(0);
     expect(doc.results[0].lmZlibRatio).toBeGreaterThan(0);
     expect(readFileSync(join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]), 'utf8')).toContain('"recordVersion": 1');
-  });
-
-  test('without --model the embedded model runs (offline, no ../shared needed)', async () => {
-    const r = await run(['corpora/samples/gpl-3.0.txt', '--limit', '1500', '--baselines', 'gzip:9,zstd:19', '--no-record']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/lm:embedded .* ✓/);
-    expect(r.stdout).toMatch(/gzip:9 .* ✓/);
   });
 
   test('--limit and --offset take a slice and the table says so', async () => {
@@ -87,6 +62,45 @@ describe('main job', () => {
     const r = await run(['--model', 'order-k', join(dir, 'small'), '--limit', '100000', '--baselines', 'none', '--json', '--no-record']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).results[0].inputBytes).toBe(300);
+  });
+});
+
+describe.skipIf(!HAVE_SNAPPY)('data dirs: registered corpora already on disk (snappy testdata from ../shared)', () => {
+  // An empty cache, so only the data dirs can make the corpus present.
+  const env = () => ({ COMPRESS_BENCH_CACHE: join(tmp(), 'cache'), COMPRESS_BENCH_DATA_DIR: '' });
+  const spec = ['snappy/alice29.txt', '-m', 'none', '--baselines', 'gzip:9', '--limit', '2000', '--json', '--no-record'];
+  const corpusOf = (stdout: string) => (JSON.parse(stdout).results as { file: string }[]).map((r) => r.file);
+
+  test('none named: not present, with what to do', async () => {
+    const r = await run(spec, env());
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toMatch(/snappy\/alice29.txt is not present; run `compress-bench corpora fetch snappy\/alice29.txt`/);
+  });
+
+  test('--data-dir DIR (flat: DIR/alice29.txt), repeatable, before or after the inputs', async () => {
+    const r = await run(['--data-dir', join(tmp(), 'empty'), ...spec, '--data-dir', SNAPPY], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(corpusOf(r.stdout)).toEqual(['snappy/alice29.txt']);
+  });
+
+  test('COMPRESS_BENCH_DATA_DIR (colon-separated; DIR/snappy/alice29.txt) also for a subcommand\'s child runs', async () => {
+    const data = tmp();
+    mkdirSync(join(data, 'snappy'));
+    copyFileSync(join(SNAPPY, 'alice29.txt'), join(data, 'snappy', 'alice29.txt'));
+    const r = await run(spec, { ...env(), COMPRESS_BENCH_DATA_DIR: `/nonexistent:${data}` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(corpusOf(r.stdout)).toEqual(['snappy/alice29.txt']);
+    // check re-runs the record's command line in a child process: --data-dir reaches it through the environment.
+    const runs = join(data, 'runs');
+    const rec = await run(['snappy/alice29.txt', '-m', 'none', '--baselines', 'gzip:9', '--limit', '2000', '-q', '--record-dir', runs], { ...env(), COMPRESS_BENCH_DATA_DIR: data });
+    expect(rec.code, rec.stderr).toBe(0);
+    const record = join(runs, readdirSync(runs)[0]);
+    const gate = await run(['check', '--baseline', record, '--data-dir', data], env());
+    expect(gate.code, gate.stderr + gate.stdout).toBe(0);
+    const without = await run(['check', '--baseline', record], env());
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/snappy\/alice29.txt is not present/);
   });
 });
 
@@ -163,7 +177,8 @@ describe('bad input: one line on stderr, exit 2', () => {
   const OK = ['--model', 'order-k', 'package.json', '--baselines', 'gzip'];
   const bytes = /accepted values: a whole number of bytes ≥ 1$/;
   const segs = /accepted values: a positive integer \(1, 2, …\) or auto$/;
-  test.each([
+  // Independent processes, each mostly node start-up: run a few at once (local `expect`, as concurrent tests need).
+  test.concurrent.for<[string, string[], RegExp]>([
     ['a missing file', ['--model', 'order-k', '/nonexistent/file.txt'], /no such file or corpus: \/nonexistent\/file.txt \(corpora: /],
     ['a directory', ['--model', 'order-k', '/tmp'], /is a directory/],
     ['an unknown baseline', ['--model', 'order-k', 'package.json', '--baselines', 'lz4'], /unknown baseline "lz4": expected one of gzip, brotli, zstd, xz, bzip2/],
@@ -191,7 +206,7 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['compare --by x', ['compare', 'a.json', 'b.json', '--by', 'x'], /--by: "x" is not accepted; accepted values: compressor, model$/],
     ['joint --device tpu', ['joint', 'package.json', 'README.md', '--device', 'tpu'], /--device: "tpu" is not accepted; accepted values: cpu, cuda$/],
     ['a missing --external binary', [...OK, '--external', 'x=no-such-binary-xyz', '--external-decompress', 'x=no-such-binary-xyz'], /external compressor x: command `no-such-binary-xyz` not found; install it, leave it out of --baselines\/--external, or pass --skip-missing$/],
-  ])('%s', async (_, args, message) => {
+  ])('%s', async ([, args, message], { expect }) => {
     const noRecord = ['check', 'compare', 'joint', 'compress', 'decompress'].includes(args[0]!) ? [] : ['--no-record'];
     const r = await run([...args, ...noRecord]);
     expect(r.code, r.stderr).toBe(2);
@@ -234,27 +249,6 @@ describe('bad input: one line on stderr, exit 2', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot read/);
   });
-
-  test.skipIf(!HAVE_SHARED)('a model folder without a causal LM head', async () => {
-    const dir = tmp();
-    const model = join(dir, 'encoder-only');
-    mkdirSync(join(model, 'onnx'), { recursive: true });
-    writeFileSync(join(model, 'config.json'), JSON.stringify({ model_type: 'bert', architectures: ['BertModel'] }));
-    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) {
-      copyFileSync(join(SHARED_MODELS, SMALL_MODEL, f), join(model, f));
-    }
-    const r = await run(['--model', model, 'package.json', '--no-record']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/causal LM/);
-    expect(oneLine(r.stderr)).toBe(true);
-  });
-
-  test.skipIf(!HAVE_SHARED || existsSync('/dev/nvidia0'))('--device cuda on a machine without CUDA fails clearly', async () => {
-    const r = await run(['--model', SMALL_MODEL, '--model-dir', SHARED_MODELS, '--device', 'cuda', 'package.json', '--no-record']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cuda/i);
-    expect(oneLine(r.stderr)).toBe(true);
-  });
 });
 
 describe('compress / decompress', () => {
@@ -285,50 +279,9 @@ describe('compress / decompress', () => {
     writeFileSync(join(dir, 'notours.cbz'), 'hello');
     expect((await run(['decompress', join(dir, 'notours.cbz'), '-o', join(dir, 'x')])).stderr).toMatch(/not a compress-bench LM archive/);
   });
-
-  test.skipIf(!HAVE_SHARED)('a GPT-2 archive decodes with the model named in its header, and refuses another', async () => {
-    const dir = tmp();
-    const input = join(dir, 'in.txt');
-    writeFileSync(input, readFileSync(join(SNAPPY, 'alice29.txt')).subarray(0, 1500));
-    // Different onnxruntime thread counts on the two sides must not change the probabilities.
-    const c = await run(['compress', '--model', SMALL_MODEL, '--model-dir', SHARED_MODELS, '--threads', '1', input, '-o', join(dir, 'a.cbz')]);
-    expect(c.code, c.stderr).toBe(0);
-    expect(c.stderr).toMatch(/bits\/byte/);
-    const d = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'out.txt'), '--model-dir', SHARED_MODELS, '--threads', '2']);
-    expect(d.code, d.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'out.txt')).equals(readFileSync(input))).toBe(true);
-    const m = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'o2'), '--model', 'gpt2-docmix-16m', '--model-dir', SHARED_MODELS]);
-    expect(m.code).toBe(2);
-    expect(m.stderr).toMatch(/archive was made with model gpt2-docmix-7m .* weights: archive expects 099fd18d/);
-    const missing = await run(['decompress', join(dir, 'a.cbz'), '-o', join(dir, 'o3')]);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/unknown model "gpt2-docmix-7m": not found offline; looked for .*--model-dir/);
-  });
 });
 
-describe('the archiver never expands, never downloads on its own, and runs baselines alone', () => {
-  test.skipIf(!HAVE_SHARED)('random bytes and CRLF lines: at most 9 bytes over the input, and they come back', async () => {
-    const dir = tmp();
-    const cases = {
-      'random.bin': Uint8Array.from({ length: 3000 }, (_, i) => (i * 2654435761) >>> 24),
-      'crlf.txt': new TextEncoder().encode('a\r\n'.repeat(1000)),
-      'utf16.txt': Buffer.from('Plain English text, stored as UTF-16 little-endian. '.repeat(30), 'utf16le'),
-    };
-    for (const [name, bytes] of Object.entries(cases)) {
-      const input = join(dir, name);
-      writeFileSync(input, bytes);
-      const c = await run(['compress', '-m', SMALL_MODEL, '--model-dir', SHARED_MODELS, input, '-o', `${input}.cb`]);
-      expect(c.code, c.stderr).toBe(0);
-      expect(readFileSync(`${input}.cb`).length).toBeLessThanOrEqual(bytes.length + 9);
-      const d = await run(['decompress', `${input}.cb`, '-o', `${input}.out`, '--model-dir', SHARED_MODELS]);
-      expect(d.code, d.stderr).toBe(0);
-      expect(readFileSync(`${input}.out`).equals(Buffer.from(bytes))).toBe(true);
-    }
-    // The random bytes were stored, and the message says why.
-    const again = await run(['compress', '-m', SMALL_MODEL, '--model-dir', SHARED_MODELS, join(dir, 'random.bin'), '-o', join(dir, 'r2.cb')]);
-    expect(again.stderr).toMatch(/stored: the model's \d+-byte code, [\d.]+ bits\/byte, was larger than the input/);
-  });
-
+describe('the archiver never downloads on its own, and runs baselines alone', () => {
   test('decompress does not download the model an archive names, unless --download', async () => {
     const dir = tmp();
     const input = join(dir, 'in.txt');

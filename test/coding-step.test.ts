@@ -182,7 +182,9 @@ describe.skipIf(!HAVE_SHARED)(`archives record their coding step (${SMALL_MODEL}
       const lm = new LmCompressor(model, { ...opts, codingStep });
       const a = await lm.compress(input());
       expect(readArchive(a).header.codingStep).toBe(codingStep);
-      sizes[codingStep] = { bytes: a.length, ideal: lm.lastStats()!.idealBits };
+      const { idealBits } = lm.lastStats()!;
+      expect(idealBits).toBeGreaterThan(0); // an LM encode always reports its ideal code length
+      sizes[codingStep] = { bytes: a.length, ideal: idealBits! };
       archives.push(a);
     }
     // Same model, same positions: the ideal code length agrees to float noise, the archives to a few bytes.

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Zip, ZipDeflate, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CorpusNotPresentError,
   defaultCacheDir,
+  defaultSearchDirs,
   extractZipMember,
   fetchCorpus,
   HashMismatchError,
@@ -17,12 +18,13 @@ import {
   loadCorpora,
   resolveInput,
   verifyFile,
+  useDataDirs,
   type CorpusEntry,
 } from '../src/corpora/index.js';
 import { defaultFetch } from '../src/corpora/download.js';
+import { SNAPPY as SNAPPY_DIR } from './helpers/shared.js';
 
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
-const SNAPPY_DIR = resolve(import.meta.dirname, '../../shared/corpora/snappy-testdata');
 
 describe('corpora registry (corpora/*.json)', () => {
   const all = listCorpora();
@@ -76,6 +78,22 @@ describe('corpora registry (corpora/*.json)', () => {
   it('defaults the cache under COMPRESS_BENCH_CACHE or ~/.cache/compress-bench', () => {
     expect(defaultCacheDir({ COMPRESS_BENCH_CACHE: '/x/cache' })).toBe('/x/cache/corpora');
     expect(defaultCacheDir({})).toMatch(/\.cache\/compress-bench\/corpora$/);
+  });
+
+  it('searches ./corpus, then the COMPRESS_BENCH_DATA_DIR folders; nothing outside the checkout unless named', () => {
+    expect(defaultSearchDirs({})).toEqual(['corpus']);
+    expect(defaultSearchDirs({ COMPRESS_BENCH_DATA_DIR: '/a::/b:corpus' })).toEqual(['corpus', '/a', '/b']);
+  });
+
+  it('--data-dir folders go in front of COMPRESS_BENCH_DATA_DIR, each once, so child processes see them too', () => {
+    const env: NodeJS.ProcessEnv = { COMPRESS_BENCH_DATA_DIR: '/b:/a' };
+    useDataDirs(['/c', '/a'], env);
+    expect(env.COMPRESS_BENCH_DATA_DIR).toBe('/c:/a:/b');
+    useDataDirs([], env);
+    expect(env.COMPRESS_BENCH_DATA_DIR).toBe('/c:/a:/b');
+    const empty: NodeJS.ProcessEnv = {};
+    useDataDirs([], empty);
+    expect(empty).toEqual({});
   });
 });
 
@@ -290,6 +308,23 @@ describe('fetchCorpus / verifyFile / resolveInput on a small corpus', () => {
     expect(error).toBeInstanceOf(CorpusNotPresentError);
     expect((error as Error).message).toMatch(/has SHA-256 [0-9a-f]{64}, expected/);
     expect((error as Error).message).toContain('compress-bench corpora fetch tiny');
+  });
+
+  it('without searchDirs, finds a present file under a COMPRESS_BENCH_DATA_DIR folder', async () => {
+    const corpora = await zipCorpus('tiny', { tiny: { data: content, sha256: goodHash } });
+    const data = join(dir, 'data');
+    await import('node:fs/promises').then((fs) => fs.mkdir(data));
+    await writeFile(join(data, 'tiny'), content);
+    const saved = process.env.COMPRESS_BENCH_DATA_DIR;
+    try {
+      delete process.env.COMPRESS_BENCH_DATA_DIR;
+      await expect(resolveInput('tiny', { cacheDir, corpora })).rejects.toBeInstanceOf(CorpusNotPresentError);
+      process.env.COMPRESS_BENCH_DATA_DIR = `${join(dir, 'nonexistent')}:${data}`;
+      expect(await resolveInput('tiny', { cacheDir, corpora })).toMatchObject({ path: join(data, 'tiny'), corpus: 'tiny', length: content.length });
+    } finally {
+      if (saved === undefined) delete process.env.COMPRESS_BENCH_DATA_DIR;
+      else process.env.COMPRESS_BENCH_DATA_DIR = saved;
+    }
   });
 
   it('tags a plain path as a corpus only when name, size and hash match', async () => {

@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EXTERNAL_SYNTAX, parseExternal, parseExternals, splitCommandLine } from '../src/compressors/external.js';
 import { findCommand } from '../src/compressors/run-command.js';
+import { HAVE_SNAPPY, SNAPPY } from './helpers/shared.js';
 
-const SNAPPY = fileURLToPath(new URL('../../shared/corpora/snappy-testdata/', import.meta.url));
-const HAVE_SHARED = existsSync(path.join(SNAPPY, 'alice29.txt'));
 const HAVE = {
   gzip: (await findCommand('gzip')) !== undefined,
   xz: (await findCommand('xz')) !== undefined,
@@ -127,7 +125,7 @@ describe.skipIf(!HAVE.xz)(`xz through sh -c with {in} and {out} files${skipMsg('
       await roundTrip(compress, decompress, input);
     });
   }
-  it.skipIf(!HAVE_SHARED)(`alice29.txt, same size as xz -9${HAVE_SHARED ? '' : ' (skipped: ../shared absent)'}`, async () => {
+  it.skipIf(!HAVE_SNAPPY)(`alice29.txt, same size as xz -9${HAVE_SNAPPY ? '' : ' (skipped: ../shared absent)'}`, async () => {
     const input = readFileSync(path.join(SNAPPY, 'alice29.txt'));
     const archive = await roundTrip(compress, decompress, input);
     expect(archive.length).toBe(execFileSync('xz', ['-9', '-c'], { input }).length);

@@ -1,44 +1,29 @@
 /**
- * The llama.cpp backend on GGUF exports of the shared 7m model (built here by
- * scripts/gguf/export-gpt2-gguf.py into the cache dir when missing: about a second each).
+ * The llama.cpp backend on GGUF exports of the shared 7m model (built by
+ * scripts/gguf/export-gpt2-gguf.py into the cache dir when missing, about a second each, in the
+ * models project's globalSetup).
  * Round trips, the GGUF's own tokenizer against the ONNX model's, the ideal bits against the
  * ONNX path, thread counts, and the refusals.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
-import { cacheDir } from '../src/common/cache-dir.js';
 import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
 import { KV_SHIFT_KIND } from '../src/models/llama-cpp/model.js';
 import { encodeTokens, resolveSettings } from '../src/coding/lm-codec.js';
-import { ensureTestModels, TEST_MODELS_DIR } from './helpers/test-models.js';
-import { createHash } from 'node:crypto';
+import { docmixGguf, docmixGgufs, llamaGguf } from './helpers/test-models.js';
 import type { LanguageModel } from '../src/step/language-model.js';
-import { EDGE_CASES, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, corpusPrefix } from './helpers/shared.js';
+import { EDGE_CASES, ROOT, SHARED_MODELS, SMALL_MODEL, corpusPrefix } from './helpers/shared.js';
 
-const GGUF_DIR = join(cacheDir(), 'gguf');
-const gguf = (type: string) => join(GGUF_DIR, `${SMALL_MODEL}-${type}.gguf`);
-
-/** Build the exports the tests use when they are missing; a reason to skip when they cannot be. */
-function ensureExports(): string | null {
-  if (!HAVE_SHARED) return `../shared is absent (${SHARED_MODELS})`;
-  for (const type of ['f32', 'q8_0']) {
-    if (existsSync(gguf(type))) continue;
-    try {
-      execFileSync('/usr/bin/python3', [join(ROOT, 'scripts/gguf/export-gpt2-gguf.py'), join(SHARED_MODELS, SMALL_MODEL), gguf(type), '--type', type], { stdio: 'pipe' });
-    } catch (e) {
-      return `the GGUF export of ${SMALL_MODEL} is absent and could not be built (needs Debian's python3-onnx and python3-numpy): ${String((e as { stderr?: Buffer }).stderr ?? e).split('\n').filter(Boolean).pop()}`;
-    }
-  }
-  return null;
-}
-
-const skip = ensureExports();
+// Exported once by the models project's globalSetup (test/helpers/test-models-setup.ts).
+const docmix = docmixGgufs();
+const skip = 'skip' in docmix ? docmix.skip : null;
 if (skip) console.warn(`SKIP: llama.cpp (GGUF) tests: ${skip}`);
+const gguf = (type: 'f32' | 'q8_0') => docmixGguf(type);
 
 async function roundTrip(lm: LmCompressor, input: Uint8Array, decoder = lm) {
   const archive = await lm.compress(input);
@@ -184,30 +169,10 @@ describe.skipIf(skip !== null)('compress-bench --model PATH.gguf (the CLI, offli
 /**
  * A Llama-architecture GGUF (rotary positions, grouped-query attention, Llama 2's SentencePiece
  * vocabulary) exported by scripts/gguf/export-test-model-gguf.py from the any-model tests' Llama
- * test model, so the GGUF and the ONNX model are the same network.
+ * test model, so the GGUF and the ONNX model are the same network. Its inputs come from
+ * ../shared's corpora, so it skips with the shared model's exports.
  */
-function llamaGguf(): { path: string; onnx: string } | { skip: string } {
-  if (skip) return { skip };
-  const built = ensureTestModels();
-  if (built.skip !== undefined) return { skip: built.skip };
-  const scripts = join(ROOT, 'scripts', 'gguf');
-  const hash = createHash('sha256')
-    .update(readFileSync(join(scripts, 'export-test-model-gguf.py')))
-    .update(readFileSync(join(scripts, 'gguf_writer.py')))
-    .digest('hex')
-    .slice(0, 12);
-  const path = join(TEST_MODELS_DIR, `llama-llama2-${hash}.gguf`);
-  if (!existsSync(path)) {
-    try {
-      execFileSync('/usr/bin/python3', [join(scripts, 'export-test-model-gguf.py'), TEST_MODELS_DIR, path], { stdio: 'pipe' });
-    } catch (e) {
-      return { skip: `the Llama GGUF could not be exported: ${String((e as { stderr?: Buffer }).stderr ?? e).split('\n').filter(Boolean).pop()}` };
-    }
-  }
-  return { path, onnx: join(TEST_MODELS_DIR, 'llama-llama2') };
-}
-
-const llama = llamaGguf();
+const llama = skip ? { skip } : llamaGguf();
 if ('skip' in llama) console.warn(`SKIP: llama.cpp Llama-architecture tests: ${llama.skip}`);
 
 describe.skipIf('skip' in llama)('llama.cpp backend: a Llama GGUF (RoPE, GQA, SentencePiece)', () => {

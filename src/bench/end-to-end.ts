@@ -16,8 +16,8 @@
  *
  *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
  *                    [--no-js] [--batch-sweep] [--mix] [--no-gguf]
- * Defaults: alice29.txt with gpt2-docmix-7m and -30m from ../shared when present, else the
- * shipped sample with the embedded model. Each model's raw figures go to stderr as JSON as soon
+ * Defaults: gpt2-docmix-7m and -30m when a COMPRESS_BENCH_MODEL_DIR folder holds them, else the
+ * embedded model; alice29.txt when a COMPRESS_BENCH_DATA_DIR folder holds it, else the shipped sample. Each model's raw figures go to stderr as JSON as soon
  * as they exist.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadModel } from '../models/lookup.js';
+import { loadModel, modelDirsFromEnv } from '../models/lookup.js';
 import { sessionOptions } from '../models/onnx/model.js';
 import { LmCompressor } from '../compressors/lm.js';
 import { parseBaselines } from '../compressors/baselines.js';
@@ -35,18 +35,21 @@ import type { CodecOptions } from '../coding/lm-codec.js';
 import type { LanguageModel, ModelBatch } from '../step/language-model.js';
 import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
 import { cacheDir } from '../common/cache-dir.js';
+import { dataDirsFromEnv } from '../corpora/index.js';
 import { MixModel } from '../mix/mix-model.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SHARED = join(ROOT, '..', 'shared');
-const haveShared = existsSync(join(SHARED, 'models', 'gpt2-docmix-7m'));
+// The docmix models and alice29.txt are found where the user points (no path is built in).
+const docmixDir = modelDirsFromEnv().find((d) => existsSync(join(d, 'gpt2-docmix-7m')));
+const haveShared = docmixDir !== undefined;
+const alice = dataDirsFromEnv().map((d) => join(d, 'alice29.txt')).find((p) => existsSync(p));
 
 const argv = yargs(hideBin(process.argv))
-  .option('file', { type: 'string', default: haveShared ? join(SHARED, 'corpora/snappy-testdata/alice29.txt') : join(ROOT, 'corpora/samples/gpl-3.0.txt') })
+  .option('file', { type: 'string', default: alice ?? join(ROOT, 'corpora/samples/gpl-3.0.txt') })
   .option('limit', { type: 'number' })
   .option('model', { type: 'string', array: true, default: haveShared ? ['gpt2-docmix-7m', 'gpt2-docmix-30m'] : ['embedded'] })
   .option('gguf', { type: 'boolean', describe: 'Also the docmix models\' GGUF exports (f32, q8_0) on llama.cpp, exported into the cache when missing (default: with the default models)' })
-  .option('model-dir', { type: 'string', default: join(SHARED, 'models') })
+  .option('model-dir', { type: 'string', default: docmixDir ?? join(cacheDir(), 'hub') })
   .option('segments', { type: 'string', default: 'auto' })
   .option('threads', { type: 'number' })
   .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the first release\'s coding step)' })
@@ -109,7 +112,7 @@ function ggufModels(): string[] {
 }
 
 async function main(): Promise<void> {
-  console.log(`input: ${argv.file} (${n} bytes), segments ${argv.segments}${haveShared ? '' : '  [../shared absent: embedded model]'}\n`);
+  console.log(`input: ${argv.file} (${n} bytes), segments ${argv.segments}${haveShared ? '' : '  [no gpt2-docmix-7m in COMPRESS_BENCH_MODEL_DIR: embedded model]'}\n`);
   const figures: ModelFigures[] = [];
   const modelGiven = hideBin(process.argv).some((a) => a === '--model' || a.startsWith('--model='));
   const gguf = (argv.gguf ?? (haveShared && !modelGiven)) && argv.model.every((m) => m.startsWith('gpt2-docmix-'));

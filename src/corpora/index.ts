@@ -8,5 +8,5 @@ export { resolveInput, CorpusNotPresentError } from './resolve.js';
 export type { ResolvedInput, ResolveOptions } from './resolve.js';
 export { verifyFile, sha256File, HashMismatchError } from './hash.js';
 export type { VerifiedFile } from './hash.js';
-export { defaultCacheDir, cachePathFor, DEFAULT_SEARCH_DIRS } from './paths.js';
+export { defaultCacheDir, cachePathFor, DEFAULT_SEARCH_DIRS, DATA_DIR_ENV, dataDirsFromEnv, defaultSearchDirs, useDataDirs } from './paths.js';
 export { extractZipMember, listZipMembers } from './zip-member.js';

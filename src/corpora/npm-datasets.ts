@@ -4,8 +4,8 @@
  * (`$COMPRESS_BENCH_CACHE/datasets`, else `~/.cache/compress-bench/datasets`), with a JSON
  * sidecar recording where the text came from.
  *
- * The text is built the way ../shared/models/provenance/make_training_text.py built it, because
- * these three are TRAINING DATA of the shared gpt2-docmix models: figures on them measure
+ * The text is built the way the gpt2-docmix models' training text was built (make_training_text.py,
+ * named in their model cards), because these three are TRAINING DATA of those models: figures on them measure
  * memorisation, not generalisation, and every report must say so (`trainingData`).
  */
 import { existsSync } from 'node:fs';
@@ -29,7 +29,7 @@ export interface NpmDataset {
 }
 
 const DOCMIX_TRAINING =
-  'training data of the gpt2-docmix-7m/16m/30m models (../shared/models/README.md): LM figures on it measure memorisation, not generalisation';
+  'training data of the gpt2-docmix-7m/16m/30m models (their model cards, models/cards/): LM figures on it measure memorisation, not generalisation';
 
 /** Python's text mode reads \r\n and \r as \n; mirror it so the text matches the training text. */
 const readText = async (path: string) => (await readFile(path, 'utf8')).replace(/\r\n?/g, '\n');

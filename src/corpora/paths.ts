@@ -12,8 +12,31 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(root, 'corpora');
 }
 
-/** Checked (relative to the working directory) before asking for a download. */
-export const DEFAULT_SEARCH_DIRS: readonly string[] = ['corpus', '../shared/corpora/snappy-testdata'];
+/** Always checked (relative to the working directory) before asking for a download. */
+export const DEFAULT_SEARCH_DIRS: readonly string[] = ['corpus'];
+
+/** Colon-separated folders where corpus files already are, searched after `corpus/`. */
+export const DATA_DIR_ENV = 'COMPRESS_BENCH_DATA_DIR';
+
+/** The folders named by COMPRESS_BENCH_DATA_DIR, in order. */
+export function dataDirsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env[DATA_DIR_ENV] ?? '').split(':').filter(Boolean);
+}
+
+/** What `resolveInput` searches when not told: `corpus/`, then the COMPRESS_BENCH_DATA_DIR folders. */
+export function defaultSearchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...new Set([...DEFAULT_SEARCH_DIRS, ...dataDirsFromEnv(env)])];
+}
+
+/**
+ * The CLI's `--data-dir DIR` (repeatable): put in front of COMPRESS_BENCH_DATA_DIR, in this process's
+ * environment, so every command that resolves inputs sees them and so do the children it starts
+ * (`check` re-running a baseline's command line, shard workers).
+ */
+export function useDataDirs(dirs: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
+  if (dirs.length === 0) return;
+  env[DATA_DIR_ENV] = [...new Set([...dirs, ...dataDirsFromEnv(env)])].join(':');
+}
 
 /** Where `fetchCorpus` puts an entry: `<cacheDir>/<collection>/<file>`, or `<cacheDir>/<file>` for single-file collections. */
 export function cachePathFor(entry: CorpusEntry, cacheDir: string): string {

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { listCorpora, type CorpusEntry } from './manifest.js';
-import { candidatePaths, cachePathFor, defaultCacheDir, DEFAULT_SEARCH_DIRS } from './paths.js';
+import { candidatePaths, cachePathFor, defaultCacheDir, defaultSearchDirs } from './paths.js';
 import { cachedSha256 } from './verified-cache.js';
 
 export interface ResolvedInput {
@@ -26,7 +26,7 @@ export interface ResolvedInput {
 
 export interface ResolveOptions {
   cacheDir?: string;
-  /** Directories where corpus files may already be (default `DEFAULT_SEARCH_DIRS`). */
+  /** Directories where corpus files may already be (default: `corpus/`, then COMPRESS_BENCH_DATA_DIR). */
   searchDirs?: readonly string[];
   corpora?: CorpusEntry[];
 }
@@ -50,7 +50,7 @@ export class CorpusNotPresentError extends Error {
 export async function resolveInput(spec: string, options: ResolveOptions = {}): Promise<ResolvedInput> {
   const corpora = options.corpora ?? listCorpora();
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const searchDirs = options.searchDirs ?? DEFAULT_SEARCH_DIRS;
+  const searchDirs = options.searchDirs ?? defaultSearchDirs();
 
   // An existing file wins, so odd file names containing ':' still work.
   if (await isFile(spec)) return resolvePath(spec, undefined, corpora, cacheDir);

@@ -8,7 +8,9 @@ export const SHARED = join(ROOT, '..', 'shared');
 export const SHARED_MODELS = join(SHARED, 'models');
 export const SNAPPY = join(SHARED, 'corpora', 'snappy-testdata');
 export const SMALL_MODEL = 'gpt2-docmix-7m';
-export const HAVE_SHARED = existsSync(join(SHARED_MODELS, SMALL_MODEL, 'onnx', 'model.onnx')) && existsSync(SNAPPY);
+/** snappy's test files alone (no model needed). */
+export const HAVE_SNAPPY = existsSync(join(SNAPPY, 'alice29.txt'));
+export const HAVE_SHARED = existsSync(join(SHARED_MODELS, SMALL_MODEL, 'onnx', 'model.onnx')) && HAVE_SNAPPY;
 export const EMBEDDED_DIR = join(ROOT, 'models', 'embedded');
 export const HAVE_EMBEDDED = existsSync(join(EMBEDDED_DIR, 'onnx', 'model.onnx'));
 
