@@ -10,86 +10,40 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { writeOutput, STDIO_ARG, isStdio } from './common/output.js';
 import { RoundTripError } from './joint/verified-size.js';
-import { RUNTIMES, type ModelRequest, type Runtime } from './models/lookup.js';
 import { MIX_PREFIX, loadModelOrMix } from './cli/model-lookup.js';
 import { isMixStep, parseMixStep } from './mix/settings.js';
-import { UsageError, wholeNumber, oneOf, segments, modelNames, byteSize, shardSpec, shardFromEnv, DTYPES, DEVICES } from './cli/options.js';
+import { UsageError, wholeNumber, modelNames, byteSize, shardSpec, list, resolveShard, modelOptions, codecOptions, codecFrom, modelRequest, type ArgsOf } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
 import { isStoredArchive, packArchive, readStoredArchive } from './compressors/archiver.js';
 import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
 import { parseExternals, EXTERNAL_SYNTAX } from './compressors/external.js';
-import type { Compressor } from './compressors/compressor.js';
 import { readArchive } from './coding/container.js';
 import { readInput, type LoadedInput } from './runner/inputs.js';
-import { runAll } from './runner/run.js';
-import { assertSameWork, runChunks, sumChunks, workOf, type Shard } from './runner/chunks.js';
+import { resultsAsked, runJob, type JobRecord, type JobSpec } from './runner/job.js';
 import { mergeRecords, type Partial } from './runner/merge.js';
 import { firstLmHeader, isChunkedArchive, packChunked, readChunked, unpackChunked } from './compressors/chunked-archive.js';
-import { newRunRecord, saveRunRecord, recordPath } from './records/write.js';
+import { saveRunRecord, recordPath } from './records/write.js';
 import { join } from 'node:path';
-import type { ChunkResult, ResultRecord, RunRecord, SeriesAxis } from './records/run-record.js';
+import type { ResultRecord, RunRecord, SeriesAxis } from './records/run-record.js';
 import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
 import { listCorpora, fetchCorpus, resolveInput, useDataDirs } from './corpora/index.js';
-import type { CodecOptions } from './coding/lm-codec.js';
 import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
-import { suiteCommand } from './cli/suite-command.js';
+import { runSuite, suiteCommand, suiteRunOptions } from './cli/suite-command.js';
+import { jobHooks, interruptLine } from './cli/job-hooks.js';
+import { lmCompressors } from './cli/compressors.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
 import { isNpmDatasetSpec, materializeNpmDataset, NPM_DATASETS } from './corpora/npm-datasets.js';
-import { generalizationGaps, modelFacts } from './records/generalization.js';
+import { generalizationGaps } from './records/generalization.js';
 import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
 
 const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'series', 'joint', 'corpora', 'suite'];
 
-const modelOptions = (y: Argv) =>
-  y
-    .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR, colon-separated)' })
-    .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
-    .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
-    .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
-    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads / llama.cpp threads (default: one per core; llama.cpp one less, for the JS tables)' })
-    .option('runtime', { type: 'string', choices: RUNTIMES, coerce: oneOf('runtime', RUNTIMES), describe: 'Model runtime (default: llama.cpp for a .gguf file or folder, else onnxruntime)' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
-
-const codecOptions = (y: Argv) =>
-  y
-    .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (1 per 4096 tokens, ≤ 32 on CPU, ≤ 256 on CUDA)' })
-    .option('context', { type: 'string', coerce: wholeNumber('context', 2, 'a whole number of tokens ≥ 2'), describe: 'Context window in tokens (default: the model maximum)' })
-    .option('prime', { type: 'string', coerce: wholeNumber('prime', 0, 'a whole number of tokens ≥ 0, below --context'), describe: 'Tokens kept when the window slides (default: half the context)' })
-    .option('context-shift', { type: 'string', choices: CONTEXT_SHIFTS, coerce: oneOf('context-shift', CONTEXT_SHIFTS), describe: 'How the window slides: reprime (recompute the kept tokens) or kv (GGUF on llama.cpp: move their KV cells). Default: kv for GGUF models with rotary positions, else reprime' });
-
-const CONTEXT_SHIFTS = ['reprime', 'kv'] as const;
-
-function codecFrom(argv: { segments?: number | 'auto'; context?: number; prime?: number; contextShift?: string }): CodecOptions {
-  if (argv.prime !== undefined && argv.context !== undefined && argv.prime >= argv.context) {
-    throw new UsageError(`--prime: ${argv.prime} is not accepted with --context ${argv.context}; accepted values: a whole number of tokens below --context`);
-  }
-  return { segments: argv.segments ?? 'auto', contextLength: argv.context, primeTokens: argv.prime, contextShift: argv.contextShift as CodecOptions['contextShift'] };
-}
-
 /** `-m/--model`, validated (repeatable). */
 const modelOption = (describe: string) => ({ alias: 'm', type: 'string' as const, coerce: modelNames, describe });
-
-/** Repeatable options arrive as a string once and as an array when repeated. */
-const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-
-function modelRequest(argv: { dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; threads?: number; runtime?: string; quiet?: boolean }, model?: string): ModelRequest {
-  const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet), { roundTrip: false });
-  return {
-    model,
-    modelDirs: list(argv['model-dir']),
-    dtype: argv.dtype,
-    device: argv.device as 'cpu' | 'cuda',
-    offline: argv.offline,
-    threads: argv.threads,
-    runtime: argv.runtime as Runtime | undefined,
-    download,
-    warn: (message) => process.stderr.write(`compress-bench: warning: ${message}\n`),
-  };
-}
 
 /** Inputs: files, registered corpora (`enwik8`, `enwik8:test`) present on disk, or npm datasets (`npm:brown`). */
 async function loadInputs(specs: string[], offset: number, limit: number | undefined): Promise<LoadedInput[]> {
@@ -127,31 +81,39 @@ async function loadInputs(specs: string[], offset: number, limit: number | undef
   return out;
 }
 
-/** A record to resume: results saved so far by a run that was interrupted. */
-async function readResumable(path: string): Promise<RunRecord> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`--resume ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
-  }
-  try {
-    const rec = JSON.parse(text) as RunRecord;
-    if (!Array.isArray(rec.results)) throw new Error('no results');
-    return rec;
-  } catch {
-    throw new UsageError(`--resume ${path}: not a compress-bench run record`);
-  }
-}
+/** The main job's options: inputs, models, baselines, records, chunks and shards, suites. */
+const mainJobOptions = (y: Argv) =>
+  suiteRunOptions(codecOptions(modelOptions(y)))
+    .positional('inputs', { type: 'string', array: true, describe: `Files, corpora such as enwik8, enwik8:test, or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})` })
+    .option('model', modelOption('Model id, alias (gpt2), folder, or order-k[:K]; mix:MODEL for the mix; repeatable. Default: the embedded model'))
+    .option('mix', { type: 'string', coerce: modelNames, describe: 'Also run mix:MODEL: the model mixed with online match and context models (repeatable; alone: only the mix)' })
+    .option('suite', { type: 'string', describe: 'Run a benchmark suite (suites/*.json) under its protocol instead of inputs: the same as `compress-bench suite NAME`' })
+    .option('baselines', { type: 'string', defaultDescription: DEFAULT_BASELINES, describe: `${BASELINES_SYNTAX} (with --suite: the suite's)` })
+    .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
+    .option('external-decompress', { type: 'string', describe: 'NAME=TEMPLATE, paired with --external NAME' })
+    .option('corpus', { type: 'string', describe: 'A registered corpus or split, e.g. enwik8:test (repeatable; same as giving it as an input)' })
+    .option('limit', { type: 'string', coerce: wholeNumber('limit', 1, 'a whole number of bytes ≥ 1'), describe: 'Take at most this many bytes of each input' })
+    .option('offset', { type: 'string', coerce: wholeNumber('offset', 0, 'a whole number of bytes ≥ 0, below the input size'), default: 0, describe: 'Skip this many bytes first' })
+    .option('skip-missing', { type: 'boolean', default: false, describe: SKIP_MISSING_DESCRIBE })
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
+    .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
+    .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go (default name: a timestamp and the first input, printed at the end and on Ctrl-C)' })
+    .option('resume', { type: 'string', describe: 'Continue a run from its record: reuse the units (inputs × compressors × chunks) it holds with the same bytes and settings, run the rest, keep saving to it; other inputs or compressors than it holds are refused' })
+    .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code each input as independent chunks of this size (8MB, 64KiB), each verified and saved as it finishes; results are sums over chunks' })
+    .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run only part I of N (0-based, I/N) of the work (inputs × chunks × models) into RECORD_DIR/shard-I-of-N.json (resumed if it exists); "auto": from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID' })
+    .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards (the Job\'s completions, the Slurm array\'s size; also env COMPRESS_BENCH_SHARD_COUNT; Slurm default SLURM_ARRAY_TASK_COUNT)' })
+    .option('series', { type: 'string', coerce: (v: unknown) => (v === undefined ? undefined : usage(() => parseSeriesAxis(v))), describe: 'params | step: also print bits/byte on seen and unseen inputs along the models\' parameters or training steps' });
 
-async function benchCommand(argv: Record<string, unknown>): Promise<number> {
-  const a = argv as unknown as {
-    inputs: string[]; corpus?: unknown; model?: unknown; mix?: unknown; baselines: string; external?: unknown; 'external-decompress'?: unknown;
-    limit?: number; offset: number; json: boolean; quiet: boolean; record: boolean; 'record-dir': string; resume?: string; 'skip-missing': boolean; series?: 'params' | 'step';
-    dtype: string; device: string; offline: boolean; 'model-dir'?: unknown; segments?: number | 'auto'; context?: number; prime?: number;
-    chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number;
-  };
+type MainJobArgs = ArgsOf<typeof mainJobOptions>;
+
+/**
+ * The main job: parse, build a `JobSpec`, `runJob`, print. A plain run writes a new record
+ * (RECORD_DIR/<timestamp>-<first input>.json) unless --resume names one; a shard's record has
+ * a fixed name (shard-I-of-N.json) and is resumed when it exists, so a scheduler that retries a
+ * killed task continues it, not restarts it.
+ */
+async function benchCommand(a: MainJobArgs): Promise<number> {
+  if (a.suite !== undefined) return suiteFromMainJob(a, a.suite);
   const specs = [...(a.inputs ?? []), ...list(a.corpus)];
   if (!specs.length) {
     // `-m FILE` with nothing after it: yargs took the input as the model's value.
@@ -159,59 +121,51 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
     if (file) throw new UsageError(`-m/--model ${file}: a file, not a model, and no input files; give -m MODEL before the files (compress-bench -m order-k ${file})`);
     throw new UsageError('no input files: compress-bench [--model M] FILE... (see --help)');
   }
+  if (a.sample !== undefined) throw new UsageError('--sample goes with --suite NAME');
   const codec = codecFrom(a);
   const { usable: classic } = await requireAvailable(
-    [...parseBaselines(a.baselines), ...parseExternals(list(a.external), list(a['external-decompress']))],
-    a['skip-missing'],
+    [...parseBaselines(a.baselines ?? DEFAULT_BASELINES), ...parseExternals(list(a.external), list(a.externalDecompress))],
+    a.skipMissing,
   );
-  const inputs = await loadInputs(specs, a.offset, a.limit);
-  const compressors: Compressor[] = [];
-  const mixes = list(a.mix).map((m) => MIX_PREFIX + m);
-  const models = list(a.model);
-  if (models.includes(NO_MODEL) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
-  // `--mix M` alone runs only the mix row; with -m beside it, both.
-  const plain = models.length === 0 ? (mixes.length ? [] : [undefined]) : models[0] === NO_MODEL ? [] : models;
-  for (const m of [...plain, ...mixes]) {
-    const lm = await loadModelOrMix({ ...modelRequest(a, m), maxContext: a.context });
-    usage(() => modelFacts(lm.identity)); // a malformed or stale model card fails here, before any work
-    compressors.push(new LmCompressor(lm, codec));
+  const inputs = await loadInputs(specs, a.offset ?? 0, a.limit);
+  const compressors = [...(await lmCompressors(a, codec, true)), ...classic];
+  const shard = resolveShard(a.shard, a.shardCount);
+  if (shard && !a.record) throw new UsageError('--shard writes a partial record for merge; it cannot be combined with --no-record');
+  const record: JobRecord | undefined = a.resume
+    ? { path: a.resume, open: 'resume', write: a.record, label: `--resume ${a.resume}` }
+    : shard
+      ? { path: join(a.recordDir, `shard-${shard.index}-of-${shard.count}.json`), open: 'if-present', write: true, label: `--shard ${shard.index}/${shard.count}: ${join(a.recordDir, `shard-${shard.index}-of-${shard.count}.json`)}` }
+      : a.record
+        ? { path: recordPath(a.recordDir, new Date().toISOString(), inputs[0]?.record.name ?? 'empty'), open: 'new', write: true, label: 'the record' }
+        : undefined;
+  const chunked = a.chunk !== undefined || shard !== undefined;
+  const spec: JobSpec = { inputs, compressors, chunk: a.chunk ?? null, chunked, shard, argv: process.argv.slice(2), record, series: a.series };
+  const done = await runJob(spec, jobHooks(a.quiet, hideBin(process.argv), { recording: !!record }));
+  const results = resultsAsked(spec, done.results);
+  if (record?.write && !a.json && !a.quiet) {
+    process.stderr.write(`record: ${record.path}` + (shard ? ` (shard ${shard.index}/${shard.count}: ${done.chunks!.length} chunk results; combine all shards with compress-bench merge)` : '') + '\n');
   }
-  compressors.push(...classic);
-
-  if (a.chunk !== undefined || a.shard !== undefined) return chunkedBench(a, inputs, compressors);
-
-  const previous = a.resume ? await readResumable(a.resume) : undefined;
-  const record = await newRunRecord(process.argv.slice(2), []);
-  if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
-  const path = a.resume ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
-  const save = async (results: ResultRecord[], complete: boolean) => {
-    if (a.record) await saveRunRecord({ ...record, results, complete, ...derivedFields(results, a.series) }, path);
-  };
-  // A run killed before its first result still leaves its record (complete: false) to resume.
-  if (!previous) await save([], false);
-  const results = await runAll(inputs, compressors, progressHooks(a.quiet, save), previous?.results);
-  for (const c of compressors) await c.dispose?.();
-  await save(results, true);
-  if (a.record && !a.json && !a.quiet) process.stderr.write(`record: ${path}\n`);
-  printResults(a, record, results);
-  return results.every((r) => r.roundtrip) ? 0 : 1;
+  printResults(a, done, results, shard ? { shard, chunks: done.chunks } : {});
+  return resultsAsked(spec, done.chunks ?? done.results).every((r) => r.roundtrip) ? 0 : 1;
 }
 
-/** Progress bars per result and a record save after each, for the plain and the chunked main job. */
-function progressHooks<T>(quiet: boolean, save: (partial: T[], complete: boolean) => Promise<void>) {
-  const show = progressEnabled(quiet);
-  let bar: ReturnType<typeof progressBar> | undefined;
-  return {
-    start: (c: Compressor, input: LoadedInput) => (bar = progressBar(`${c.name} ${input.record.name}`, show)),
-    done: () => bar?.stop(),
-    saved: (partial: T[]) => save(partial, false),
-  };
-}
-
-/** What a record derives from its results: the generalization gaps, and the series axis asked for. */
-function derivedFields(results: ResultRecord[], series: SeriesAxis | undefined): Pick<RunRecord, 'generalization' | 'series'> {
-  const gaps = generalizationGaps(results);
-  return { ...(gaps.length ? { generalization: gaps } : {}), ...(series ? { series } : {}) };
+/** `--suite NAME` on the main job: the suite command's run, with the main job's record options. */
+function suiteFromMainJob(a: MainJobArgs, name: string): Promise<number> {
+  const fixed: [string, boolean][] = [
+    ['inputs', !!(a.inputs?.length || a.corpus !== undefined)],
+    ['--chunk', a.chunk !== undefined],
+    ['--segments', a.segments !== 'auto'],
+    ['--context', a.context !== undefined],
+    ['--prime', a.prime !== undefined],
+    ['--context-shift', a.contextShift !== undefined],
+    ['--limit', a.limit !== undefined],
+    ['--offset', !!a.offset],
+    ['--external', a.external !== undefined],
+    ['--series', a.series !== undefined],
+  ];
+  const given = fixed.find(([, g]) => g);
+  if (given) throw new UsageError(`--suite ${name}: ${given[0]} cannot be given with a suite: its inputs and protocol (context, prime, segments, chunk) are the suite's`);
+  return runSuite({ ...a, name, shard: resolveShard(a.shard, a.shardCount) });
 }
 
 /**
@@ -219,51 +173,15 @@ function derivedFields(results: ResultRecord[], series: SeriesAxis | undefined):
  * shard's record may hold no whole input yet (`extra` = its shard and chunks): no table then.
  */
 function printResults(a: { json: boolean; series?: SeriesAxis }, record: RunRecord, results: ResultRecord[], extra: Record<string, unknown> = {}): void {
-  const { generalization } = derivedFields(results, undefined);
-  if (a.json) process.stdout.write(JSON.stringify({ results, ...(generalization ? { generalization } : {}), ...extra }, null, 2) + '\n');
+  const generalization = generalizationGaps(results);
+  if (a.json) process.stdout.write(JSON.stringify({ results, ...(generalization.length ? { generalization } : {}), ...extra }, null, 2) + '\n');
   else if (results.length || !('chunks' in extra)) {
     process.stdout.write(resultsTable(results) + '\n');
     if (a.series) process.stdout.write('\n' + seriesText(buildSeries([{ ...record, results }], a.series)) + '\n');
   }
 }
 
-/**
- * The main job with `--chunk` and/or `--shard`: units of input × chunk × compressor, each saved
- * into the record as it finishes. A shard's record has a fixed name (shard-I-of-N.json) and is
- * resumed when it exists, so a scheduler that retries a killed task continues it, not restarts it.
- */
-async function chunkedBench(
-  a: { quiet: boolean; json: boolean; record: boolean; 'record-dir': string; resume?: string; chunk?: number; shard?: Shard | 'auto'; 'shard-count'?: number; series?: SeriesAxis },
-  inputs: LoadedInput[],
-  compressors: Compressor[],
-): Promise<number> {
-  if (a['shard-count'] !== undefined && a.shard !== 'auto') throw new UsageError('--shard-count goes with --shard auto (with --shard I/N the count is N)');
-  const shard = a.shard === 'auto' ? shardFromEnv(process.env, a['shard-count']) : a.shard;
-  if (shard && !a.record) throw new UsageError('--shard writes a partial record for merge; it cannot be combined with --no-record');
-  const work = workOf(inputs, compressors, a.chunk ?? null);
-  const path = a.resume ?? (shard ? join(a['record-dir'], `shard-${shard.index}-of-${shard.count}.json`) : undefined);
-  const previous = a.resume || (path && existsSync(path)) ? await readResumable(path!) : undefined;
-  if (previous) assertSameWork(previous.work, work, previous.shard, shard, a.resume ? '--resume' : `--shard: ${path} exists and`);
-  const record = await newRunRecord(process.argv.slice(2), []);
-  if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv });
-  const recordFile = path ?? recordPath(a['record-dir'], record.startedAt, inputs[0]?.record.name ?? 'empty');
-  const save = async (chunks: ChunkResult[], complete: boolean) => {
-    const results = sumChunks(work, chunks);
-    if (a.record) await saveRunRecord({ ...record, complete, results, ...derivedFields(results, a.series), work, ...(shard ? { shard } : {}), chunks }, recordFile);
-  };
-  if (!previous) await save([], false);
-  const chunks = await runChunks(inputs, compressors, work, shard, progressHooks(a.quiet, save), previous?.chunks);
-  for (const c of compressors) await c.dispose?.();
-  await save(chunks, true);
-  const results = sumChunks(work, chunks);
-  if (a.record && !a.json && !a.quiet) {
-    process.stderr.write(`record: ${recordFile}` + (shard ? ` (shard ${shard.index}/${shard.count}: ${chunks.length} chunk results; combine all shards with compress-bench merge)` : '') + '\n');
-  }
-  printResults(a, record, results, shard ? { shard, chunks } : {});
-  return chunks.every((r) => r.roundtrip) ? 0 : 1;
-}
-
-async function mergeCommand(a: { partials: string[]; output?: string; quiet: boolean; json: boolean }): Promise<number> {
+async function mergeCommand(a: { partials?: string[]; output?: string; quiet: boolean; json: boolean }): Promise<number> {
   const output = outputOf(a, 'merge', 'merged record');
   const parts: Partial[] = [];
   for (const path of a.partials ?? []) {
@@ -294,9 +212,6 @@ function usage<T>(f: () => T): T {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
 }
-
-/** `-m none`: baselines only, no language model. */
-const NO_MODEL = 'none';
 
 /** `compress`/`decompress` name their output; yargs would say "Missing required argument: output". */
 function outputOf(a: { output?: string }, command: string, what: string): string {
@@ -393,33 +308,9 @@ export function buildCli(args: string[]) {
     .scriptName('compress-bench')
     .option('data-dir', { type: 'string', global: true, describe: 'A folder where corpus files already are, searched after ./corpus/ (repeatable; also env COMPRESS_BENCH_DATA_DIR, colon-separated)' })
     .middleware((argv) => useDataDirs(list(argv['data-dir'])))
-    .command(
-      '$0 [inputs..]',
-      'Main job: score the model(s) and baselines on each input (files or corpus names)',
-      (y) =>
-        codecOptions(modelOptions(y))
-          .positional('inputs', { type: 'string', array: true, describe: `Files, corpora such as enwik8, enwik8:test, or npm datasets (${NPM_DATASETS.map((d) => `npm:${d.id}`).join(', ')})` })
-          .option('model', modelOption('Model id, alias (gpt2), folder, or order-k[:K]; mix:MODEL for the mix; repeatable. Default: the embedded model'))
-          .option('mix', { type: 'string', coerce: modelNames, describe: 'Also run mix:MODEL: the model mixed with online match and context models (repeatable; alone: only the mix)' })
-          .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
-          .option('external', { type: 'string', describe: EXTERNAL_SYNTAX })
-          .option('external-decompress', { type: 'string', describe: 'NAME=TEMPLATE, paired with --external NAME' })
-          .option('corpus', { type: 'string', describe: 'A registered corpus or split, e.g. enwik8:test (repeatable; same as giving it as an input)' })
-          .option('limit', { type: 'string', coerce: wholeNumber('limit', 1, 'a whole number of bytes ≥ 1'), describe: 'Take at most this many bytes of each input' })
-          .option('offset', { type: 'string', coerce: wholeNumber('offset', 0, 'a whole number of bytes ≥ 0, below the input size'), default: 0, describe: 'Skip this many bytes first' })
-          .option('skip-missing', { type: 'boolean', default: false, describe: SKIP_MISSING_DESCRIBE })
-          .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
-          .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
-          .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go' })
-          .option('resume', { type: 'string', describe: 'Continue an interrupted run: reuse the verified results (or chunks) in this record and keep saving to it' })
-          .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code each input as independent chunks of this size (8MB, 64KiB), each verified and saved as it finishes; results are sums over chunks' })
-          .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run only part I of N (0-based, I/N) of the work (inputs × chunks × models) into RECORD_DIR/shard-I-of-N.json (resumed if it exists); "auto": from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID' })
-          .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards (the Job\'s completions, the Slurm array\'s size; also env COMPRESS_BENCH_SHARD_COUNT; Slurm default SLURM_ARRAY_TASK_COUNT)' })
-          .option('series', { type: 'string', coerce: (v: unknown) => (v === undefined ? undefined : usage(() => parseSeriesAxis(v))), describe: 'params | step: also print bits/byte on seen and unseen inputs along the models\' parameters or training steps' }),
-      async (argv) => {
-        process.exitCode = await benchCommand(argv as Record<string, unknown>);
-      },
-    )
+    .command('$0 [inputs..]', 'Main job: score the model(s) and baselines on each input (files or corpus names), or a suite (--suite NAME)', mainJobOptions, async (argv) => {
+      process.exitCode = await benchCommand(argv);
+    })
     .command(
       'compress <input>',
       'Compress one file with a model into an archive',
@@ -431,7 +322,7 @@ export function buildCli(args: string[]) {
           .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output file (never the input itself)' })
           .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code independent chunks of this size (8MB, 64KiB) into one container; each is verified on decompress' }),
       async (argv) => {
-        process.exitCode = await compressCommand(argv as never);
+        process.exitCode = await compressCommand(argv);
       },
     )
     .command(
@@ -446,7 +337,7 @@ export function buildCli(args: string[]) {
           .option('download', { type: 'boolean', default: false, describe: "Allow downloading the archive's model from the Hub (off: local models only)" })
           .option('allow-other-runtime', { type: 'boolean', default: false, describe: 'Decode an archive made on another runtime/hardware (the checksum still guards the output)' }),
       async (argv) => {
-        process.exitCode = await decompressCommand(argv as never);
+        process.exitCode = await decompressCommand(argv);
       },
     )
     .command(
@@ -459,7 +350,7 @@ export function buildCli(args: string[]) {
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]}' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false }),
       async (argv) => {
-        process.exitCode = await mergeCommand(argv as never);
+        process.exitCode = await mergeCommand(argv);
       },
     )
     .command(reportCommand)
@@ -509,7 +400,8 @@ async function main(): Promise<void> {
   const args = hideBin(process.argv);
   const debug = args.includes('--debug') || !!process.env.COMPRESS_BENCH_DEBUG;
   process.once('SIGINT', () => {
-    process.stderr.write('compress-bench: interrupted; run records keep every finished result: rerun the same command with --resume RECORD to continue\n');
+    // One line: the record on disk is valid (saved atomically after each finished unit).
+    process.stderr.write(interruptLine() + '\n');
     process.exit(130);
   });
   try {

@@ -166,3 +166,133 @@ describe('the gate', () => {
     expect(r.stdout.toString()).not.toMatch(/baseline unusable/);
   });
 });
+
+describe('resume contract', () => {
+  /** The one record a run wrote into `dir/sub` (the main job names it by time and first input). */
+  const recordIn = (dir: string, sub: string) => join(sub, execFileSync('ls', [join(dir, sub)], { encoding: 'utf8' }).trim().split('\n')[0]);
+  const text = (seed: number, bytes: number) => {
+    const words = ['resume', 'record', 'unit', 'chunk', 'order', 'model', 'bits', 'byte', 'the', 'of', 'and', 'saved'];
+    let x = seed;
+    const out: string[] = [];
+    for (let n = 0; n < bytes; n += out[out.length - 1].length + 1) out.push(words[(x = (x * 1103515245 + 12345) % 2 ** 31) % words.length]);
+    return out.join(' ').slice(0, bytes);
+  };
+  const sizes = (results: { compressor: string; file: string; outputBytes: number }[]) => Object.fromEntries(results.map((r) => [`${r.compressor} ${r.file}`, r.outputBytes]));
+
+  test('a resume asking for other inputs or compressors is refused (exit 2, one line), the record unchanged', async () => {
+    const dir = workdir();
+    writeFileSync(join(dir, 'h.txt'), text(7, 3000));
+    const first = await run(['-m', 'order-k', '--baselines', 'gzip:9', 'a.txt', '--record-dir', 'runs', '-q'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const R = recordIn(dir, 'runs');
+    const before = readFileSync(join(dir, R));
+    const other = await run(['-m', 'order-k', '--baselines', 'none', '--resume', R, 'h.txt'], { cwd: dir });
+    expect(other.code).toBe(2);
+    expect(oneLine(other.stderr)).toBe(true);
+    expect(other.stderr).toContain(`--resume ${R}: the record holds inputs a.txt; this command asks for h.txt`);
+    const zstd = await run(['-m', 'order-k', '--baselines', 'zstd:3', '--resume', R, 'a.txt'], { cwd: dir });
+    expect(zstd.code).toBe(2);
+    expect(oneLine(zstd.stderr)).toBe(true);
+    expect(zstd.stderr).toContain(`--resume ${R}: the record holds compressors order-k:3, gzip:9; this command asks for zstd:3`);
+    // The same name with other bytes is another input, named as such.
+    writeFileSync(join(dir, 'a.txt'), text(8, 3000));
+    const changed = await run(['-m', 'order-k', '--baselines', 'gzip:9', '--resume', R, 'a.txt'], { cwd: dir });
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/this command asks for a\.txt \(its bytes changed: sha256 \w+… in the record, \w+… now\)/);
+    expect(Buffer.compare(readFileSync(join(dir, R)), before)).toBe(0);
+  });
+
+  test('a resume asking for part of the record reuses it, says so, and keeps every result', async () => {
+    const dir = workdir();
+    writeFileSync(join(dir, 'h.txt'), text(7, 3000));
+    const first = await run(['-m', 'order-k', '--baselines', 'gzip:9', 'a.txt', 'h.txt', '--record-dir', 'runs', '--json', '-q'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const R = recordIn(dir, 'runs');
+    const before = readFileSync(join(dir, R));
+    const all = JSON.parse(before.toString()).results;
+    expect(all).toHaveLength(4);
+    const part = await run(['-m', 'order-k', '--baselines', 'none', 'h.txt', '--resume', R, '--json'], { cwd: dir });
+    expect(part.code, part.stderr).toBe(0);
+    expect(part.stderr).toContain(`resumed ${R}: 1 of 1 unit reused`);
+    // What this command asked for, exactly as recorded: nothing was recomputed.
+    expect(JSON.parse(part.stdout.toString()).results).toEqual(all.filter((r: { compressor: string; file: string }) => r.compressor === 'order-k:3' && r.file === 'h.txt'));
+    // Nothing new ran: the record, all four results with it, is left byte for byte.
+    expect(Buffer.compare(readFileSync(join(dir, R)), before)).toBe(0);
+    // A record missing a unit: the subset runs only that unit and keeps the rest.
+    const doc = JSON.parse(before.toString());
+    const dropped = doc.results.splice(1, 1)[0];
+    writeFileSync(join(dir, 'holed.json'), JSON.stringify({ ...doc, complete: false }));
+    const hole = await run(['-m', 'order-k', '--baselines', 'gzip:9', 'a.txt', '--resume', 'holed.json', '--json'], { cwd: dir });
+    expect(hole.code, hole.stderr).toBe(0);
+    expect(hole.stderr).toContain('resumed holed.json: 1 of 2 units reused');
+    const healed = JSON.parse(readFileSync(join(dir, 'holed.json'), 'utf8'));
+    expect(healed.complete).toBe(true);
+    expect(sizes(healed.results)).toEqual(sizes(all));
+    expect(healed.results[1]).toMatchObject({ compressor: dropped.compressor, file: dropped.file, outputBytes: dropped.outputBytes });
+  });
+
+  test('Ctrl-C: exit 130, one line with the --resume command, which finishes the run to the sizes of an uninterrupted one', async () => {
+    const dir = workdir();
+    const files = [0, 1, 2, 3].map((i) => {
+      writeFileSync(join(dir, `in${i}.txt`), text(i + 1, 20_000));
+      return `in${i}.txt`;
+    });
+    const args = ['-m', 'order-k', '--baselines', 'gzip:9', ...files, '--record-dir', 'runs', '-q'];
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const saved = () => {
+      const names = existsSync(join(dir, 'runs')) ? execFileSync('ls', [join(dir, 'runs')], { encoding: 'utf8' }).trim() : '';
+      return names ? JSON.parse(readFileSync(join(dir, 'runs', names.split('\n')[0]), 'utf8')).results.length : 0;
+    };
+    for (let waited = 0; waited < 60_000 && saved() === 0; waited += 25) await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(oneLine(stderr)).toBe(true);
+    const R = recordIn(dir, 'runs');
+    const partial = JSON.parse(readFileSync(join(dir, R), 'utf8'));
+    expect(partial.complete).toBe(false);
+    expect(partial.results.length).toBeGreaterThan(0);
+    expect(partial.results.length).toBeLessThan(8);
+    const m = /continue with: compress-bench (.*)$/.exec(stderr.trim());
+    expect(m, stderr).not.toBeNull();
+    const again = m![1].split(' ');
+    expect(again).toEqual([...args, '--resume', R]);
+    const resumed = await run(again, { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const full = JSON.parse(readFileSync(join(dir, R), 'utf8'));
+    expect(full.complete).toBe(true);
+    expect(full.results.slice(0, partial.results.length)).toEqual(partial.results); // reused, not recomputed
+    const plain = await run([...args.filter((a) => a !== 'runs' && a !== '--record-dir'), '--no-record', '--json'], { cwd: dir });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(sizes(full.results)).toEqual(sizes(JSON.parse(plain.stdout.toString()).results));
+    expect(Object.keys(sizes(full.results))).toHaveLength(8);
+  });
+
+  test('--suite NAME on the main job is the suite command: same record, same sizes', async () => {
+    const dir = workdir();
+    writeFileSync(join(dir, 'b.txt'), text(3, 2500));
+    execFileSync('mkdir', [join(dir, 'suites')]);
+    writeFileSync(join(dir, 'suites', 'pair.json'), JSON.stringify({ name: 'pair', description: 'two files', inputs: [{ file: 'a.txt' }, { file: 'b.txt' }], protocol: { context: null, prime: null, segments: 1, chunk: 1024 }, baselines: 'gzip:9' }));
+    const env = { ...process.env, HF_HUB_OFFLINE: '1', COMPRESS_BENCH_SUITES: join(dir, 'suites'), COMPRESS_BENCH_DATA_DIR: dir };
+    const cli = (args: string[]) => {
+      try {
+        execFileSync(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+        return { code: 0, stderr: '' };
+      } catch (e) {
+        return { code: (e as { status: number }).status, stderr: String((e as { stderr: Buffer }).stderr) };
+      }
+    };
+    expect(cli(['suite', 'pair', '-m', 'order-k', '--record-dir', 'a', '-q']).code).toBe(0);
+    expect(cli(['--suite', 'pair', '-m', 'order-k', '--record-dir', 'b', '-q']).code).toBe(0);
+    const [ra, rb] = ['a', 'b'].map((d) => JSON.parse(readFileSync(join(dir, recordIn(dir, d)), 'utf8')));
+    expect(recordIn(dir, 'a').slice(2)).toBe(recordIn(dir, 'b').slice(2)); // the suite's record name
+    expect(rb.suite).toEqual(ra.suite);
+    expect(sizes(rb.results)).toEqual(sizes(ra.results));
+    expect(Object.keys(sizes(ra.results))).toHaveLength(4);
+    const bad = cli(['--suite', 'pair', '-m', 'order-k', '--chunk', '2KiB']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--suite pair: --chunk cannot be given with a suite/);
+  });
+});

@@ -143,7 +143,7 @@ describe('run records', () => {
     const other = await run(['--model', 'order-k', ...files, '--baselines', 'none', '--segments', '2', '--resume', join(runs, saved[0]), '--quiet']);
     expect(other.code).toBe(2);
     expect(oneLine(other.stderr)).toBe(true);
-    expect(other.stderr).toMatch(/--resume: order-k:3 on .* was recorded with other settings \(segments: "auto" → 2\)/);
+    expect(other.stderr).toMatch(/--resume \S+: order-k:3 was recorded with other settings \(segments: "auto" → 2\)/);
   });
 
   test('check passes against its own baseline, fails on a regression, exits 2 on an unusable one', async () => {

@@ -211,7 +211,7 @@ describe('resume inside a long input', () => {
     const other = await run(['--model', 'order-k', file, '--baselines', 'none', '--chunk', '4KiB', '--quiet', '--resume', path]);
     expect(other.code).toBe(2);
     expect(oneLine(other.stderr)).toBe(true);
-    expect(other.stderr).toContain('--resume: the record was made for other work (chunk size: 2048 → 4096)');
+    expect(other.stderr).toContain(`--resume ${path}: the record was made for other work (chunk size: 2048 → 4096)`);
   });
 });
 

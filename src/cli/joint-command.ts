@@ -17,15 +17,13 @@ import { jointHtml } from '../reports/joint-html.js';
 import { progressBar, progressEnabled } from './progress.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './available.js';
 import { MIX_PREFIX, loadModelOrMix } from './model-lookup.js';
-import { DEVICES, DTYPES, UsageError, modelNames, oneOf, wholeNumber } from './options.js';
+import { UsageError, list, modelNames, modelOptions, modelRequest, wholeNumber, type ArgsOf, type OptionsOf } from './options.js';
 
 /** ~1000 tokens of English: the whole of A fits a 1024-token context, and a 4-input run of the 7m model takes minutes on 2 cores. */
 export const DEFAULT_JOINT_LIMIT = 4096;
 
-const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-
 function builder(y: Argv) {
-  return y
+  return modelOptions(y)
     .positional('inputs', {
       type: 'string',
       array: true,
@@ -34,11 +32,6 @@ function builder(y: Argv) {
     })
     .option('model', { alias: 'm', type: 'string', coerce: modelNames, describe: 'Model id, alias, folder or order-k[:K]; repeatable. None: baselines only' })
     .option('mix', { type: 'string', coerce: modelNames, describe: 'Also run mix:MODEL (the model mixed with online match and context models); repeatable' })
-    .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR)' })
-    .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
-    .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
-    .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
-    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads (default: one per core)' })
     .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
     .option('skip-missing', { type: 'boolean', default: false, describe: SKIP_MISSING_DESCRIBE })
     .option('limit', { type: 'string', coerce: wholeNumber('limit', 0, 'a whole number of bytes ≥ 0 (0 = whole inputs)'), default: DEFAULT_JOINT_LIMIT, describe: 'Bytes taken from the start of each input (0 = whole inputs: slow for LMs)' })
@@ -47,20 +40,19 @@ function builder(y: Argv) {
     .option('reach-split', { type: 'boolean', default: true, describe: "Split the gain into within/beyond reach (codes A's last window before B when A exceeds it; --no-reach-split skips)" })
     .option('conditional', { type: 'boolean', default: true, describe: 'LMs: also code B after a primer of A directly (--no-conditional skips)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON (schema in docs/joint.md)' })
-    .option('html', { type: 'string', describe: 'Write a self-contained HTML page (heatmaps, dendrograms) to this file' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
+    .option('html', { type: 'string', describe: 'Write a self-contained HTML page (heatmaps, dendrograms) to this file' });
 }
 
-type JointArgs = ReturnType<typeof builder> extends Argv<infer T> ? T : never;
+type JointOptions = OptionsOf<typeof builder>;
 
-async function joint(a: JointArgs): Promise<number> {
+async function joint(a: ArgsOf<typeof builder>): Promise<number> {
   const specs = list(a.inputs);
   if (specs.length < 2) throw new UsageError('joint needs at least two inputs: compress-bench joint [--model M] A B [C ...]');
   const limit = a.limit === 0 ? null : (a.limit ?? DEFAULT_JOINT_LIMIT);
   const inputs = await loadJointInputs(specs, limit);
   const compressors: Compressor[] = [];
   for (const m of [...list(a.model), ...list(a.mix).map((x) => MIX_PREFIX + x)]) {
-    const model = await loadModelOrMix({ model: m, modelDirs: list(a['model-dir']), dtype: a.dtype, device: a.device as 'cpu' | 'cuda', offline: a.offline, threads: a.threads });
+    const model = await loadModelOrMix(modelRequest(a, m));
     // One segment: the concatenation A‖B must be coded in one context, or B never sees A.
     compressors.push(new LmCompressor(model, { segments: 1 }));
   }
@@ -97,7 +89,7 @@ async function joint(a: JointArgs): Promise<number> {
   }
 }
 
-export const jointCommand: CommandModule<object, JointArgs> = {
+export const jointCommand: CommandModule<object, JointOptions> = {
   command: 'joint <inputs..>',
   describe: 'Joint compression: joint gain, C(B|A), NCD and clustering of two or more inputs, per compressor',
   builder,

@@ -4,7 +4,11 @@
  * and `number` checks are not used for this: their messages span lines, and `number` turns
  * "abc" into NaN silently.
  */
+import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { Shard } from '../runner/chunks.js';
+import { RUNTIMES, type ModelRequest, type Runtime } from '../models/lookup.js';
+import type { CodecOptions } from '../coding/lm-codec.js';
+import { progressBar, progressEnabled } from './progress.js';
 
 /** A failure the user caused or can fix: one line on stderr, exit 2. */
 export class UsageError extends Error {}
@@ -125,4 +129,73 @@ export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard {
   }
   if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count) throw new UsageError(`--shard auto: shard ${shard.index} of ${shard.count} is out of range (0 ≤ index < count; number Slurm arrays from 0, --array=0-${shard.count - 1}, and give --shard-count N when resubmitting single tasks)`);
   return shard;
+}
+
+/** The options a yargs builder declares (a `CommandModule`'s second type argument). */
+export type OptionsOf<B extends (y: Argv) => Argv<unknown>> = ReturnType<B> extends Argv<infer T> ? T : never;
+/** The parsed arguments a builder declares, as its handler receives them (camelCase keys too). */
+export type ArgsOf<B extends (y: Argv) => Argv<unknown>> = ArgumentsCamelCase<OptionsOf<B>>;
+
+/** Repeatable options arrive as a string once and as an array when repeated. */
+export const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+/** `--shard I/N`, or `auto` resolved from the scheduler's environment; `--shard-count` only with auto. */
+export function resolveShard(shard: Shard | 'auto' | undefined, count: number | undefined): Shard | undefined {
+  if (count !== undefined && shard !== 'auto') throw new UsageError('--shard-count goes with --shard auto (with --shard I/N the count is N)');
+  return shard === 'auto' ? shardFromEnv(process.env, count) : shard;
+}
+
+/** The model options every command that loads a model shares: the main job, `suite`, `joint`, `compress`, `decompress`. */
+export const modelOptions = <T>(y: Argv<T>) =>
+  y
+    .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also env COMPRESS_BENCH_MODEL_DIR, colon-separated)' })
+    .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32', describe: 'Weights variant (must exist in the model folder)' })
+    .option('device', { type: 'string', choices: DEVICES, coerce: oneOf('device', DEVICES), default: 'cpu', describe: 'onnxruntime execution provider' })
+    .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
+    .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads / llama.cpp threads (default: one per core; llama.cpp one less, for the JS tables)' })
+    .option('runtime', { type: 'string', choices: RUNTIMES, coerce: oneOf('runtime', RUNTIMES), describe: 'Model runtime (default: llama.cpp for a .gguf file or folder, else onnxruntime)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
+
+const CONTEXT_SHIFTS = ['reprime', 'kv'] as const;
+
+/** How the LM codec runs: segments, context window, prime, how the window slides. */
+export const codecOptions = <T>(y: Argv<T>) =>
+  y
+    .option('segments', { type: 'string', coerce: segments, default: 'auto', describe: 'Independent segments coded as one batch: a positive integer or "auto" (1 per 4096 tokens, ≤ 32 on CPU, ≤ 256 on CUDA)' })
+    .option('context', { type: 'string', coerce: wholeNumber('context', 2, 'a whole number of tokens ≥ 2'), describe: 'Context window in tokens (default: the model maximum)' })
+    .option('prime', { type: 'string', coerce: wholeNumber('prime', 0, 'a whole number of tokens ≥ 0, below --context'), describe: 'Tokens kept when the window slides (default: half the context)' })
+    .option('context-shift', { type: 'string', choices: CONTEXT_SHIFTS, coerce: oneOf('context-shift', CONTEXT_SHIFTS), describe: 'How the window slides: reprime (recompute the kept tokens) or kv (GGUF on llama.cpp: move their KV cells). Default: kv for GGUF models with rotary positions, else reprime' });
+
+export function codecFrom(argv: { segments?: number | 'auto'; context?: number; prime?: number; contextShift?: CodecOptions['contextShift'] }): CodecOptions {
+  if (argv.prime !== undefined && argv.context !== undefined && argv.prime >= argv.context) {
+    throw new UsageError(`--prime: ${argv.prime} is not accepted with --context ${argv.context}; accepted values: a whole number of tokens below --context`);
+  }
+  return { segments: argv.segments ?? 'auto', contextLength: argv.context, primeTokens: argv.prime, contextShift: argv.contextShift };
+}
+
+/** The shared model options as parsed (see `modelOptions`). */
+export interface ModelArgs {
+  dtype?: string;
+  device?: 'cpu' | 'cuda';
+  offline?: boolean;
+  modelDir?: unknown;
+  threads?: number;
+  runtime?: Runtime;
+  quiet?: boolean;
+}
+
+/** What `loadModelOrMix` needs, from the shared model options. */
+export function modelRequest(argv: ModelArgs, model?: string): ModelRequest {
+  const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet), { roundTrip: false });
+  return {
+    model,
+    modelDirs: list(argv.modelDir),
+    dtype: argv.dtype ?? 'fp32',
+    device: argv.device ?? 'cpu',
+    offline: !!argv.offline,
+    threads: argv.threads,
+    runtime: argv.runtime,
+    download,
+    warn: (message) => process.stderr.write(`compress-bench: warning: ${message}\n`),
+  };
 }

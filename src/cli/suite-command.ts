@@ -3,33 +3,29 @@
  * (resumable, shardable), recording the suite name and protocol hash in the RunRecord.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
 import { findSuite, inputLabel, loadSuites, protocolHash, protocolOf, describeProtocol, suiteDirs, type Suite, type SuiteInput, type SuiteRunRecord } from '../suites/suite.js';
-import { DEFAULT_SEARCH_DIRS, resolveInput } from '../corpora/index.js';
+import { DEFAULT_SEARCH_DIRS, dataDirsFromEnv, resolveInput } from '../corpora/index.js';
 import { isNpmDatasetSpec, materializeNpmDataset } from '../corpora/npm-datasets.js';
 import { readInput, type LoadedInput } from '../runner/inputs.js';
-import { assertSameWork, runChunks, sumChunks, workOf, type Shard } from '../runner/chunks.js';
-import { LmCompressor } from '../compressors/lm.js';
+import type { Shard } from '../runner/chunks.js';
+import { resultsAsked, runJob, type JobRecord, type JobSpec } from '../runner/job.js';
 import { parseBaselines } from '../compressors/baselines.js';
 import type { Compressor } from '../compressors/compressor.js';
-import { loadModelOrMix } from './model-lookup.js';
-import { UsageError, wholeNumber, modelNames, shardSpec, DTYPES, oneOf } from './options.js';
+import { UsageError, wholeNumber, modelNames, shardSpec, modelOptions, resolveShard, list, type OptionsOf, type ModelArgs } from './options.js';
+import { lmCompressors } from './compressors.js';
+import { jobHooks } from './job-hooks.js';
 import { requireAvailable } from './available.js';
-import { newRunRecord, saveRunRecord } from '../records/write.js';
-import type { ChunkResult, RunRecord } from '../records/run-record.js';
 import { resultsTable } from './table.js';
-import { generalizationGaps } from '../records/generalization.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { readRecords } from './report-commands.js';
 import { suiteLeaderboardHtml, suiteLeaderboardMarkdown } from '../reports/suite-board.js';
 
-const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
-
-/** Data dirs for `file` inputs and extra corpus search dirs: --data-dir, then COMPRESS_BENCH_DATA_DIR (colon-separated). */
+/** Data dirs for `file` inputs and extra corpus search dirs: the global --data-dir (put in front by the CLI), then COMPRESS_BENCH_DATA_DIR. */
 function dataDirs(option: unknown): string[] {
-  return [...list(option), ...(process.env.COMPRESS_BENCH_DATA_DIR ?? '').split(':').filter(Boolean)];
+  return [...new Set([...list(option), ...dataDirsFromEnv()])];
 }
 
 /** One suite input on disk, cut to its slice and the protocol's sample; a one-line error when absent. */
@@ -78,101 +74,99 @@ function defaultRecordName(suite: Suite, sample: number | null, compressors: Com
   return `${suite.name}${sample ? `-sample${sample}` : ''}-${who}${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}.json`;
 }
 
-async function runSuite(a: Record<string, unknown>): Promise<number> {
-  const suite = findSuite(String(a.name));
-  const protocol = protocolOf(suite, a.sample as number | undefined);
+/** What a suite run takes: `suite NAME …` and the main job's `--suite NAME …` alike. */
+export interface SuiteRunArgs extends ModelArgs {
+  name: string;
+  model?: string[];
+  mix?: string[];
+  /** A baselines spec; false: none (--no-baselines); undefined: the suite's. */
+  baselines?: string | boolean;
+  skipMissing?: boolean;
+  dataDir?: unknown;
+  sample?: number;
+  shard?: Shard;
+  recordDir: string;
+  /** The record file, resumed if it exists (`suite -o`). */
+  output?: string;
+  /** The record file, which must exist (the main job's `--resume`). */
+  resume?: string;
+  record: boolean;
+  json: boolean;
+  quiet: boolean;
+  expectProtocol?: string;
+}
+
+/** Run every input of a suite under its protocol: one `runJob`, its record naming the suite and protocol hash. */
+export async function runSuite(a: SuiteRunArgs): Promise<number> {
+  const suite = findSuite(a.name);
+  const protocol = protocolOf(suite, a.sample);
   const hash = protocolHash(suite, protocol);
-  if (a['expect-protocol'] !== undefined && a['expect-protocol'] !== hash) {
-    throw new UsageError(`suite ${suite.name}: its protocol is now ${hash}, the baseline was made under ${a['expect-protocol']}; the suite file changed, so the figures are not comparable`);
+  if (a.expectProtocol !== undefined && a.expectProtocol !== hash) {
+    throw new UsageError(`suite ${suite.name}: its protocol is now ${hash}, the baseline was made under ${a.expectProtocol}; the suite file changed, so the figures are not comparable`);
   }
-  const dirs = dataDirs(a['data-dir']);
+  const dirs = dataDirs(a.dataDir);
   const inputs: LoadedInput[] = [];
   for (const i of suite.inputs) inputs.push(await loadSuiteInput(i, dirs, protocol.sample));
   const baselines = a.baselines === false ? [] : parseBaselines(typeof a.baselines === 'string' ? a.baselines : suite.baselines);
-  const { usable: classic } = await requireAvailable(baselines, false);
+  const { usable: classic } = await requireAvailable(baselines, !!a.skipMissing);
   const codec = { segments: protocol.segments, contextLength: protocol.context ?? undefined, primeTokens: protocol.prime ?? undefined };
-  const compressors: Compressor[] = [];
-  const models = list(a.model);
-  for (const m of models.filter((m) => m !== 'none')) {
-    const lm = await loadModelOrMix({
-      model: m, modelDirs: list(a['model-dir']), dtype: String(a.dtype), device: 'cpu', offline: true, threads: a.threads as number | undefined,
-      maxContext: codec.contextLength, warn: (msg) => process.stderr.write(`compress-bench: warning: ${msg}\n`),
-    });
-    compressors.push(new LmCompressor(lm, codec));
-  }
-  compressors.push(...classic);
+  const compressors = [...(await lmCompressors(a, codec, false)), ...classic];
   if (!compressors.length) throw new UsageError('suite: nothing to run (give -m MODEL, or keep the baselines)');
-  const shard = a.shard as Shard | undefined;
-  const work = workOf(inputs, compressors, protocol.chunk);
-  const path = (a.output as string | undefined) ?? join(String(a['record-dir']), defaultRecordName(suite, protocol.sample, compressors, shard));
-  const previous = a.record && existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as RunRecord) : undefined;
+  const shard = a.shard;
+  const path = a.resume ?? a.output ?? join(a.recordDir, defaultRecordName(suite, protocol.sample, compressors, shard));
+  const record: JobRecord | undefined = a.resume
+    ? { path, open: 'resume', write: a.record, label: `--resume ${path}` }
+    : a.record ? { path, open: 'if-present', write: true, label: `suite ${suite.name}: ${path}` } : undefined;
   const suiteRecord: SuiteRunRecord = { name: suite.name, protocolHash: hash, protocol, inputs: suite.inputs.map(inputLabel) };
-  if (previous) {
-    if (previous.suite?.protocolHash !== hash) throw new UsageError(`suite: ${path} exists and was made under protocol ${previous.suite?.protocolHash ?? 'none'} (this run: ${hash}); remove it or give -o`);
-    assertSameWork(previous.work, work, previous.shard, shard, `suite: ${path} exists and`);
-  }
-  const record = await newRunRecord(process.argv.slice(2), []);
-  if (previous) Object.assign(record, { startedAt: previous.startedAt, argv: previous.argv, harness: previous.harness, environment: previous.environment });
-  let fresh = false;
-  const save = async (chunks: ChunkResult[], complete: boolean) => {
-    if (!a.record || !fresh) return; // a finished record resumed with nothing new is left byte for byte as it was
-    const results = sumChunks(work, chunks);
-    const gaps = generalizationGaps(results);
-    await saveRunRecord({ ...record, suite: suiteRecord, complete, results, ...(gaps.length ? { generalization: gaps } : {}), work, ...(shard ? { shard } : {}), chunks }, path);
-  };
-  const quiet = !!a.quiet;
-  const chunks = await runChunks(inputs, compressors, work, shard, {
-    start: (c, input) => {
-      fresh = true;
-      if (!quiet) process.stderr.write(`${suite.name}: ${c.name} on ${input.record.name}\n`);
-      return undefined;
-    },
-    saved: (partial) => save(partial, false),
-  }, previous?.chunks);
-  for (const c of compressors) await c.dispose?.();
-  await save(chunks, true);
-  const results = sumChunks(work, chunks);
+  let ran = false;
+  const hooks = jobHooks(a.quiet, hideBin(process.argv), { recording: !!record, lines: suite.name });
+  const spec: JobSpec = { inputs, compressors, chunk: protocol.chunk, chunked: true, shard, argv: process.argv.slice(2), record, suite: suiteRecord };
+  const done = await runJob(spec, { ...hooks, start: (c, input) => ((ran = true), hooks.start!(c, input)) });
+  const results = resultsAsked(spec, done.results);
   if (a.json) process.stdout.write(JSON.stringify({ suite: suiteRecord, results }, null, 2) + '\n');
   else {
-    if (a.record && !quiet) process.stderr.write(`record: ${path}${fresh ? '' : ' (complete already: unchanged)'}\n`);
+    if (a.record && !a.quiet) process.stderr.write(`record: ${path}${ran ? '' : ' (every unit reused: unchanged)'}\n`);
     if (results.length) process.stdout.write(resultsTable(results) + '\n');
   }
-  return chunks.every((r) => r.roundtrip) ? 0 : 1;
+  return resultsAsked(spec, done.chunks ?? []).every((r) => r.roundtrip) ? 0 : 1;
 }
 
-export const suiteCommand: CommandModule = {
+/** The options only a suite run has; the main job takes them beside `--suite`. */
+export const suiteRunOptions = <T>(y: Argv<T>) =>
+  y
+    .option('sample', { type: 'string', coerce: wholeNumber('sample', 1, 'a whole number of bytes ≥ 1'), describe: 'Suites: only the first BYTES of each input: part of the protocol (never pooled with whole-file runs)' })
+    .option('expect-protocol', { type: 'string', hidden: true, describe: 'Refuse to run unless the suite protocol hash is this (check uses it)' });
+
+const builder = (y: Argv) =>
+  suiteRunOptions(modelOptions(y))
+    .positional('name', { type: 'string', demandOption: true, describe: 'list | report | a suite name (suites/*.json)' })
+    .positional('records', { type: 'string', array: true, describe: 'report: record files or folders' })
+    .option('model', { alias: 'm', type: 'string', coerce: modelNames, describe: 'Model(s) to run (none: the baselines only)' })
+    .option('baselines', { describe: "Baselines spec (default: the suite's); --no-baselines for none" })
+    .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run part I of N (0-based) of the work, or auto (see the main job\'s --shard)' })
+    .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards' })
+    .option('record-dir', { type: 'string', default: 'reports/runs' })
+    .option('output', { alias: 'o', type: 'string', describe: 'run: the record file (resumed if it exists); report: output path without extension' })
+    .option('record', { type: 'boolean', default: true })
+    .option('json', { type: 'boolean', default: false });
+
+export const suiteCommand: CommandModule<object, OptionsOf<typeof builder>> = {
   command: 'suite <name> [records..]',
   describe: 'Benchmark suites: `suite list`, `suite NAME -m MODEL …` (run it under its protocol), `suite report RECORDS… --out FILE`',
-  builder: (y) =>
-    y
-      .positional('name', { type: 'string', describe: 'list | report | a suite name (suites/*.json)' })
-      .positional('records', { type: 'string', array: true, describe: 'report: record files or folders' })
-      .option('model', { alias: 'm', type: 'string', coerce: modelNames, describe: 'Model(s) to run (none: the baselines only)' })
-      .option('model-dir', { type: 'string', describe: 'Folder(s) holding DIR/<model id>/ (also COMPRESS_BENCH_MODEL_DIR)' })
-      .option('data-dir', { type: 'string', describe: 'Where `file` inputs and corpus files are (also COMPRESS_BENCH_DATA_DIR)' })
-      .option('dtype', { type: 'string', choices: DTYPES, coerce: oneOf('dtype', DTYPES), default: 'fp32' })
-      .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number') })
-      .option('baselines', { describe: "Baselines spec (default: the suite's); --no-baselines for none" })
-      .option('sample', { type: 'string', coerce: wholeNumber('sample', 1, 'a whole number of bytes ≥ 1'), describe: 'Only the first BYTES of each input: part of the protocol (never pooled with whole-file runs)' })
-      .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run part I of N (0-based) of the work' })
-      .option('record-dir', { type: 'string', default: 'reports/runs' })
-      .option('output', { alias: 'o', type: 'string', describe: 'run: the record file (resumed if it exists); report: output path without extension' })
-      .option('record', { type: 'boolean', default: true })
-      .option('json', { type: 'boolean', default: false })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false })
-      .option('expect-protocol', { type: 'string', describe: 'Refuse to run unless the suite protocol hash is this (check uses it)' }),
+  builder,
   handler: async (argv) => {
-    const name = String(argv.name);
-    if (name === 'list') return listSuites(dataDirs(argv['data-dir']));
+    const name = argv.name;
+    if (name === 'list') return listSuites(dataDirs(argv.dataDir));
     if (name === 'report') {
-      const paths = (argv.records as string[] | undefined)?.length ? (argv.records as string[]) : ['reports/records'];
+      const paths = argv.records?.length ? argv.records : ['reports/records'];
       const records = await readRecords(paths);
-      const out = (argv.output as string | undefined) ?? 'reports/leaderboard';
+      const out = argv.output ?? 'reports/leaderboard';
       await writeFileAtomic(`${out}.md`, suiteLeaderboardMarkdown(records, loadSuites()));
       await writeFileAtomic(`${out}.html`, suiteLeaderboardHtml(records, loadSuites()));
       process.stdout.write(`${out}.md\n${out}.html\n`);
       return;
     }
-    process.exitCode = await runSuite(argv as Record<string, unknown>);
+    const baselines = argv.baselines as string | boolean | undefined;
+    process.exitCode = await runSuite({ ...argv, name, baselines, shard: resolveShard(argv.shard, argv.shardCount) });
   },
 };

@@ -7,10 +7,9 @@
  */
 import type { Compressor } from '../compressors/compressor.js';
 import { LmCompressor } from '../compressors/lm.js';
-import { sha256 } from '../common/hash.js';
 import type { ChunkResult, ResultRecord, WorkRecord } from '../records/run-record.js';
 import type { LoadedInput } from './inputs.js';
-import { bytesDefiningSettings, modelRecord, ResumeMismatchError, runOne, settingsDiff, type RunHooks } from './run.js';
+import { bytesDefiningSettings, modelRecord, settingsDiff } from './run.js';
 
 export interface Shard {
   index: number;
@@ -87,55 +86,6 @@ export function workDiff(then: WorkRecord, now: WorkRecord): string {
 export function chunkOf(input: LoadedInput, chunk: number, chunkSize: number | null): Uint8Array {
   if (chunkSize === null) return input.bytes;
   return input.bytes.subarray(chunk * chunkSize, Math.min(input.bytes.length, (chunk + 1) * chunkSize));
-}
-
-/**
- * Runs this shard's units (all of them without one), reusing verified chunks from `previous`
- * (a record of the same work) so an interrupted run continues from its last saved chunk.
- * `hooks.saved` receives the chunks so far after each one.
- */
-export async function runChunks(
-  inputs: LoadedInput[],
-  compressors: Compressor[],
-  work: WorkRecord,
-  shard: Shard | undefined,
-  hooks: Omit<RunHooks, 'saved'> & { saved?(chunks: ChunkResult[]): Promise<void> } = {},
-  previous: ChunkResult[] = [],
-): Promise<ChunkResult[]> {
-  const done = new Map(previous.filter((r) => r.roundtrip).map((r) => [keyOfChunk(r), r]));
-  const out: ChunkResult[] = [];
-  for (const u of unitsOf(work)) {
-    if (!inShard(u, shard)) continue;
-    const input = inputs[u.input];
-    const c = compressors[u.compressor];
-    const spec = work.inputs[u.input];
-    const reused = done.get(unitKey(c.name, spec, u.chunk));
-    if (reused) {
-      out.push(reused);
-    } else {
-      const bytes = chunkOf(input, u.chunk, work.chunkSize);
-      const label = spec.chunks > 1 ? `${input.record.name} chunk ${u.chunk + 1}/${spec.chunks}` : input.record.name;
-      const r = await runOne(c, { bytes, record: { ...input.record, name: label } }, hooks);
-      out.push({
-        ...r,
-        settings: work.compressors[u.compressor].settings,
-        file: input.record.name,
-        input: input.record,
-        chunk: { index: u.chunk, count: spec.chunks, offset: u.chunk * (work.chunkSize ?? 0), sha256: sha256(bytes) },
-      });
-    }
-    await hooks.saved?.(out);
-  }
-  return out;
-}
-
-/** Refuses a record of other work than this run's, naming the first difference. */
-export function assertSameWork(then: WorkRecord | undefined, now: WorkRecord, thenShard: Shard | undefined, nowShard: Shard | undefined, what: string): void {
-  if (!then) throw new ResumeMismatchError(`${what}: the record is not of a chunked or sharded run; resume it without --chunk and --shard, or start a new record`);
-  const diff = workDiff(then, now);
-  if (diff) throw new ResumeMismatchError(`${what}: the record was made for other work (${diff}); resume with the same options and inputs, or start a new record`);
-  const s = (x?: Shard) => (x ? `${x.index}/${x.count}` : 'none');
-  if (s(thenShard) !== s(nowShard)) throw new ResumeMismatchError(`${what}: the record is of shard ${s(thenShard)}, this run is shard ${s(nowShard)}`);
 }
 
 /** One result per input × compressor whose chunks are all present, summed; others are left out. */

@@ -12,8 +12,6 @@ export interface RunHooks {
   /** Called before each compressor × input, with a progress sink for long ones. */
   start?(compressor: Compressor, input: LoadedInput): ProgressHooks | undefined;
   done?(result: ResultRecord): void;
-  /** After every result (new or reused): the CLI saves the record so far, atomically. */
-  saved?(results: ResultRecord[]): Promise<void>;
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -104,36 +102,4 @@ export function settingsDiff(then: Map<string, string>, now: Map<string, string>
     .filter((k) => then.get(k) !== now.get(k))
     .map((k) => `${k}: ${then.get(k) ?? 'unset'} → ${now.get(k) ?? 'unset'}`)
     .join(', ');
-}
-
-/**
- * Every input × compressor, in order. Results already in `previous` (same compressor, same
- * bytes, same settings, model weights, dtype and runtime) are reused, so an interrupted run
- * resumes where its last saved record stopped; one made with other settings is refused, never
- * reused silently.
- */
-export async function runAll(
-  inputs: LoadedInput[],
-  compressors: Compressor[],
-  hooks?: RunHooks,
-  previous: ResultRecord[] = [],
-): Promise<ResultRecord[]> {
-  const results: ResultRecord[] = [];
-  for (const input of inputs) {
-    for (const c of compressors) {
-      const done = previous.find((r) => r.compressor === c.name && r.input.sliceSha256 === input.record.sliceSha256 && r.roundtrip);
-      if (done) {
-        const now = bytesDefiningSettings({ settings: c.settings, ...(c instanceof LmCompressor ? { model: modelRecord(c) } : {}) });
-        const diff = settingsDiff(bytesDefiningSettings(done), now);
-        if (diff) {
-          throw new ResumeMismatchError(
-            `--resume: ${c.name} on ${input.record.name} was recorded with other settings (${diff}); resume with the same options, or start a new record`,
-          );
-        }
-      }
-      results.push(done ?? (await runOne(c, input, hooks)));
-      await hooks?.saved?.(results);
-    }
-  }
-  return results;
 }

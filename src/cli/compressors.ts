@@ -1,0 +1,36 @@
+/** The language-model compressors a command asks for (`-m`, `--mix`), loaded and checked before any work. */
+import type { Compressor } from '../compressors/compressor.js';
+import { LmCompressor } from '../compressors/lm.js';
+import type { CodecOptions } from '../coding/lm-codec.js';
+import { modelFacts } from '../records/generalization.js';
+import { MIX_PREFIX, loadModelOrMix } from './model-lookup.js';
+import { UsageError, list, modelRequest, type ModelArgs } from './options.js';
+
+/** `-m none`: baselines only, no language model. */
+export const NO_MODEL = 'none';
+
+/**
+ * One LM compressor per `-m` model and per `--mix` model (as `mix:MODEL`). Without `-m`:
+ * `defaultModel` (the embedded model for the main job), unless `--mix` is given alone.
+ */
+export async function lmCompressors(
+  a: ModelArgs & { model?: string[]; mix?: string[] },
+  codec: CodecOptions,
+  defaultModel: boolean,
+): Promise<Compressor[]> {
+  const models = list(a.model);
+  const mixes = list(a.mix).map((m) => MIX_PREFIX + m);
+  if (models.includes(NO_MODEL) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
+  const plain = models.length === 0 ? (mixes.length || !defaultModel ? [] : [undefined]) : models[0] === NO_MODEL ? [] : models;
+  const out: Compressor[] = [];
+  for (const m of [...plain, ...mixes]) {
+    const lm = await loadModelOrMix({ ...modelRequest(a, m), maxContext: codec.contextLength });
+    try {
+      modelFacts(lm.identity); // a malformed or stale model card fails here, before any work
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+    out.push(new LmCompressor(lm, codec));
+  }
+  return out;
+}
