@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { writeOutput, STDIO_ARG, isStdio } from './common/output.js';
 import { RoundTripError } from './joint/verified-size.js';
 import { RUNTIMES, type ModelRequest, type Runtime } from './models/lookup.js';
-import { MIX_PREFIX, loadModelOrMix } from './cli/model-lookup.js';
+import { MIX_PREFIX, loadModelOrMix, requireContext } from './cli/model-lookup.js';
 import { isMixStep, parseMixStep } from './mix/settings.js';
 import { UsageError, wholeNumber, oneOf, segments, modelNames, byteSize, shardSpec, shardFromEnv, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
@@ -41,8 +41,6 @@ import { generalizationGaps, modelFacts } from './records/generalization.js';
 import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
-
-const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'series', 'joint', 'corpora', 'suite'];
 
 const modelOptions = (y: Argv) =>
   y
@@ -109,10 +107,7 @@ async function loadInputs(specs: string[], offset: number, limit: number | undef
       continue;
     }
     const r = await resolveInput(spec).catch((e) => {
-      const msg = e instanceof Error ? e.message : String(e);
-      // A bare word that is neither a file nor a corpus is most likely a mistyped command.
-      if (/^[\w-]+$/.test(spec)) throw new UsageError(`${spec}: unknown command or no such file (commands: ${COMMANDS.join(', ')}; ${msg})`);
-      throw new UsageError(msg);
+      throw new UsageError(e instanceof Error ? e.message : String(e));
     });
     if (offset >= r.length && r.length > 0) throw new UsageError(`${spec}: --offset ${offset} is beyond its ${r.length} bytes; accepted values: 0 to ${r.length - 1}`);
     out.push(
@@ -173,6 +168,7 @@ async function benchCommand(argv: Record<string, unknown>): Promise<number> {
   const plain = models.length === 0 ? (mixes.length ? [] : [undefined]) : models[0] === NO_MODEL ? [] : models;
   for (const m of [...plain, ...mixes]) {
     const lm = await loadModelOrMix({ ...modelRequest(a, m), maxContext: a.context });
+    await requireContext(lm, a.context);
     usage(() => modelFacts(lm.identity)); // a malformed or stale model card fails here, before any work
     compressors.push(new LmCompressor(lm, codec));
   }
@@ -314,7 +310,9 @@ async function compressCommand(a: { input: string; output?: string; force?: bool
   const output = outputOf(a, 'compress', 'archive');
   const codec = codecFrom(a);
   const [input] = await loadInputs([a.input], 0, undefined);
-  const lm = new LmCompressor(await loadModelOrMix({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
+  const model = await loadModelOrMix({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context });
+  await requireContext(model, a.context);
+  const lm = new LmCompressor(model, codec);
   if (a.chunk !== undefined) {
     const show = progressEnabled(a.quiet);
     let bar: ReturnType<typeof progressBar> | undefined;

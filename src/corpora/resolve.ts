@@ -47,6 +47,9 @@ export class CorpusNotPresentError extends Error {
   }
 }
 
+/** `corpus/` or `corpora/` (optionally `./`) before a registry name. */
+const FOLDER_PREFIX = /^(?:\.\/)?(?:corpus|corpora)\//;
+
 export async function resolveInput(spec: string, options: ResolveOptions = {}): Promise<ResolvedInput> {
   const corpora = options.corpora ?? listCorpora();
   const cacheDir = options.cacheDir ?? defaultCacheDir();
@@ -58,7 +61,9 @@ export async function resolveInput(spec: string, options: ResolveOptions = {}): 
   const colon = spec.lastIndexOf(':');
   const [base, split] = colon > 0 && /^[A-Za-z0-9_-]+$/.test(spec.slice(colon + 1)) ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
 
-  const entry = corpora.find((c) => c.name === base);
+  // `corpus/enwik8` and `corpora/enwik8` (the folders the README names) mean the registry entry
+  // when no such file exists, so they get the same "not present; fetch or place it" answer.
+  const entry = corpora.find((c) => c.name === base) ?? corpora.find((c) => c.name === base.replace(FOLDER_PREFIX, ''));
   if (entry) return resolveCorpus(entry, split, cacheDir, searchDirs);
   if (split !== undefined && (await isFile(base))) return resolvePath(base, split, corpora, cacheDir);
 
