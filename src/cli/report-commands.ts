@@ -10,7 +10,7 @@ import type { RunRecord, ResultRecord } from '../records/run-record.js';
 import { newRunRecord } from '../records/write.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { oneOf } from './options.js';
-import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords } from '../reports/index.js';
+import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords, recordProblem, newestRuns, labelRuns } from '../reports/index.js';
 import { buildSeries, parseSeriesAxis, seriesText, SERIES_AXES } from '../reports/series.js';
 import type { SeriesAxis } from '../records/run-record.js';
 
@@ -33,14 +33,25 @@ export async function readRecords(paths: string[]): Promise<RunRecord[]> {
     } catch (e) {
       throw new ReportInputError(`${f}: not valid JSON (${(e as Error).message})`);
     }
-    for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
-      if (!r || typeof r !== 'object' || !Array.isArray((r as RunRecord).results)) {
-        throw new ReportInputError(`${f}: not a compress-bench run record (no "results" array)`);
-      }
+    const list: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+    for (const [i, r] of list.entries()) {
+      const where = list.length > 1 ? `${f} record ${i + 1}` : f;
+      const problem = recordProblem(r, where) ?? reportFieldsProblem(r as RunRecord, where);
+      if (problem) throw new ReportInputError(problem);
       records.push(r as RunRecord);
     }
   }
   return records;
+}
+
+/** What the reports read beyond what the gate needs (run facts, per-result sizes and settings). */
+function reportFieldsProblem(rec: RunRecord, where: string): string | undefined {
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+  if (typeof rec.startedAt !== 'string' || !Array.isArray(rec.argv) || !isObject(rec.harness) || !isObject(rec.environment)) {
+    return `${where} is not a RunRecord (it lacks startedAt, argv, harness or environment)`;
+  }
+  const j = rec.results.findIndex((r) => !isObject(r.settings) || typeof r.inputBytes !== 'number' || typeof r.outputBytes !== 'number' || !isObject(r.decompressor));
+  return j < 0 ? undefined : `${where}: results[${j}] lacks settings, inputBytes, outputBytes or decompressor`;
 }
 
 export const reportCommand: CommandModule = {
@@ -51,12 +62,17 @@ export const reportCommand: CommandModule = {
       .positional('records', { type: 'string', array: true, describe: 'Record files or folders (default: reports/runs)' })
       .option('out', { type: 'string', default: 'reports/leaderboard', describe: 'Output path without extension: writes OUT.md and OUT.html' })
       .option('title', { type: 'string', default: 'compress-bench leaderboard' })
-      .option('series', { type: 'string', describe: `${SERIES_AXES.join(' | ')}: draw bits/byte on seen and unseen inputs along the models' parameters or training steps (default: the records' own --series)` }),
+      .option('series', { type: 'string', describe: `${SERIES_AXES.join(' | ')}: draw bits/byte on seen and unseen inputs along the models' parameters or training steps (default: the records' own --series)` })
+      .option('all-runs', { type: 'boolean', default: false, describe: 'Keep every run\'s row where several runs hold the same compressor and settings on one input, each labelled with its run (default: the newest run only)' })
+      .example('$0 report reports/runs --out reports/leaderboard', 'one row per compressor and settings per input: the newest run of each'),
   handler: async (argv) => {
     const series = seriesOption(argv.series);
     const paths = (argv.records as string[] | undefined)?.length ? (argv.records as string[]) : ['reports/runs'];
-    const records = await readRecords(paths);
-    if (records.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
+    const read = await readRecords(paths);
+    if (read.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
+    const records = argv['all-runs'] ? labelRuns(read) : newestRuns(read);
+    const dropped = read.reduce((n, r) => n + r.results.length, 0) - records.reduce((n, r) => n + r.results.length, 0);
+    if (dropped) process.stderr.write(`compress-bench: report: ${dropped} row${dropped === 1 ? '' : 's'} of older runs left out (a newer run has the same compressor and settings on that input; --all-runs keeps them)\n`);
     const out = argv.out as string;
     await writeFileAtomic(`${out}.md`, leaderboardMarkdown(records, { series }));
     await writeFileAtomic(`${out}.html`, leaderboardHtml(records, { title: argv.title as string, series }));
