@@ -97,7 +97,8 @@ export const seriesCommand: CommandModule = {
     y
       .positional('records', { type: 'string', array: true, describe: 'Record files or folders' })
       .option('series', { type: 'string', default: 'params', describe: SERIES_AXES.join(' | ') })
-      .option('json', { type: 'boolean', default: false }),
+      .option('json', { type: 'boolean', default: false })
+      .example('$0 series reports/records --series params', 'the committed suite records along model size'),
   handler: async (argv) => {
     const records = await readRecords(argv.records as string[]);
     const s = buildSeries(records, seriesOption(argv.series)!);
@@ -132,7 +133,8 @@ export const checkCommand: CommandModule = {
       .option('model-dir', { type: 'string', describe: 'Passed to the re-run' })
       .option('allow-missing', { type: 'boolean', default: false, describe: 'Pass even when baseline rows have no counterpart in the run (default: exit 1)' })
       .option('json', { type: 'boolean', default: false })
-      .example('$0 check --baseline reports/records/canterbury-text-sample4096-order-k.json', 're-run the recorded suite and protocol, gate on it'),
+      .example('$0 check --baseline baselines/embedded.alice29.json', "re-run the baseline's own command line and gate on it")
+      .example('$0 check --baseline baselines/embedded.alice29.json reports/runs', 'gate records you already have (every baseline row must be there)'),
   handler: async (argv) => {
     let baselineText: string;
     try {
@@ -184,7 +186,8 @@ export const compareCommand: CommandModule = {
       .positional('a', { type: 'string', demandOption: true })
       .positional('b', { type: 'string', demandOption: true })
       .option('by', { type: 'string', choices: ['compressor', 'model'], coerce: oneOf('by', ['compressor', 'model'] as const), default: 'model', describe: 'Match rows by compressor name, or by model family ignoring dtype' })
-      .option('tolerance', { type: 'string', default: '0.5%', describe: 'Differences within this are reported as unchanged' }),
+      .option('tolerance', { type: 'string', default: '0.5%', describe: 'Differences within this are reported as unchanged' })
+      .example('$0 compare baselines/dtypes/gpt2-docmix-7m.fp32.json baselines/dtypes/gpt2-docmix-7m.q8.json', 'fp32 against q8 of one model'),
   handler: async (argv) => {
     const [a, b] = [await readRecords([argv.a as string]), await readRecords([argv.b as string])];
     const labels: [string, string] = [String(argv.a).split('/').pop()!, String(argv.b).split('/').pop()!];

@@ -160,7 +160,10 @@ export const suiteCommand: CommandModule = {
       .option('record', { type: 'boolean', default: true })
       .option('json', { type: 'boolean', default: false })
       .option('quiet', { alias: 'q', type: 'boolean', default: false })
-      .option('expect-protocol', { type: 'string', describe: 'Refuse to run unless the suite protocol hash is this (check uses it)' }),
+      .option('expect-protocol', { type: 'string', describe: 'Refuse to run unless the suite protocol hash is this (check uses it)' })
+      .example('$0 suite list', 'the suites, their protocols and whether their inputs are here')
+      .example('$0 suite snappy-mixed -m order-k --sample 4096', 'run a suite under its protocol (its corpus: corpora fetch snappy)')
+      .example('$0 suite report reports/records --out reports/leaderboard', 'the suite leaderboard from the committed records'),
   handler: async (argv) => {
     const name = String(argv.name);
     if (name === 'list') return listSuites(dataDirs(argv['data-dir']));
