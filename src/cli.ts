@@ -31,7 +31,8 @@ import { join } from 'node:path';
 import type { ChunkResult, ResultRecord, RunRecord, SeriesAxis } from './records/run-record.js';
 import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
-import { listCorpora, fetchCorpus, resolveInput } from './corpora/index.js';
+import { resolveInput } from './corpora/index.js';
+import { corporaCommand } from './cli/corpora-command.js';
 import type { CodecOptions } from './coding/lm-codec.js';
 import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
@@ -473,24 +474,7 @@ export function buildCli(args: string[]) {
     .command(seriesCommand)
     .command(jointCommand)
     .command(suiteCommand)
-    .command('corpora', 'Known corpora: list, fetch', (y) =>
-      y
-        .example('$0 corpora list', 'every registered corpus and whether it is here')
-        .example('$0 corpora fetch snappy/alice29.txt canterbury', 'one file and a whole collection, verified by SHA-256')
-        .command('list', 'List registered corpora with sizes and hashes', (yy) => yy.example('$0 corpora list', 'every registered corpus and whether it is here'), () => {
-          for (const c of listCorpora()) {
-            const splits = Object.keys(c.splits);
-            process.stdout.write(
-              `${c.name.padEnd(28)} ${c.bytes.toLocaleString('en-US').padStart(15)} B  ${c.sha256 ? c.sha256.slice(0, 16) + '…' : 'sha256 unverified'}` +
-                `${splits.length ? `  splits: ${splits.join(', ')}` : ''}\n`,
-            );
-          }
-        })
-        .command('fetch <names..>', 'Download, verify (SHA-256) and cache corpora', (yy) => yy.positional('names', { type: 'string', array: true }).example('$0 corpora fetch snappy/alice29.txt canterbury', 'one file and a whole collection'), async (argv) => {
-          for (const name of argv.names as string[]) process.stdout.write((await fetchCorpus(name)) + '\n');
-        })
-        .demandCommand(1, 'corpora list | corpora fetch NAME'),
-    )
+    .command(corporaCommand)
     .strict()
     .help()
     .version()

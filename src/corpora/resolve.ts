@@ -74,8 +74,17 @@ export async function resolveInput(spec: string, options: ResolveOptions = {}): 
   throw new Error(`no such file or corpus: ${spec} (corpora: ${corpora.map((c) => c.name).filter((n) => !n.includes('/')).join(', ')}, or collection/file such as silesia/dickens)`);
 }
 
-async function resolveCorpus(entry: CorpusEntry, split: string | undefined, cacheDir: string, searchDirs: readonly string[]): Promise<ResolvedInput> {
-  const range = rangeFor(entry, split);
+/** Where an entry was found intact (`found`), and every copy turned down on the way (`rejected`). */
+export interface LocatedCorpus {
+  found?: { path: string; bytes: number; sha256: string };
+  rejected: string[];
+}
+
+/**
+ * The first candidate path holding the entry intact: the size is checked first (a stat), the
+ * SHA-256 only for a file of the right size, and from the verified cache when unchanged.
+ */
+export async function locateCorpus(entry: CorpusEntry, cacheDir: string, searchDirs: readonly string[] = DEFAULT_SEARCH_DIRS): Promise<LocatedCorpus> {
   const rejected: string[] = [];
   for (const path of candidatePaths(entry, cacheDir, searchDirs)) {
     const size = await fileSize(path);
@@ -89,17 +98,24 @@ async function resolveCorpus(entry: CorpusEntry, split: string | undefined, cach
       rejected.push(`${path} has SHA-256 ${sha256}, expected ${entry.sha256}`);
       continue;
     }
-    return {
-      path,
-      name: split ? `${entry.name}:${split}` : entry.name,
-      corpus: entry.name,
-      ...(split ? { split } : {}),
-      ...range,
-      fileBytes: size,
-      fileSha256: sha256,
-    };
+    return { found: { path, bytes: size, sha256 }, rejected };
   }
-  throw new CorpusNotPresentError(entry, cachePathFor(entry, cacheDir), rejected);
+  return { rejected };
+}
+
+async function resolveCorpus(entry: CorpusEntry, split: string | undefined, cacheDir: string, searchDirs: readonly string[]): Promise<ResolvedInput> {
+  const range = rangeFor(entry, split);
+  const { found, rejected } = await locateCorpus(entry, cacheDir, searchDirs);
+  if (!found) throw new CorpusNotPresentError(entry, cachePathFor(entry, cacheDir), rejected);
+  return {
+    path: found.path,
+    name: split ? `${entry.name}:${split}` : entry.name,
+    corpus: entry.name,
+    ...(split ? { split } : {}),
+    ...range,
+    fileBytes: found.bytes,
+    fileSha256: found.sha256,
+  };
 }
 
 /**
