@@ -15,7 +15,7 @@ async function list(): Promise<void> {
     const where =
       status.state === 'present' ? `  at ${status.path}${status.verified ? '' : ' (size checked; no pinned SHA-256)'}` : status.state === 'corrupt' ? `  (${status.why})` : '';
     process.stdout.write(
-      `${c.name.padEnd(28)} ${c.bytes.toLocaleString('en-US').padStart(15)} B  ${c.sha256 ? c.sha256.slice(0, 16) + '…' : 'sha256 unpinned  '}  ${status.state.padEnd(7)}` +
+      `${c.name.padEnd(28)} ${c.bytes.toLocaleString('en-US').padStart(15)} B  ${c.sha256 ? c.sha256.slice(0, 16) + '…' : 'sha256 unverified'}  ${status.state.padEnd(7)}` +
         `${splits.length ? `  splits: ${splits.join(', ')}` : ''}${where}\n`,
     );
   }
