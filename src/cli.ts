@@ -4,13 +4,14 @@
  * Exit codes: 0 success · 1 verification failed (round trip, regression gate) · 2 bad usage or
  * input (missing file, unknown model, corrupted archive, model mismatch).
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
+import { yargs, helpWidth, EXIT_CODES_EPILOGUE } from './cli/yargs.js';
 import { hideBin } from 'yargs/helpers';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { writeOutput, STDIO_ARG, isStdio } from './common/output.js';
 import { RoundTripError } from './joint/verified-size.js';
-import { MIX_PREFIX, loadModelOrMix } from './cli/model-lookup.js';
+import { MIX_PREFIX, loadModelOrMix, requireContext } from './cli/model-lookup.js';
 import { isMixStep, parseMixStep } from './mix/settings.js';
 import { UsageError, wholeNumber, modelNames, byteSize, shardSpec, list, resolveShard, modelOptions, codecOptions, codecFrom, modelRequest, type ArgsOf } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
@@ -27,7 +28,8 @@ import { join } from 'node:path';
 import type { ResultRecord, RunRecord, SeriesAxis } from './records/run-record.js';
 import { progressBar, progressEnabled } from './cli/progress.js';
 import { resultsTable } from './cli/table.js';
-import { listCorpora, fetchCorpus, resolveInput, useDataDirs } from './corpora/index.js';
+import { resolveInput, useDataDirs } from './corpora/index.js';
+import { corporaCommand } from './cli/corpora-command.js';
 import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
 import { runSuite, suiteCommand, suiteRunOptions } from './cli/suite-command.js';
@@ -39,8 +41,6 @@ import { generalizationGaps } from './records/generalization.js';
 import { buildSeries, parseSeriesAxis, seriesText } from './reports/series.js';
 
 export { UsageError };
-
-const COMMANDS = ['compress', 'decompress', 'merge', 'report', 'check', 'compare', 'series', 'joint', 'corpora', 'suite'];
 
 /** `-m/--model`, validated (repeatable). */
 const modelOption = (describe: string) => ({ alias: 'm', type: 'string' as const, coerce: modelNames, describe });
@@ -63,10 +63,7 @@ async function loadInputs(specs: string[], offset: number, limit: number | undef
       continue;
     }
     const r = await resolveInput(spec).catch((e) => {
-      const msg = e instanceof Error ? e.message : String(e);
-      // A bare word that is neither a file nor a corpus is most likely a mistyped command.
-      if (/^[\w-]+$/.test(spec)) throw new UsageError(`${spec}: unknown command or no such file (commands: ${COMMANDS.join(', ')}; ${msg})`);
-      throw new UsageError(msg);
+      throw new UsageError(e instanceof Error ? e.message : String(e));
     });
     if (offset >= r.length && r.length > 0) throw new UsageError(`${spec}: --offset ${offset} is beyond its ${r.length} bytes; accepted values: 0 to ${r.length - 1}`);
     out.push(
@@ -102,7 +99,10 @@ const mainJobOptions = (y: Argv) =>
     .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code each input as independent chunks of this size (8MB, 64KiB), each verified and saved as it finishes; results are sums over chunks' })
     .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run only part I of N (0-based, I/N) of the work (inputs × chunks × models) into RECORD_DIR/shard-I-of-N.json (resumed if it exists); "auto": from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID' })
     .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards (the Job\'s completions, the Slurm array\'s size; also env COMPRESS_BENCH_SHARD_COUNT; Slurm default SLURM_ARRAY_TASK_COUNT)' })
-    .option('series', { type: 'string', coerce: (v: unknown) => (v === undefined ? undefined : usage(() => parseSeriesAxis(v))), describe: 'params | step: also print bits/byte on seen and unseen inputs along the models\' parameters or training steps' });
+    .option('series', { type: 'string', coerce: (v: unknown) => (v === undefined ? undefined : usage(() => parseSeriesAxis(v))), describe: 'params | step: also print bits/byte on seen and unseen inputs along the models\' parameters or training steps' })
+    .example('$0 -m order-k --baselines gzip:9,zstd:19 corpora/samples/gpl-3.0.txt', 'score order-k and two baselines on a file, write reports/runs/<time>-gpl-3.0.txt.json')
+    .example('$0 -m order-k --chunk 8KiB --shard 0/2 corpora/samples/gpl-3.0.txt', 'half of a chunked run, into reports/runs/shard-0-of-2.json (then merge)')
+    .example('$0 --suite canterbury-text -m order-k --sample 4096', 'a suite under its protocol (same as: $0 suite canterbury-text …)');
 
 type MainJobArgs = ArgsOf<typeof mainJobOptions>;
 
@@ -229,7 +229,9 @@ async function compressCommand(a: { input: string; output?: string; force?: bool
   const output = outputOf(a, 'compress', 'archive');
   const codec = codecFrom(a);
   const [input] = await loadInputs([a.input], 0, undefined);
-  const lm = new LmCompressor(await loadModelOrMix({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context }), codec);
+  const model = await loadModelOrMix({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context });
+  await requireContext(model, a.context);
+  const lm = new LmCompressor(model, codec);
   if (a.chunk !== undefined) {
     const show = progressEnabled(a.quiet);
     let bar: ReturnType<typeof progressBar> | undefined;
@@ -304,7 +306,8 @@ async function decompressCommand(a: { input: string; output?: string; force?: bo
 }
 
 export function buildCli(args: string[]) {
-  return yargs(args)
+  const cli = yargs(args);
+  return cli
     .scriptName('compress-bench')
     .option('data-dir', { type: 'string', global: true, describe: 'A folder where corpus files already are, searched after ./corpus/ (repeatable; also env COMPRESS_BENCH_DATA_DIR, colon-separated)' })
     .middleware((argv) => useDataDirs(list(argv['data-dir'])))
@@ -317,10 +320,12 @@ export function buildCli(args: string[]) {
       (y) =>
         codecOptions(modelOptions(y))
           .positional('input', { type: 'string', demandOption: true })
-          .option('model', modelOption('Default: the embedded model'))
+          .option('model', modelOption('Model id, alias (gpt2), folder, order-k[:K], or mix:MODEL (that model mixed with online match and context models). Default: the embedded model'))
           .option('output', { alias: 'o', type: 'string', describe: 'The archive to write (required; - is stdout). An existing file is kept unless -f; a missing folder is refused, not created' })
           .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output file (never the input itself)' })
-          .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code independent chunks of this size (8MB, 64KiB) into one container; each is verified on decompress' }),
+          .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code independent chunks of this size (8MB, 64KiB) into one container; each is verified on decompress' })
+          .example('$0 compress corpora/samples/gpl-3.0.txt -m order-k -o gpl.txt.cbz', 'an order-k archive (decompress gpl.txt.cbz restores gpl.txt)')
+          .example('cat corpora/samples/gpl-3.0.txt | $0 compress - -m mix:order-k -o - > gpl.cbz', 'stdin to stdout, with the mix over order-k'),
       async (argv) => {
         process.exitCode = await compressCommand(argv);
       },
@@ -335,7 +340,9 @@ export function buildCli(args: string[]) {
           .option('output', { alias: 'o', type: 'string', describe: 'The file to write (- is stdout; default: the archive name minus .cbz). An existing file is kept unless -f; a missing folder is refused' })
           .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output file (never the input itself)' })
           .option('download', { type: 'boolean', default: false, describe: "Allow downloading the archive's model from the Hub (off: local models only)" })
-          .option('allow-other-runtime', { type: 'boolean', default: false, describe: 'Decode an archive made on another runtime/hardware (the checksum still guards the output)' }),
+          .option('allow-other-runtime', { type: 'boolean', default: false, describe: 'Decode an archive made on another runtime/hardware (the checksum still guards the output)' })
+          .example('$0 decompress gpl.txt.cbz', 'restore gpl.txt (refused if it exists; -f to replace it)')
+          .example('$0 decompress - -o - < gpl.cbz > gpl.txt', 'stdin to stdout'),
       async (argv) => {
         process.exitCode = await decompressCommand(argv);
       },
@@ -348,7 +355,8 @@ export function buildCli(args: string[]) {
           .positional('partials', { type: 'string', array: true, describe: 'The shard records (shard-I-of-N.json)' })
           .option('output', { alias: 'o', type: 'string', describe: 'The merged record to write (required)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]}' })
-          .option('quiet', { alias: 'q', type: 'boolean', default: false }),
+          .option('quiet', { alias: 'q', type: 'boolean', default: false })
+          .example('$0 merge reports/runs/shard-0-of-2.json reports/runs/shard-1-of-2.json -o merged.json', 'after both shards of: $0 -m order-k --chunk 8KiB --shard I/2 corpora/samples/gpl-3.0.txt'),
       async (argv) => {
         process.exitCode = await mergeCommand(argv);
       },
@@ -359,26 +367,12 @@ export function buildCli(args: string[]) {
     .command(seriesCommand)
     .command(jointCommand)
     .command(suiteCommand)
-    .command('corpora', 'Known corpora: list, fetch', (y) =>
-      y
-        .command('list', 'List registered corpora with sizes and hashes', {}, () => {
-          for (const c of listCorpora()) {
-            const splits = Object.keys(c.splits);
-            process.stdout.write(
-              `${c.name.padEnd(28)} ${c.bytes.toLocaleString('en-US').padStart(15)} B  ${c.sha256 ? c.sha256.slice(0, 16) + '…' : 'sha256 unverified'}` +
-                `${splits.length ? `  splits: ${splits.join(', ')}` : ''}\n`,
-            );
-          }
-        })
-        .command('fetch <names..>', 'Download, verify (SHA-256) and cache corpora', (yy) => yy.positional('names', { type: 'string', array: true }), async (argv) => {
-          for (const name of argv.names as string[]) process.stdout.write((await fetchCorpus(name)) + '\n');
-        })
-        .demandCommand(1, 'corpora list | corpora fetch NAME'),
-    )
+    .command(corporaCommand)
     .strict()
     .help()
     .version()
-    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    .wrap(helpWidth(cli))
+    .epilogue(EXIT_CODES_EPILOGUE)
     .fail((msg, err) => {
       // yargs' own messages span lines ("Invalid values:\n  Argument: …"): keep them on one.
       throw err ?? new UsageError(msg.replace(/\s*\n\s*/g, ' '));

@@ -7,17 +7,17 @@
 import { describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './helpers/shared.js';
+import { HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY } from './helpers/shared.js';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 
 /** Run the binary in `cwd` with optional stdin; never throws. */
-function run(args: string[], opts: { cwd: string; stdin?: Uint8Array }): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+function run(args: string[], opts: { cwd: string; stdin?: Uint8Array; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, HF_HUB_OFFLINE: '1' } });
+    const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, HF_HUB_OFFLINE: '1', ...opts.env } });
     const out: Buffer[] = [];
     let err = '';
     p.stdout.on('data', (d: Buffer) => out.push(d));
@@ -294,5 +294,182 @@ describe('resume contract', () => {
     const bad = cli(['--suite', 'pair', '-m', 'order-k', '--chunk', '2KiB']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--suite pair: --chunk cannot be given with a suite/);
+  });
+});
+
+/** Every file under `dir` with its bytes, to show a command changed nothing. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(p, readFileSync(p).toString('base64'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A work folder with its own corpus cache, so nothing outside it is found or written. */
+function corpusWorkdir(): { dir: string; env: NodeJS.ProcessEnv; cache: string } {
+  const dir = workdir();
+  const root = join(dir, 'cache');
+  mkdirSync(root);
+  return { dir, env: { COMPRESS_BENCH_CACHE: root }, cache: join(root, 'corpora') };
+}
+
+describe('corpus names', () => {
+  test('corpus/NAME, corpora/NAME and NAME answer as NAME:split does: not present, fetch or place it', async () => {
+    const { dir, env, cache } = corpusWorkdir();
+    const before = snapshot(dir);
+    const split = await run(['enwik8:test', '-m', 'order-k', '-q'], { cwd: dir, env });
+    expect(split.code).toBe(2);
+    const expected = `compress-bench: enwik8 is not present; run \`compress-bench corpora fetch enwik8\` or place the file at ${join(cache, 'enwik8')}\n`;
+    expect(split.stderr).toBe(expected);
+    for (const spec of ['corpus/enwik8', 'corpora/enwik8', 'enwik8']) {
+      const r = await run([spec, '-m', 'order-k', '-q'], { cwd: dir, env });
+      expect(r.code, spec).toBe(2);
+      expect(r.stderr, spec).toBe(expected);
+    }
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  test('a bare name that is neither a file nor a corpus: no such file or corpus, one line', async () => {
+    const { dir, env } = corpusWorkdir();
+    const r = await run(['nosuchthing', '-m', 'order-k', '-q'], { cwd: dir, env });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toMatch(/^compress-bench: no such file or corpus: nosuchthing \(corpora: enwik8/);
+    expect(r.stderr).not.toMatch(/unknown command/);
+  });
+});
+
+describe.skipIf(!existsSync(SNAPPY))('corpora list and fetch', () => {
+  test('list marks each entry present, absent or corrupt', async () => {
+    const { dir, env, cache } = corpusWorkdir();
+    mkdirSync(join(dir, 'corpus'));
+    copyFileSync(join(SNAPPY, 'alice29.txt'), join(dir, 'corpus', 'alice29.txt'));
+    mkdirSync(cache);
+    writeFileSync(join(cache, 'enwik8'), 'not enwik8');
+    const r = await run(['corpora', 'list'], { cwd: dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    const line = (name: string) => r.stdout.toString().split('\n').find((l) => l.startsWith(`${name} `)) ?? '';
+    expect(line('snappy/alice29.txt')).toMatch(/ present {2}at corpus\/alice29\.txt$/);
+    expect(line('enwik8')).toMatch(/ corrupt .*has 10 bytes, expected 100000000/);
+    expect(line('text8')).toMatch(/ absent /);
+    expect(r.stdout.toString()).toMatch(/\n\d+ present, \d+ absent, 1 corrupt/);
+  });
+
+  test('fetch of a present, verified file says where and downloads nothing', async () => {
+    const { dir, env, cache } = corpusWorkdir();
+    mkdirSync(join(dir, 'corpus'));
+    copyFileSync(join(SNAPPY, 'alice29.txt'), join(dir, 'corpus', 'alice29.txt'));
+    const r = await run(['corpora', 'fetch', 'snappy/alice29.txt'], { cwd: dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('snappy/alice29.txt: present and verified at corpus/alice29.txt\n');
+    expect(r.stdout.toString()).toBe('corpus/alice29.txt\n');
+    expect(existsSync(join(cache, 'snappy', 'alice29.txt'))).toBe(false);
+    expect(Buffer.compare(readFileSync(join(dir, 'corpus', 'alice29.txt')), readFileSync(join(SNAPPY, 'alice29.txt')))).toBe(0);
+  });
+});
+
+describe('report', () => {
+  const inputRows = (md: string, compressor: string) => md.split('\n').filter((l) => l.startsWith('| ') && l.split(' | ')[1]?.startsWith(compressor));
+
+  test('two runs on one input: one row per compressor (the newest); --all-runs keeps both, labelled by run', async () => {
+    const dir = workdir();
+    for (let i = 0; i < 2; i++) expect((await run(['a.txt', '-m', 'order-k', '--baselines', 'gzip:9', '--record-dir', 'recs', '-q'], { cwd: dir })).code).toBe(0);
+    const records = readdirSync(join(dir, 'recs')).sort();
+    expect(records).toHaveLength(2);
+    const newest = JSON.parse(readFileSync(join(dir, 'recs', records[1]!), 'utf8'));
+    const r = await run(['report', 'recs', '--out', 'rep'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/2 rows of older runs left out .*--all-runs keeps them/);
+    const md = readFileSync(join(dir, 'rep.md'), 'utf8');
+    // The summary and the a.txt table: one gzip:9 row each, and the newest run is the one listed.
+    expect(inputRows(md, 'gzip:9')).toHaveLength(2);
+    expect(inputRows(md, 'order-k:3')).toHaveLength(2);
+    expect(md).toContain(newest.startedAt);
+    const all = await run(['report', 'recs', '--all-runs', '--out', 'all'], { cwd: dir });
+    expect(all.code, all.stderr).toBe(0);
+    const allMd = readFileSync(join(dir, 'all.md'), 'utf8');
+    const labelled = inputRows(allMd, 'gzip:9 [run ');
+    expect(labelled).toHaveLength(4);
+    expect(new Set(labelled.map((l) => /\[run [^\]]+\]/.exec(l)![0])).size).toBe(2);
+  });
+
+  test('a broken or foreign JSON file is one line, exit 2, and nothing is written', async () => {
+    const dir = workdir();
+    writeFileSync(join(dir, 'broken.json'), '{broken');
+    writeFileSync(join(dir, 'foreign.json'), '{"results":[{}]}');
+    writeFileSync(join(dir, 'half.json'), '{"recordVersion":1,"results":[{"compressor":"x"}]}');
+    const before = snapshot(dir);
+    for (const [file, message] of [
+      ['broken.json', /^compress-bench: broken\.json: not valid JSON/],
+      ['foreign.json', /^compress-bench: foreign\.json is not a RunRecord \(no recordVersion\)/],
+      ['half.json', /^compress-bench: half\.json: results\[0\] lacks compressor/],
+    ] as const) {
+      const r = await run(['report', file, '--out', 'rep'], { cwd: dir });
+      expect(r.code, file).toBe(2);
+      expect(oneLine(r.stderr), r.stderr).toBe(true);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe('help', () => {
+  const COMMANDS = ['', 'compress', 'decompress', 'merge', 'report', 'check', 'compare', 'series', 'joint', 'suite', 'corpora', 'corpora list', 'corpora fetch'];
+  const help = async (command: string) => {
+    const r = await run([...command.split(' ').filter(Boolean), '--help'], { cwd: ROOT });
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.toString();
+  };
+
+  test('wrapped at word boundaries within 80 columns (not a terminal), with an example in every command', async () => {
+    for (const command of COMMANDS) {
+      const text = await help(command);
+      expect(Math.max(...text.split('\n').map((l) => [...l].length)), command).toBeLessThanOrEqual(80);
+      expect(text, command).toMatch(/\nExamples:\n {2}compress-bench /);
+    }
+    // Each was cut mid-word by the ESM build's placeholder ("colon-s / eparated").
+    expect(await help('compress')).toMatch(/COMPRESS_BENCH_MODEL_DIR, colon-separated\)/);
+  });
+
+  test('exit codes in the top-level help; compress names mix:, joint does not offer --external, check names real files', async () => {
+    expect((await help('')).replace(/\s+/g, ' ')).toMatch(/Exit codes: 0 success · 1 a regression \(check\), a failed round trip, or an internal error .* 2 bad usage or bad data .* 130 interrupted/);
+    expect(await help('compress')).toMatch(/mix:MODEL/);
+    expect(await help('joint')).not.toMatch(/--external/);
+    const examples = (await help('check')).split('\nExamples:\n')[1] ?? '';
+    const files = [...examples.matchAll(/\b(baselines\/\S+\.json)/g)].map((m) => m[1]!);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(existsSync(join(ROOT, f)), f).toBe(true);
+  });
+});
+
+describe('a failed round trip says where', () => {
+  test('--external whose decompressor truncates: exit 1, the offset and both lengths on one line', async () => {
+    const dir = workdir();
+    const before = snapshot(dir);
+    const r = await run(['a.txt', '-m', 'none', '--baselines', 'none', '--external', 'bad=cat', '--external-decompress', 'bad=head -c 10', '--no-record', '-q'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    const lines = r.stdout.toString().split('\n').filter((l) => l.includes('round trip failed'));
+    expect(lines).toEqual([`✗ bad: round trip failed: decoded 10 bytes, expected ${TEXT.length}; first difference at byte 10 (the decoded copy ends there)`]);
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
+
+describe.skipIf(!HAVE_SHARED)('--context above the model\'s own', () => {
+  test('exit 2 naming the model\'s limit, for compress and the main job; nothing written', async () => {
+    const dir = workdir();
+    const before = snapshot(dir);
+    const model = ['-m', SMALL_MODEL, '--model-dir', SHARED_MODELS, '--context', '99999', '-q'];
+    for (const args of [['compress', 'a.txt', '-o', 'ctx.cbz', ...model], ['a.txt', '--baselines', 'none', '--record-dir', 'runs', ...model]]) {
+      const r = await run(args, { cwd: dir });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`compress-bench: --context 99999 exceeds ${SMALL_MODEL}'s context of 1024 tokens; accepted values: 2 to 1024\n`);
+    }
+    expect(snapshot(dir)).toEqual(before);
   });
 });

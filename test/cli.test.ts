@@ -199,7 +199,7 @@ describe('bad input: one line on stderr, exit 2', () => {
     ['--threads 0', [...OK, '--threads', '0'], /--threads: "0" is not accepted; accepted values: a positive whole number of threads$/],
     ['-m with no value', ['package.json', '-m'], /^compress-bench: -m\/--model needs a value; accepted values: a model id .*order-k\[:K\], or none \(baselines only\)$/],
     ['-m eating the only input', ['-m', 'package.json'], /-m\/--model package.json: a file, not a model, and no input files/],
-    ['a bogus subcommand', ['bogus'], /^compress-bench: bogus: unknown command or no such file \(commands: compress, decompress, merge, report, check, compare, series, joint, corpora, suite; /],
+    ['a bogus subcommand', ['bogus'], /^compress-bench: no such file or corpus: bogus \(corpora: /],
     ['compress without -o', ['compress', '--model', 'order-k', 'package.json'], /^compress-bench: compress needs -o\/--output FILE: where to write the archive$/],
     ['decompress without -o', ['decompress', 'some.archive'], /^compress-bench: decompress needs -o\/--output FILE/],
     ['check with a missing baseline', ['check', '--baseline', 'baselines/no-such-baseline.json'], /^compress-bench: --baseline baselines\/no-such-baseline.json: no such file$/],

@@ -3,7 +3,7 @@ import type { Compressor } from '../compressors/compressor.js';
 import { LmCompressor } from '../compressors/lm.js';
 import type { CodecOptions } from '../coding/lm-codec.js';
 import { modelFacts } from '../records/generalization.js';
-import { MIX_PREFIX, loadModelOrMix } from './model-lookup.js';
+import { MIX_PREFIX, loadModelOrMix, requireContext } from './model-lookup.js';
 import { UsageError, list, modelRequest, type ModelArgs } from './options.js';
 
 /** `-m none`: baselines only, no language model. */
@@ -25,6 +25,7 @@ export async function lmCompressors(
   const out: Compressor[] = [];
   for (const m of [...plain, ...mixes]) {
     const lm = await loadModelOrMix({ ...modelRequest(a, m), maxContext: codec.contextLength });
+    await requireContext(lm, codec.contextLength);
     try {
       modelFacts(lm.identity); // a malformed or stale model card fails here, before any work
     } catch (e) {

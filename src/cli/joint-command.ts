@@ -15,7 +15,7 @@ import { RoundTripError } from '../joint/verified-size.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { jointHtml } from '../reports/joint-html.js';
 import { progressBar, progressEnabled } from './progress.js';
-import { requireAvailable, SKIP_MISSING_DESCRIBE } from './available.js';
+import { requireAvailable } from './available.js';
 import { MIX_PREFIX, loadModelOrMix } from './model-lookup.js';
 import { UsageError, list, modelNames, modelOptions, modelRequest, wholeNumber, type ArgsOf, type OptionsOf } from './options.js';
 
@@ -33,14 +33,15 @@ function builder(y: Argv) {
     .option('model', { alias: 'm', type: 'string', coerce: modelNames, describe: 'Model id, alias, folder or order-k[:K]; repeatable. None: baselines only' })
     .option('mix', { type: 'string', coerce: modelNames, describe: 'Also run mix:MODEL (the model mixed with online match and context models); repeatable' })
     .option('baselines', { type: 'string', default: DEFAULT_BASELINES, describe: BASELINES_SYNTAX })
-    .option('skip-missing', { type: 'boolean', default: false, describe: SKIP_MISSING_DESCRIBE })
+    .option('skip-missing', { type: 'boolean', default: false, describe: 'Leave out baselines whose command is not on PATH (each is named on stderr) instead of failing' })
     .option('limit', { type: 'string', coerce: wholeNumber('limit', 0, 'a whole number of bytes ≥ 0 (0 = whole inputs)'), default: DEFAULT_JOINT_LIMIT, describe: 'Bytes taken from the start of each input (0 = whole inputs: slow for LMs)' })
     .option('primer-tokens', { type: 'string', coerce: wholeNumber('primer-tokens', 0, 'a whole number of tokens ≥ 0'), describe: "LMs: tokens of A primed before B in direct conditional coding (default: half the model's context)" })
     .option('self', { type: 'boolean', default: false, describe: 'Also code each input after itself (A‖A): how much each compressor can copy' })
     .option('reach-split', { type: 'boolean', default: true, describe: "Split the gain into within/beyond reach (codes A's last window before B when A exceeds it; --no-reach-split skips)" })
     .option('conditional', { type: 'boolean', default: true, describe: 'LMs: also code B after a primer of A directly (--no-conditional skips)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON (schema in docs/joint.md)' })
-    .option('html', { type: 'string', describe: 'Write a self-contained HTML page (heatmaps, dendrograms) to this file' });
+    .option('html', { type: 'string', describe: 'Write a self-contained HTML page (heatmaps, dendrograms) to this file' })
+    .example('$0 joint -m order-k --baselines gzip:9 README.md docs/design.md', 'what each compressor gains by coding the two files together');
 }
 
 type JointOptions = OptionsOf<typeof builder>;

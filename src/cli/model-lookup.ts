@@ -31,6 +31,17 @@ export async function loadModelOrMix(req: ModelRequest, hint?: string, settings?
   }
 }
 
+/**
+ * `--context N` above what the model was built for is refused (exit 2), never clamped silently:
+ * the model was loaded with `maxContext: N`, so a smaller `contextLength` is the model's own limit.
+ */
+export async function requireContext(model: LanguageModel, context: number | undefined): Promise<void> {
+  if (context === undefined || !(model.contextLength < context)) return;
+  const limit = model.contextLength;
+  await model.dispose();
+  throw new UsageError(`--context ${context} exceeds ${model.identity.id}'s context of ${limit} tokens; accepted values: 2 to ${limit}`);
+}
+
 const isOrderK = (id: string) => /^order-k(?::\d+)?$/.test(id);
 
 /** Where a model id was looked for, as one phrase: `/a/gpt2, /b/gpt2 (COMPRESS_BENCH_MODEL_DIR), ~/.cache/…/hub/gpt2 (cache)`. */

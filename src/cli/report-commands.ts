@@ -10,7 +10,7 @@ import type { RunRecord, ResultRecord } from '../records/run-record.js';
 import { newRunRecord } from '../records/write.js';
 import { writeFileAtomic } from '../common/atomic.js';
 import { oneOf } from './options.js';
-import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords } from '../reports/index.js';
+import { leaderboardHtml, leaderboardMarkdown, checkAgainstBaseline, parseTolerance, compareRecords, recordProblem, newestRuns, labelRuns } from '../reports/index.js';
 import { buildSeries, parseSeriesAxis, seriesText, SERIES_AXES } from '../reports/series.js';
 import type { SeriesAxis } from '../records/run-record.js';
 
@@ -33,14 +33,25 @@ export async function readRecords(paths: string[]): Promise<RunRecord[]> {
     } catch (e) {
       throw new ReportInputError(`${f}: not valid JSON (${(e as Error).message})`);
     }
-    for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
-      if (!r || typeof r !== 'object' || !Array.isArray((r as RunRecord).results)) {
-        throw new ReportInputError(`${f}: not a compress-bench run record (no "results" array)`);
-      }
+    const list: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+    for (const [i, r] of list.entries()) {
+      const where = list.length > 1 ? `${f} record ${i + 1}` : f;
+      const problem = recordProblem(r, where) ?? reportFieldsProblem(r as RunRecord, where);
+      if (problem) throw new ReportInputError(problem);
       records.push(r as RunRecord);
     }
   }
   return records;
+}
+
+/** What the reports read beyond what the gate needs (run facts, per-result sizes and settings). */
+function reportFieldsProblem(rec: RunRecord, where: string): string | undefined {
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+  if (typeof rec.startedAt !== 'string' || !Array.isArray(rec.argv) || !isObject(rec.harness) || !isObject(rec.environment)) {
+    return `${where} is not a RunRecord (it lacks startedAt, argv, harness or environment)`;
+  }
+  const j = rec.results.findIndex((r) => !isObject(r.settings) || typeof r.inputBytes !== 'number' || typeof r.outputBytes !== 'number' || !isObject(r.decompressor));
+  return j < 0 ? undefined : `${where}: results[${j}] lacks settings, inputBytes, outputBytes or decompressor`;
 }
 
 export const reportCommand: CommandModule = {
@@ -51,12 +62,17 @@ export const reportCommand: CommandModule = {
       .positional('records', { type: 'string', array: true, describe: 'Record files or folders (default: reports/runs)' })
       .option('out', { type: 'string', default: 'reports/leaderboard', describe: 'Output path without extension: writes OUT.md and OUT.html' })
       .option('title', { type: 'string', default: 'compress-bench leaderboard' })
-      .option('series', { type: 'string', describe: `${SERIES_AXES.join(' | ')}: draw bits/byte on seen and unseen inputs along the models' parameters or training steps (default: the records' own --series)` }),
+      .option('series', { type: 'string', describe: `${SERIES_AXES.join(' | ')}: draw bits/byte on seen and unseen inputs along the models' parameters or training steps (default: the records' own --series)` })
+      .option('all-runs', { type: 'boolean', default: false, describe: 'Keep every run\'s row where several runs hold the same compressor and settings on one input, each labelled with its run (default: the newest run only)' })
+      .example('$0 report reports/runs --out reports/leaderboard', 'one row per compressor and settings per input: the newest run of each'),
   handler: async (argv) => {
     const series = seriesOption(argv.series);
     const paths = (argv.records as string[] | undefined)?.length ? (argv.records as string[]) : ['reports/runs'];
-    const records = await readRecords(paths);
-    if (records.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
+    const read = await readRecords(paths);
+    if (read.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
+    const records = argv['all-runs'] ? labelRuns(read) : newestRuns(read);
+    const dropped = read.reduce((n, r) => n + r.results.length, 0) - records.reduce((n, r) => n + r.results.length, 0);
+    if (dropped) process.stderr.write(`compress-bench: report: ${dropped} row${dropped === 1 ? '' : 's'} of older runs left out (a newer run has the same compressor and settings on that input; --all-runs keeps them)\n`);
     const out = argv.out as string;
     await writeFileAtomic(`${out}.md`, leaderboardMarkdown(records, { series }));
     await writeFileAtomic(`${out}.html`, leaderboardHtml(records, { title: argv.title as string, series }));
@@ -81,7 +97,8 @@ export const seriesCommand: CommandModule = {
     y
       .positional('records', { type: 'string', array: true, describe: 'Record files or folders' })
       .option('series', { type: 'string', default: 'params', describe: SERIES_AXES.join(' | ') })
-      .option('json', { type: 'boolean', default: false }),
+      .option('json', { type: 'boolean', default: false })
+      .example('$0 series reports/records --series params', 'the committed suite records along model size'),
   handler: async (argv) => {
     const records = await readRecords(argv.records as string[]);
     const s = buildSeries(records, seriesOption(argv.series)!);
@@ -116,7 +133,8 @@ export const checkCommand: CommandModule = {
       .option('model-dir', { type: 'string', describe: 'Passed to the re-run' })
       .option('allow-missing', { type: 'boolean', default: false, describe: 'Pass even when baseline rows have no counterpart in the run (default: exit 1)' })
       .option('json', { type: 'boolean', default: false })
-      .example('$0 check --baseline reports/records/canterbury-text-sample4096-order-k.json', 're-run the recorded suite and protocol, gate on it'),
+      .example('$0 check --baseline baselines/embedded.alice29.json', "re-run the baseline's own command line and gate on it")
+      .example('$0 check --baseline baselines/embedded.alice29.json reports/runs', 'gate records you already have (every baseline row must be there)'),
   handler: async (argv) => {
     let baselineText: string;
     try {
@@ -168,7 +186,8 @@ export const compareCommand: CommandModule = {
       .positional('a', { type: 'string', demandOption: true })
       .positional('b', { type: 'string', demandOption: true })
       .option('by', { type: 'string', choices: ['compressor', 'model'], coerce: oneOf('by', ['compressor', 'model'] as const), default: 'model', describe: 'Match rows by compressor name, or by model family ignoring dtype' })
-      .option('tolerance', { type: 'string', default: '0.5%', describe: 'Differences within this are reported as unchanged' }),
+      .option('tolerance', { type: 'string', default: '0.5%', describe: 'Differences within this are reported as unchanged' })
+      .example('$0 compare baselines/dtypes/gpt2-docmix-7m.fp32.json baselines/dtypes/gpt2-docmix-7m.q8.json', 'fp32 against q8 of one model'),
   handler: async (argv) => {
     const [a, b] = [await readRecords([argv.a as string]), await readRecords([argv.b as string])];
     const labels: [string, string] = [String(argv.a).split('/').pop()!, String(argv.b).split('/').pop()!];

@@ -153,7 +153,11 @@ const builder = (y: Argv) =>
 export const suiteCommand: CommandModule<object, OptionsOf<typeof builder>> = {
   command: 'suite <name> [records..]',
   describe: 'Benchmark suites: `suite list`, `suite NAME -m MODEL …` (run it under its protocol), `suite report RECORDS… --out FILE`',
-  builder,
+  builder: (y) =>
+    builder(y)
+      .example('$0 suite list', 'the suites, their protocols and whether their inputs are here')
+      .example('$0 suite snappy-mixed -m order-k --sample 4096', 'run a suite under its protocol (its corpus: corpora fetch snappy)')
+      .example('$0 suite report reports/records --out reports/leaderboard', 'the suite leaderboard from the committed records'),
   handler: async (argv) => {
     const name = argv.name;
     if (name === 'list') return listSuites(dataDirs(argv.dataDir));

@@ -34,7 +34,9 @@ export function resultsTable(results: ResultRecord[]): string {
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
     const slice = rows[0].input.offset || rows[0].input.limit !== null ? ` (bytes ${rows[0].input.offset}..${rows[0].input.offset + rows[0].inputBytes} of ${int(rows[0].input.fileBytes)})` : '';
-    blocks.push([`${name}${slice}`, line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n'));
+    // A failed round trip says where, one line each under its block.
+    const failures = rows.filter((r) => !r.roundtrip).map((r) => `✗ ${r.compressor}: round trip failed: ${r.roundtripFailure ?? 'the decoded bytes differ'}`);
+    blocks.push([`${name}${slice}`, line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...failures].join('\n'));
   }
   return blocks.join('\n\n');
 }

@@ -10,7 +10,8 @@ import { describeError, downloadToFile, defaultFetch, type FetchImpl } from './d
 import { sha256File } from './hash.js';
 import { listCorpora, selectCorpora, type CorpusEntry } from './manifest.js';
 import { cachePathFor, defaultCacheDir } from './paths.js';
-import { cachedSha256, rememberSha256 } from './verified-cache.js';
+import { rememberSha256 } from './verified-cache.js';
+import { locateCorpus } from './resolve.js';
 import { extractZipMember } from './zip-member.js';
 
 export interface FetchCorpusOptions {
@@ -22,12 +23,15 @@ export interface FetchCorpusOptions {
   corpora?: CorpusEntry[];
   /** Progress and computed-hash lines; defaults to stderr, since a maintainer must see unpinned hashes. */
   log?: (line: string) => void;
+  /** Folders where a file already present needs no download (default: `corpus/` and the COMPRESS_BENCH_DATA_DIR folders). */
+  searchDirs?: readonly string[];
 }
 
 /**
- * Make `name` present in the cache and return its path: the file for a corpus file name
- * (`enwik8`, `silesia/dickens`), the collection directory for a collection (`canterbury`).
- * Files already cached with the right size and hash are not downloaded again.
+ * Make `name` present and return its path: the file for a corpus file name (`enwik8`,
+ * `silesia/dickens`), the collection directory for a collection (`canterbury`). A file already
+ * present with the right size and hash (in the cache or a search folder) is not downloaded
+ * again: it is logged as "present and verified at PATH".
  */
 export async function fetchCorpus(name: string, options: FetchCorpusOptions = {}): Promise<string> {
   const corpora = options.corpora ?? listCorpora();
@@ -42,30 +46,24 @@ export async function fetchCorpus(name: string, options: FetchCorpusOptions = {}
 
   // Entries sharing a primary source (one archive, many members) are fetched with one download.
   const bySource = new Map<string, CorpusEntry[]>();
+  const located: string[] = [];
   for (const entry of entries) {
-    if (await isCachedAndValid(entry, cacheDir, log)) continue;
+    const { found, rejected } = await locateCorpus(entry, cacheDir, options.searchDirs);
+    for (const why of rejected) log(`${entry.name}: ${why}; ${found ? 'not used' : 'downloading again'}`);
+    if (found) {
+      log(`${entry.name}: present and ${entry.sha256 === null ? 'size checked (no pinned SHA-256)' : 'verified'} at ${found.path}`);
+      located.push(found.path);
+      continue;
+    }
+    located.push(cachePathFor(entry, cacheDir));
     bySource.set(entry.urls[0]!, [...(bySource.get(entry.urls[0]!) ?? []), entry]);
   }
   for (const group of bySource.values()) await fetchGroup(group, cacheDir, fetchImpl, log);
 
-  const single = entries.length === 1 && entries[0]!.name === name;
-  return single ? cachePathFor(entries[0]!, cacheDir) : join(cacheDir, entries[0]!.collection);
-}
-
-async function isCachedAndValid(entry: CorpusEntry, cacheDir: string, log: (line: string) => void): Promise<boolean> {
-  const path = cachePathFor(entry, cacheDir);
-  const size = await stat(path).then((s) => s.size, () => undefined);
-  if (size === undefined) return false;
-  if (size !== entry.bytes) {
-    log(`${entry.name}: cached file ${path} has ${size} bytes, expected ${entry.bytes}; downloading again`);
-    return false;
-  }
-  const { sha256 } = await cachedSha256(path, cacheDir);
-  if (entry.sha256 !== null && sha256 !== entry.sha256) {
-    log(`${entry.name}: cached file ${path} has SHA-256 ${sha256}, expected ${entry.sha256}; downloading again`);
-    return false;
-  }
-  return true;
+  if (entries.length === 1 && entries[0]!.name === name) return located[0]!;
+  // A collection: the one folder holding all of it, else its cache folder.
+  const folders = new Set(located.map((p) => dirname(p)));
+  return folders.size === 1 ? [...folders][0]! : join(cacheDir, entries[0]!.collection);
 }
 
 /**

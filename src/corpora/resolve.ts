@@ -47,6 +47,9 @@ export class CorpusNotPresentError extends Error {
   }
 }
 
+/** `corpus/` or `corpora/` (optionally `./`) before a registry name. */
+const FOLDER_PREFIX = /^(?:\.\/)?(?:corpus|corpora)\//;
+
 export async function resolveInput(spec: string, options: ResolveOptions = {}): Promise<ResolvedInput> {
   const corpora = options.corpora ?? listCorpora();
   const cacheDir = options.cacheDir ?? defaultCacheDir();
@@ -58,7 +61,9 @@ export async function resolveInput(spec: string, options: ResolveOptions = {}): 
   const colon = spec.lastIndexOf(':');
   const [base, split] = colon > 0 && /^[A-Za-z0-9_-]+$/.test(spec.slice(colon + 1)) ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
 
-  const entry = corpora.find((c) => c.name === base);
+  // `corpus/enwik8` and `corpora/enwik8` (the folders the README names) mean the registry entry
+  // when no such file exists, so they get the same "not present; fetch or place it" answer.
+  const entry = corpora.find((c) => c.name === base) ?? corpora.find((c) => c.name === base.replace(FOLDER_PREFIX, ''));
   if (entry) return resolveCorpus(entry, split, cacheDir, searchDirs);
   if (split !== undefined && (await isFile(base))) return resolvePath(base, split, corpora, cacheDir);
 
@@ -69,8 +74,17 @@ export async function resolveInput(spec: string, options: ResolveOptions = {}): 
   throw new Error(`no such file or corpus: ${spec} (corpora: ${corpora.map((c) => c.name).filter((n) => !n.includes('/')).join(', ')}, or collection/file such as silesia/dickens)`);
 }
 
-async function resolveCorpus(entry: CorpusEntry, split: string | undefined, cacheDir: string, searchDirs: readonly string[]): Promise<ResolvedInput> {
-  const range = rangeFor(entry, split);
+/** Where an entry was found intact (`found`), and every copy turned down on the way (`rejected`). */
+export interface LocatedCorpus {
+  found?: { path: string; bytes: number; sha256: string };
+  rejected: string[];
+}
+
+/**
+ * The first candidate path holding the entry intact: the size is checked first (a stat), the
+ * SHA-256 only for a file of the right size, and from the verified cache when unchanged.
+ */
+export async function locateCorpus(entry: CorpusEntry, cacheDir: string, searchDirs: readonly string[] = defaultSearchDirs()): Promise<LocatedCorpus> {
   const rejected: string[] = [];
   for (const path of candidatePaths(entry, cacheDir, searchDirs)) {
     const size = await fileSize(path);
@@ -84,17 +98,24 @@ async function resolveCorpus(entry: CorpusEntry, split: string | undefined, cach
       rejected.push(`${path} has SHA-256 ${sha256}, expected ${entry.sha256}`);
       continue;
     }
-    return {
-      path,
-      name: split ? `${entry.name}:${split}` : entry.name,
-      corpus: entry.name,
-      ...(split ? { split } : {}),
-      ...range,
-      fileBytes: size,
-      fileSha256: sha256,
-    };
+    return { found: { path, bytes: size, sha256 }, rejected };
   }
-  throw new CorpusNotPresentError(entry, cachePathFor(entry, cacheDir), rejected);
+  return { rejected };
+}
+
+async function resolveCorpus(entry: CorpusEntry, split: string | undefined, cacheDir: string, searchDirs: readonly string[]): Promise<ResolvedInput> {
+  const range = rangeFor(entry, split);
+  const { found, rejected } = await locateCorpus(entry, cacheDir, searchDirs);
+  if (!found) throw new CorpusNotPresentError(entry, cachePathFor(entry, cacheDir), rejected);
+  return {
+    path: found.path,
+    name: split ? `${entry.name}:${split}` : entry.name,
+    corpus: entry.name,
+    ...(split ? { split } : {}),
+    ...range,
+    fileBytes: found.bytes,
+    fileSha256: found.sha256,
+  };
 }
 
 /**

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Compressor, ProgressHooks } from '../compressors/compressor.js';
 import { LmCompressor } from '../compressors/lm.js';
-import { bytesEqual } from '../runner/run.js';
+import { bytesEqual, describeMismatch } from '../runner/run.js';
 
 /** A decompressed archive differed from what was compressed: nothing measured may be trusted. */
 export class RoundTripError extends Error {}
@@ -56,7 +56,7 @@ export class VerifiedSizer {
       const stats = this.compressor.lastStats?.();
       const back = await this.compressor.decompress(archive, sink).catch(failed(this.compressor.name, label));
       this.codings++;
-      if (!bytesEqual(back, data)) throw new RoundTripError(`${this.compressor.name}: round trip of ${label} failed (${data.length} bytes in, ${back.length} out)`);
+      if (!bytesEqual(back, data)) throw new RoundTripError(`${this.compressor.name}: round trip of ${label} failed: ${describeMismatch(data, back)}`);
       return {
         bytes: archive.length,
         ...(typeof stats?.codec?.payloadBytes === 'number' ? { payloadBytes: stats.codec.payloadBytes } : {}),
@@ -80,7 +80,7 @@ export class VerifiedSizer {
       const stats = lm.lastStats();
       const back = await lm.decompressAfter(archive, a, sink).catch(failed(lm.name, label));
       this.codings++;
-      if (!bytesEqual(back, b)) throw new RoundTripError(`${lm.name}: conditional round trip of ${label} failed`);
+      if (!bytesEqual(back, b)) throw new RoundTripError(`${lm.name}: conditional round trip of ${label} failed: ${describeMismatch(b, back)}`);
       return {
         bytes: archive.length,
         payloadBytes: Number(stats?.codec?.payloadBytes),

@@ -96,6 +96,8 @@ export interface ResultRecord {
   seconds: number;
   /** Byte-exact round trip verified. */
   roundtrip: boolean;
+  /** A failed round trip: both lengths and the first differing byte (runner/run.ts `describeMismatch`). */
+  roundtripFailure?: string;
   /**
    * Was the input training data of the model? true / false / null (unknown), from the model's
    * card (src/records/model-card.ts); false for compressors without training data (classic, order-k).

@@ -51,22 +51,31 @@ export function parseBaseline(baseline: unknown): Parsed {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) return { error: 'baseline holds no records' };
   for (const [i, rec] of list.entries()) {
-    const where = list.length > 1 ? `baseline record ${i + 1}` : 'baseline';
-    if (typeof rec !== 'object' || rec === null) return { error: `${where} is not a RunRecord object` };
-    const version = (rec as { recordVersion?: unknown }).recordVersion;
-    if (version === undefined) return { error: `${where} is not a RunRecord (no recordVersion)` };
-    if (version !== RECORD_VERSION) return { error: `${where} has recordVersion ${JSON.stringify(version)}; this build reads recordVersion ${RECORD_VERSION}` };
-    const results = (rec as { results?: unknown }).results;
-    if (!Array.isArray(results)) return { error: `${where} has no results array` };
-    for (const [j, r] of results.entries()) {
-      const ok =
-        typeof r === 'object' && r !== null &&
-        typeof r.compressor === 'string' && (typeof r.bitsPerByte === 'number' || (r.bitsPerByte === null && r.inputBytes === 0)) &&
-        typeof r.input === 'object' && r.input !== null && typeof r.input.name === 'string' && typeof r.input.sliceSha256 === 'string';
-      if (!ok) return { error: `${where}: results[${j}] lacks compressor, bitsPerByte or input.name/sliceSha256` };
-    }
+    const problem = recordProblem(rec, list.length > 1 ? `baseline record ${i + 1}` : 'baseline');
+    if (problem) return { error: problem };
   }
   return { records: list as RunRecord[] };
+}
+
+/**
+ * Why `rec` is not a RunRecord this build can compare, as a phrase starting with `where`, or
+ * undefined when it is one. The gate and the reports read records only after this check.
+ */
+export function recordProblem(rec: unknown, where: string): string | undefined {
+  if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) return `${where} is not a RunRecord object`;
+  const version = (rec as { recordVersion?: unknown }).recordVersion;
+  if (version === undefined) return `${where} is not a RunRecord (no recordVersion)`;
+  if (version !== RECORD_VERSION) return `${where} has recordVersion ${JSON.stringify(version)}; this build reads recordVersion ${RECORD_VERSION}`;
+  const results = (rec as { results?: unknown }).results;
+  if (!Array.isArray(results)) return `${where} has no results array`;
+  for (const [j, r] of results.entries()) {
+    const ok =
+      typeof r === 'object' && r !== null &&
+      typeof r.compressor === 'string' && (typeof r.bitsPerByte === 'number' || (r.bitsPerByte === null && r.inputBytes === 0)) &&
+      typeof r.input === 'object' && r.input !== null && typeof r.input.name === 'string' && typeof r.input.sliceSha256 === 'string';
+    if (!ok) return `${where}: results[${j}] lacks compressor, bitsPerByte or input.name/sliceSha256`;
+  }
+  return undefined;
 }
 
 export function checkAgainstBaseline(current: RunRecord[], baseline: unknown, options: { tolerance: number | string; allowMissing?: boolean }): CheckResult {

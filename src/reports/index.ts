@@ -9,6 +9,7 @@ export { hutterCrossover } from './crossover.js';
 export type { Crossover } from './crossover.js';
 export { compareRecords, comparisonTable } from './compare.js';
 export type { Comparison, ComparisonRow, ComparisonStatus, CompareOptions } from './compare.js';
-export { checkAgainstBaseline, parseTolerance, parseBaseline } from './check.js';
+export { checkAgainstBaseline, parseTolerance, parseBaseline, recordProblem } from './check.js';
+export { newestRuns, labelRuns } from './runs.js';
 export type { CheckResult } from './check.js';
 export { writeFileAtomic } from '../common/atomic.js';

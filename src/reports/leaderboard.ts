@@ -90,6 +90,7 @@ function buildInputSection(group: InputGroup): InputSection {
       const note = settingsNote(r);
       if (note) label += mark(`${row.label}: ${note}`);
       if (r.error) label += mark(`${row.label} failed: ${r.error}`);
+      else if (!r.roundtrip && r.roundtripFailure) label += mark(`${row.label}: round trip failed: ${r.roundtripFailure}`);
       const usable = r.error === undefined;
       return [
         row.valid ? String(i + 1) : '—',

@@ -143,6 +143,7 @@ function sumResult(parts: ChunkResult[], chunkSize: number | null): ResultRecord
     decodeSeconds,
     seconds: encodeSeconds + decodeSeconds,
     roundtrip: parts.every((p) => p.roundtrip),
+    ...chunkFailure(parts),
     decompressor: first.decompressor,
     totalBytes: out + first.decompressor.bytes,
     totalBitsPerByte: bpb(out + first.decompressor.bytes),
@@ -152,6 +153,12 @@ function sumResult(parts: ChunkResult[], chunkSize: number | null): ResultRecord
     ...(first.lmZlibRatio !== undefined ? { lmZlibRatio: chunkedLmZlibRatio(parts) } : {}),
     chunks: { size: chunkSize, count: parts.length },
   };
+}
+
+/** The first failed chunk's mismatch, placed in the input (its offsets are the chunk's own). */
+function chunkFailure(parts: ChunkResult[]): Pick<ResultRecord, 'roundtripFailure'> {
+  const bad = parts.find((p) => !p.roundtrip);
+  return bad ? { roundtripFailure: `chunk ${bad.chunk.index + 1}/${bad.chunk.count} (input bytes from ${bad.chunk.offset}): ${bad.roundtripFailure ?? 'differs'}` } : {};
 }
 
 /** LM payload ÷ deflate -9 over all chunks: each chunk's deflate size is its payload ÷ its ratio. */

@@ -18,6 +18,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }
 
+/**
+ * Where a decoded copy departs from the original, for the one line a failed round trip prints:
+ * both lengths and the first differing byte offset (the shorter length when one is a prefix).
+ */
+export function describeMismatch(original: Uint8Array, decoded: Uint8Array): string {
+  const n = Math.min(original.length, decoded.length);
+  let i = 0;
+  while (i < n && original[i] === decoded[i]) i++;
+  const end = i === n ? ` (the ${decoded.length < original.length ? 'decoded copy' : 'original'} ends there)` : '';
+  return `decoded ${decoded.length} bytes, expected ${original.length}; first difference at byte ${i}${end}`;
+}
+
 export async function runOne(compressor: Compressor, input: LoadedInput, hooks?: RunHooks): Promise<ResultRecord> {
   const progress = hooks?.start?.(compressor, input);
   const n = input.bytes.length;
@@ -30,6 +42,7 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
   const decompressor = await compressor.decompressorSize();
   // An empty input has no bits per byte: null (shown as n/a), never a score of 0.
   const bpb = (bytes: number) => (n === 0 ? null : (bytes * 8) / n);
+  const roundtrip = bytesEqual(back, input.bytes);
   const result: ResultRecord = {
     compressor: compressor.name,
     family: compressor.family,
@@ -48,7 +61,8 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
     encodeSeconds: (t1 - t0) / 1000,
     decodeSeconds: (t2 - t1) / 1000,
     seconds: (t2 - t0) / 1000,
-    roundtrip: bytesEqual(back, input.bytes),
+    roundtrip,
+    ...(roundtrip ? {} : { roundtripFailure: describeMismatch(input.bytes, back) }),
     seen: seenFor(compressor instanceof LmCompressor ? modelFacts(compressor.model.identity) : null, input.record),
     ...(compressor instanceof LmCompressor ? { lmZlibRatio: lmZlibRatio(lmPayloadBytes(stats?.codec, archive.length), deflate9Bytes(input.bytes), n) } : {}),
     decompressor,
