@@ -393,6 +393,11 @@ function isInternal(e: unknown): boolean {
 async function main(): Promise<void> {
   const args = hideBin(process.argv);
   const debug = args.includes('--debug') || !!process.env.COMPRESS_BENCH_DEBUG;
+  // A reader that stops early (`suite list | head`) closes the pipe: end quietly, as `ls | head` does, not with a stack.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   process.once('SIGINT', () => {
     // One line: the record on disk is valid (saved atomically after each finished unit).
     process.stderr.write(interruptLine() + '\n');

@@ -399,6 +399,24 @@ describe('report', () => {
     expect(new Set(labelled.map((l) => /\[run [^\]]+\]/.exec(l)![0])).size).toBe(2);
   });
 
+  test('suite runs are pooled only under their own protocol: left out beside plain runs, two suites refused', async () => {
+    const dir = workdir();
+    const records = join(ROOT, 'reports', 'records');
+    const mixed = await run(['report', records, '--out', 'rep'], { cwd: dir });
+    expect(mixed.code).toBe(2);
+    expect(oneLine(mixed.stderr), mixed.stderr).toBe(true);
+    expect(mixed.stderr).toMatch(/^compress-bench: report: these records come from 2 suite protocols \(suite canterbury-text .*; suite snappy-mixed .*\), which are never pooled; rank them with `compress-bench suite report`/);
+    expect(existsSync(join(dir, 'rep.md'))).toBe(false);
+    expect((await run(['a.txt', '-m', 'order-k', '--baselines', 'none', '--record-dir', 'recs', '-q'], { cwd: dir })).code).toBe(0);
+    copyFileSync(join(records, 'canterbury-text-sample4096-order-k.json'), join(dir, 'recs', 'suite.json'));
+    const r = await run(['report', 'recs', '--out', 'rep'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/report: 1 suite record left out \(suite canterbury-text \(protocol [0-9a-f]+\)\): suite runs are pooled only under their own protocol/);
+    const md = readFileSync(join(dir, 'rep.md'), 'utf8');
+    expect(md).toContain('a.txt');
+    expect(md).not.toContain('alice29');
+  });
+
   test('a broken or foreign JSON file is one line, exit 2, and nothing is written', async () => {
     const dir = workdir();
     writeFileSync(join(dir, 'broken.json'), '{broken');

@@ -54,6 +54,25 @@ function reportFieldsProblem(rec: RunRecord, where: string): string | undefined 
   return j < 0 ? undefined : `${where}: results[${j}] lacks settings, inputBytes, outputBytes or decompressor`;
 }
 
+/**
+ * Figures are pooled only under one protocol: runs outside any suite, or one suite's runs under
+ * one protocol hash. Suite runs beside others are left out, named, and pointed at `suite report`
+ * (which ranks each suite under its own protocol); several suites with no plain run are refused.
+ */
+function oneProtocol(records: RunRecord[]): RunRecord[] {
+  const key = (r: RunRecord) => (r.suite ? `suite ${r.suite.name} (protocol ${r.suite.protocolHash})` : '');
+  const keys = [...new Set(records.map(key))];
+  if (keys.length <= 1) return records;
+  const kept = keys.includes('') ? '' : undefined;
+  const others = keys.filter((k) => k !== kept);
+  if (kept === undefined) {
+    throw new ReportInputError(`report: these records come from ${others.length} suite protocols (${others.join('; ')}), which are never pooled; rank them with \`compress-bench suite report\`, or give one suite's records`);
+  }
+  const left = records.filter((r) => key(r) !== kept);
+  process.stderr.write(`compress-bench: report: ${left.length} suite record${left.length === 1 ? '' : 's'} left out (${others.join('; ')}): suite runs are pooled only under their own protocol; see \`compress-bench suite report\`\n`);
+  return records.filter((r) => key(r) === kept);
+}
+
 export const reportCommand: CommandModule = {
   command: 'report [records..]',
   describe: 'Build the leaderboard (Markdown + one self-contained HTML page) from run records',
@@ -70,7 +89,7 @@ export const reportCommand: CommandModule = {
     const paths = (argv.records as string[] | undefined)?.length ? (argv.records as string[]) : ['reports/runs'];
     const read = await readRecords(paths);
     if (read.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
-    const records = argv['all-runs'] ? labelRuns(read) : newestRuns(read);
+    const records = argv['all-runs'] ? labelRuns(oneProtocol(read)) : newestRuns(oneProtocol(read));
     const dropped = read.reduce((n, r) => n + r.results.length, 0) - records.reduce((n, r) => n + r.results.length, 0);
     if (dropped) process.stderr.write(`compress-bench: report: ${dropped} row${dropped === 1 ? '' : 's'} of older runs left out (a newer run has the same compressor and settings on that input; --all-runs keeps them)\n`);
     const out = argv.out as string;
