@@ -5,7 +5,7 @@
 import type { Compressor, ProgressHooks } from '../compressors/compressor.js';
 import type { ModelRecord, ResultRecord } from '../records/run-record.js';
 import type { LoadedInput } from './inputs.js';
-import { LmCompressor } from '../compressors/lm.js';
+import type { ModelIdentity } from '../step/language-model.js';
 import { deflate9Bytes, lmZlibRatio, modelFacts, seenFor } from '../records/generalization.js';
 
 export interface RunHooks {
@@ -36,7 +36,7 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
     compressor: compressor.name,
     family: compressor.family,
     settings: compressor.settings,
-    ...(compressor instanceof LmCompressor ? { model: modelRecord(compressor) } : {}),
+    ...(compressor.modelIdentity ? { model: modelRecord(compressor.modelIdentity) } : {}),
     file: input.record.name,
     input: input.record,
     inputBytes: n,
@@ -51,8 +51,8 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
     decodeSeconds: (t2 - t1) / 1000,
     seconds: (t2 - t0) / 1000,
     roundtrip: bytesEqual(back, input.bytes),
-    seen: seenFor(compressor instanceof LmCompressor ? modelFacts(compressor.model.identity) : null, input.record),
-    ...(compressor instanceof LmCompressor ? { lmZlibRatio: lmZlibRatio(lmPayloadBytes(stats?.codec, archive.length), deflate9Bytes(input.bytes), n) } : {}),
+    seen: seenFor(compressor.modelIdentity ? modelFacts(compressor.modelIdentity) : null, input.record),
+    ...(compressor.modelIdentity ? { lmZlibRatio: lmZlibRatio(lmPayloadBytes(stats?.codec, archive.length), deflate9Bytes(input.bytes), n) } : {}),
     decompressor,
     totalBytes: archive.length + decompressor.bytes,
     totalBitsPerByte: bpb(archive.length + decompressor.bytes),
@@ -68,8 +68,8 @@ function lmPayloadBytes(codec: Record<string, unknown> | undefined, archiveBytes
   return typeof codec?.payloadBytes === 'number' ? codec.payloadBytes : archiveBytes;
 }
 
-export function modelRecord(c: LmCompressor): ModelRecord {
-  const id = c.model.identity;
+/** The result's `model` record, from the identity a model-driven compressor declares. */
+export function modelRecord(id: ModelIdentity): ModelRecord {
   const facts = modelFacts(id);
   return {
     id: id.id,
@@ -123,7 +123,7 @@ export async function runAll(
     for (const c of compressors) {
       const done = previous.find((r) => r.compressor === c.name && r.input.sliceSha256 === input.record.sliceSha256 && r.roundtrip);
       if (done) {
-        const now = bytesDefiningSettings({ settings: c.settings, ...(c instanceof LmCompressor ? { model: modelRecord(c) } : {}) });
+        const now = bytesDefiningSettings({ settings: c.settings, ...(c.modelIdentity ? { model: modelRecord(c.modelIdentity) } : {}) });
         const diff = settingsDiff(bytesDefiningSettings(done), now);
         if (diff) {
           throw new ResumeMismatchError(
