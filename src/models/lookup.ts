@@ -11,7 +11,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LanguageModel } from '../step/language-model.js';
-import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/model.js';
+import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/load.js';
 import { downloadHubModel } from './hub-download.js';
 import type { ProgressHooks } from '../common/progress.js';
 import { cacheDir } from '../common/cache-dir.js';
