@@ -78,6 +78,7 @@ export function modelRecord(id: ModelIdentity): ModelRecord {
     dtype: id.dtype,
     device: id.device,
     runtime: id.runtime,
+    ...(id.runtimes ? { runtimes: id.runtimes } : {}),
     weightsBytes: id.weightsBytes,
     ...(facts.parameters ? { parameters: facts.parameters } : {}),
     ...(facts.step !== undefined ? { step: facts.step } : {}),

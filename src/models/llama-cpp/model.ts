@@ -161,6 +161,7 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
     dtype: fileType === undefined ? 'unknown' : (FILE_TYPES[fileType] ?? `ftype-${fileType}`),
     device,
     runtime: `node-llama-cpp ${nodeLlamaCppVersion()} llama.cpp ${LLAMA_RELEASE} (${llama.buildType}) ${device} kv-f16${flashAttention ? ' flash-attn' : ''}`,
+    runtimes: { 'node-llama-cpp': nodeLlamaCppVersion(), 'llama.cpp': LLAMA_RELEASE },
     weightsBytes: (await stat(file)).size,
     files: [file],
   };

@@ -135,6 +135,7 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     dtype: opts.dtype,
     device: opts.device,
     runtime: `onnxruntime-node ${ort.env.versions?.node ?? '?'} ${opts.device}`,
+    runtimes: { 'onnxruntime-node': ort.env.versions?.node ?? '?' },
     weightsBytes,
     files,
   };
