@@ -13,6 +13,7 @@ import { RoundTripError } from './joint/verified-size.js';
 import { RUNTIMES, type ModelRequest, type Runtime } from './models/lookup.js';
 import { MIX_PREFIX, loadModelOrMix, modelSpecOf } from './cli/model-lookup.js';
 import { formatModelSpec } from './common/model-spec.js';
+import { cliMessage } from './cli/setting-flags.js';
 import { isMixStep, parseMixStep } from './mix/settings.js';
 import { UsageError, wholeNumber, oneOf, segments, modelNames, byteSize, shardSpec, shardFromEnv, DTYPES, DEVICES } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
@@ -516,7 +517,7 @@ async function main(): Promise<void> {
   try {
     await buildCli(args.filter((a) => a !== '--debug').map((arg) => (arg === '-' ? STDIO_ARG : arg))).parseAsync();
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = cliMessage(e);
     const internal = isInternal(e) && !(e instanceof RoundTripError);
     if (internal) {
       process.stderr.write(`compress-bench: internal error: ${msg.split('\n')[0]} (rerun with --debug for the stack)\n`);

@@ -8,6 +8,7 @@ import type { LanguageModel } from '../step/language-model.js';
 import { MODEL_ALIASES, ModelNotFoundError, cacheDir, findLocalModel, loadModel, modelDirsFromEnv, type ModelRequest } from '../models/lookup.js';
 import { MIX_PREFIX, ModelSpecError, formatModelSpec, parseModelSpec, type ModelSpec } from '../common/model-spec.js';
 import { UsageError } from './options.js';
+import { cliMessage } from './setting-flags.js';
 import { MixModel } from '../mix/mix-model.js';
 import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
 import type { MixSettings } from '../mix/settings.js';
@@ -75,7 +76,7 @@ export async function loadModelExplained(req: ModelRequest, hint?: string): Prom
   } catch (e) {
     // Downloaded but unusable (no causal LM head, …): that message is the one to show.
     if (findLocalModel(id, dirs)) throw e;
-    const cause = e instanceof ModelNotFoundError && e.downloadFailure !== undefined ? e.downloadFailure : (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    const cause = e instanceof ModelNotFoundError && e.downloadFailure !== undefined ? e.downloadFailure : cliMessage(e).split('\n')[0];
     throw new UsageError(
       `unknown model "${id}": not found locally (${looked}) and the Hugging Face Hub download of ${MODEL_ALIASES[id] ?? id} failed (${cause}); ${pass}`,
     );

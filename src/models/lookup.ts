@@ -16,6 +16,7 @@ import { downloadHubModel } from './hub-download.js';
 import type { ProgressHooks } from '../common/progress.js';
 import { cacheDir } from '../common/cache-dir.js';
 import { EMBEDDED_MODEL_ID, ModelSpecError, parseModelSpec } from '../common/model-spec.js';
+import { SettingError } from '../common/setting-error.js';
 import { createOrderKModel } from './order-k.js';
 import { isGgufPath, loadGgufModel } from './llama-cpp/model.js';
 
@@ -98,7 +99,7 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   if (spec.kind === 'mix' || spec.kind === 'none') throw new ModelSpecError(`${req.model}: not a model to load here (${spec.kind === 'none' ? 'baselines only' : 'the mix is built over the model it names'})`);
   const id = spec.kind === 'embedded' ? EMBEDDED_MODEL_ID : spec.name;
   if (req.runtime === 'llama.cpp' || (req.runtime === undefined && isGgufPath(id))) {
-    if (!existsSync(id)) throw new CausalLmError(`--model ${id}: llama.cpp takes a .gguf file or a folder holding one, and this path does not exist`);
+    if (!existsSync(id)) throw new SettingError('model', id, 'llama.cpp takes a .gguf file or a folder holding one, and this path does not exist');
     return loadGgufModel({ path: id, id, device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads });
   }
   const modelDirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
@@ -106,12 +107,12 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
     loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads, warn: req.warn, codingStep: req.codingStep });
 
   if (existsSync(id) && !isModelFolder(resolve(id))) {
-    throw new CausalLmError(`--model ${id}: this path is not a model folder (no config.json in it)`);
+    throw new SettingError('model', id, 'this path is not a model folder (no config.json in it)');
   }
   const local = findLocalModel(id, modelDirs);
   if (local) return load(local);
 
-  const looked = modelDirs.length ? modelDirs.join(', ') : 'no --model-dir given';
+  const looked = modelDirs.length ? modelDirs.join(', ') : 'no model dirs given';
   const offline = req.offline || process.env.HF_HUB_OFFLINE === '1';
   if (offline) {
     throw new ModelNotFoundError(`unknown model "${id}": not a folder and not found in ${looked} (offline: no download tried)`, id);
@@ -125,7 +126,7 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new ModelNotFoundError(
       `unknown model "${id}": not a folder, not found in ${looked}, and the Hub download of ${hubId} failed (${why}). ` +
-        'Pass --model-dir DIR holding DIR/<id>/ in the transformers.js layout, or --offline.',
+        'Give a model dir DIR holding DIR/<id>/ in the transformers.js layout, or run offline.',
       id,
       why,
     );

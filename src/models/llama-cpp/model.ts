@@ -26,6 +26,7 @@ import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../step/js-quantizer-ste
 import { LLAMA_RELEASE, llamaApi } from './llama-api.js';
 import { availableParallelism } from 'node:os';
 import { GgufModelError } from './errors.js';
+import { SettingError } from '../../common/setting-error.js';
 import { ggufTokenizer } from './vocab.js';
 import { LlamaCppBatch, canShift, type ContextSettings } from './context.js';
 
@@ -59,13 +60,11 @@ const FILE_TYPES: Record<number, string> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 3: '
 
 /** A `.gguf` path: the file itself, or the one `.gguf` in a folder. */
 export function resolveGgufPath(path: string): string {
-  if (!existsSync(path)) throw new GgufModelError(`--model ${path}: no such file or folder`);
+  if (!existsSync(path)) throw new SettingError('model', path, 'no such file or folder');
   if (statSync(path).isFile()) return path;
   const found = readdirSync(path).filter((f) => f.endsWith('.gguf'));
   if (found.length === 1) return join(path, found[0]);
-  throw new GgufModelError(
-    found.length === 0 ? `--model ${path}: this folder holds no .gguf file` : `--model ${path}: this folder holds ${found.length} .gguf files (${found.join(', ')}); name one`,
-  );
+  throw new SettingError('model', path, found.length === 0 ? 'this folder holds no .gguf file' : `this folder holds ${found.length} .gguf files (${found.join(', ')}); name one`);
 }
 
 export const isGgufPath = (path: string): boolean =>
@@ -116,7 +115,7 @@ function llamaFor(device: GgufModelOptions['device']): Promise<Llama> {
         });
       } catch (e) {
         llamas.delete(device);
-        throw new GgufModelError(`llama.cpp (node-llama-cpp) is not usable here for --device ${device}: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+        throw new SettingError('device', device, `llama.cpp (node-llama-cpp) is not usable here: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
       }
     })();
     llamas.set(device, llama);

@@ -27,6 +27,7 @@ import { JS_QUANTIZER_KIND } from '../../step/js-quantizer-step.js';
 import { countOnnxParameters } from './parameters.js';
 import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from './coding-graph.js';
 import { CausalLmError } from './errors.js';
+import { SettingError } from '../../common/setting-error.js';
 import { codingGraphFile } from './graph-cache.js';
 import { OnnxLanguageModel } from './model.js';
 import { OnnxFeeds, feedLayoutOf, type StepFeeds } from './kv-feeds.js';
@@ -215,8 +216,10 @@ async function assertCudaProvider(): Promise<void> {
   const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
   const lib = join(pkg, '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
   if (!existsSync(lib)) {
-    throw new CausalLmError(
-      `--device cuda: the CUDA execution provider is not installed (${lib} is missing). ` +
+    throw new SettingError(
+      'device',
+      'cuda',
+      `the CUDA execution provider is not installed (${lib} is missing). ` +
         'Reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 on a machine with an NVIDIA GPU and internet (README, "GPU").',
     );
   }
@@ -225,8 +228,10 @@ async function assertCudaProvider(): Promise<void> {
 function explainLoadError(e: unknown, opts: OnnxModelOptions): Error {
   const msg = e instanceof Error ? e.message : String(e);
   if (opts.device === 'cuda' && /cuda|provider|libonnxruntime_providers/i.test(msg)) {
-    return new CausalLmError(
-      `--device cuda: the CUDA execution provider is not available here (${msg.split('\n')[0]}). ` +
+    return new SettingError(
+      'device',
+      'cuda',
+      `the CUDA execution provider is not available here (${msg.split('\n')[0]}). ` +
         'It needs an NVIDIA GPU and onnxruntime-node installed with its CUDA binaries (see README, "GPU").',
     );
   }
