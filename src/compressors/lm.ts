@@ -180,6 +180,11 @@ export class LmCompressor implements ConditionalCompressor {
   }
 }
 
+/** The LM compressor as the boundary sees it: for callers (the runner's job, joint) that need no more. */
+export function lmCompressor(model: LanguageModel, options: LmOptions = {}): ConditionalCompressor {
+  return new LmCompressor(model, options);
+}
+
 /**
  * An archive's header is untrusted (a CRC can be recomputed): check every field against what
  * the input and the model allow before any model call, so a crafted header cannot make the
