@@ -11,7 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { writeOutput, STDIO_ARG, isStdio } from './common/output.js';
 import { RoundTripError } from './joint/verified-size.js';
-import { MIX_PREFIX, loadModelOrMix, requireContext } from './cli/model-lookup.js';
+import { MIX_PREFIX, loadModelOrMix, modelSpecOf, requireContext } from './cli/model-lookup.js';
+import { formatModelSpec } from './common/model-spec.js';
+import { cliMessage } from './cli/setting-flags.js';
 import { isMixStep, parseMixStep } from './mix/settings.js';
 import { UsageError, wholeNumber, modelNames, byteSize, shardSpec, list, resolveShard, modelOptions, codecOptions, codecFrom, modelRequest, type ArgsOf } from './cli/options.js';
 import { LmCompressor } from './compressors/lm.js';
@@ -286,7 +288,9 @@ async function decompressCommand(a: { input: string; output?: string; force?: bo
     // An archive never makes us reach the network on its own: only --download allows the Hub.
     // A mix archive names its mixer: the same mixer is built over the model (another version is refused).
     const mix = isMixStep(header.codingStep) ? usage(() => parseMixStep(header.codingStep)).settings : undefined;
-    const named = single(a.model, 'decompress')?.replace(/^mix:/, '') ?? header.modelId;
+    const given = single(a.model, 'decompress');
+    const spec = given === undefined ? undefined : modelSpecOf(given);
+    const named = spec ? (spec.kind === 'mix' ? formatModelSpec(spec.inner) : given!) : header.modelId;
     const request = modelRequest({ ...a, dtype: header.dtype, offline: a.offline || !a.download }, (mix ? MIX_PREFIX : '') + named);
     const model = await loadModelOrMix(request, a.download ? undefined : 'pass --download: decompress uses local models only unless told', mix);
     lm = new LmCompressor(model, { allowOtherRuntime: a['allow-other-runtime'] });
@@ -406,7 +410,7 @@ async function main(): Promise<void> {
   try {
     await buildCli(args.filter((a) => a !== '--debug').map((arg) => (arg === '-' ? STDIO_ARG : arg))).parseAsync();
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = cliMessage(e);
     const internal = isInternal(e) && !(e instanceof RoundTripError);
     if (internal) {
       process.stderr.write(`compress-bench: internal error: ${msg.split('\n')[0]} (rerun with --debug for the stack)\n`);

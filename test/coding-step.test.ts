@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from '../src/models/onnx/coding-graph.js';
-import { sessionOptions } from '../src/models/onnx/model.js';
+import { sessionOptions } from '../src/models/onnx/load.js';
 import { FREQUENCY_TOTAL, Quantizer } from '../src/step/frequencies.js';
 import { JS_QUANTIZER_KIND } from '../src/step/js-quantizer-step.js';
 import { loadModel } from '../src/models/lookup.js';

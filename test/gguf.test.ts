@@ -143,7 +143,7 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
     const onnx = await loadModel({ model: join(SHARED_MODELS, SMALL_MODEL), offline: true });
     try {
       await expect(new LmCompressor(onnx).decompress(archive)).rejects.toThrow(/runtime: archive was coded with node-llama-cpp .* this is onnxruntime-node/);
-      await expect(new LmCompressor(onnx, { contextShift: 'kv' }).compress(corpusPrefix('alice29.txt', 100))).rejects.toThrow(/--context-shift kv: .* re-primes only/);
+      await expect(new LmCompressor(onnx, { contextShift: 'kv' }).compress(corpusPrefix('alice29.txt', 100))).rejects.toThrow(/contextShift kv: .* re-primes only/);
     } finally {
       await onnx.dispose();
     }

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadModel, modelDirsFromEnv } from '../models/lookup.js';
-import { sessionOptions } from '../models/onnx/model.js';
+import { openExportedSession } from '../models/onnx/load.js';
 import { LmCompressor } from '../compressors/lm.js';
 import { parseBaselines } from '../compressors/baselines.js';
 import { bytesEqual } from '../runner/run.js';
@@ -305,40 +305,20 @@ class CallRecorder implements LanguageModel {
   dispose() { return this.inner.dispose(); }
 }
 
-/** The model as exported, on onnxruntime-node with our session settings, and its empty KV cache for a batch. */
-async function openExported(model: LanguageModel) {
-  const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(model.identity.files[0], sessionOptions('cpu', argv.threads));
-  const meta = session.inputMetadata as unknown as { name: string; shape: (number | string)[] }[];
-  const past = meta.filter((m) => m.name.startsWith('past_key_values.'));
-  const emptyPast = (B: number): Record<string, InstanceType<typeof ort.Tensor>> =>
-    Object.fromEntries(past.map((m) => [m.name, new ort.Tensor('float32', new Float32Array(0), [B, Number(m.shape[1]), 0, Number(m.shape[3])])]));
-  return { ort, session, past, emptyPast };
+/** The model as exported, on onnxruntime-node with our session settings, fed by the backend's own feeds. */
+function openExported(model: LanguageModel) {
+  return openExportedSession(model.identity.files[0], model.identity.id, argv.threads);
 }
 
 /** onnxruntime-node alone: the model as exported, the recorded calls, outputs discarded. */
 async function bareLoop(model: LanguageModel, calls: Call[]): Promise<number> {
-  const { ort, session, past, emptyPast } = await openExported(model);
+  const { session, feeds } = await openExported(model);
   const t0 = performance.now();
-  let cache: Record<string, InstanceType<typeof ort.Tensor>> = {};
-  let pastLength = 0;
+  const perBatch = new Map<number, ReturnType<typeof feeds>>();
   for (const { batch: B, tokens, n, reset } of calls) {
-    if (reset) {
-      pastLength = 0;
-      cache = emptyPast(B);
-    }
-    const total = pastLength + n;
-    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [B, n]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(B * total).fill(1n), [B, total]),
-      ...cache,
-    };
-    if (session.inputNames.includes('position_ids')) {
-      feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: B * n }, (_, i) => BigInt(pastLength + (i % n))), [B, n]);
-    }
-    const out = await session.run(feeds);
-    for (const m of past) cache[m.name] = out[m.name.replace('past_key_values.', 'present.')] as InstanceType<typeof ort.Tensor>;
-    pastLength = total;
+    let f = perBatch.get(B);
+    if (!f) perBatch.set(B, (f = feeds(B)));
+    f.keep(await session.run(f.make(tokens, n, reset)));
   }
   const secs = (performance.now() - t0) / 1000;
   await session.release();
@@ -347,7 +327,7 @@ async function bareLoop(model: LanguageModel, calls: Call[]): Promise<number> {
 
 /** lm-eval-style rolling scoring: windows of the full context, stride half of it, one window per call. */
 async function strideScorer(model: LanguageModel, tokens: Int32Array): Promise<number> {
-  const { ort, session, past, emptyPast } = await openExported(model);
+  const { session, feeds } = await openExported(model);
   const W = Math.min(model.contextLength, 1024);
   const stride = W / 2;
   const t0 = performance.now();
@@ -356,16 +336,11 @@ async function strideScorer(model: LanguageModel, tokens: Int32Array): Promise<n
     const end = Math.min(windows.at(-1)![1] + stride, tokens.length);
     windows.push([Math.max(0, end - W), end]);
   }
+  // Every window from an empty cache (`reset`), outputs discarded.
+  const one = feeds(1);
   for (const [from, to] of windows) {
     const win = tokens.subarray(from, to);
-    const L = win.length;
-    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(win, BigInt), [1, L]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(L).fill(1n), [1, L]),
-      ...emptyPast(1),
-    };
-    if (session.inputNames.includes('position_ids')) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from({ length: L }, (_, i) => BigInt(i)), [1, L]);
-    await session.run(feeds);
+    await session.run(one.make(win, win.length, true));
   }
   const secs = (performance.now() - t0) / 1000;
   await session.release();

@@ -1,6 +1,6 @@
 /** The language-model compressors a command asks for (`-m`, `--mix`), loaded and checked before any work. */
 import type { Compressor } from '../compressors/compressor.js';
-import { LmCompressor } from '../compressors/lm.js';
+import { lmCompressor } from '../compressors/lm.js';
 import type { CodecOptions } from '../coding/lm-codec.js';
 import { modelFacts } from '../records/generalization.js';
 import { MIX_PREFIX, loadModelOrMix, requireContext } from './model-lookup.js';
@@ -31,7 +31,7 @@ export async function lmCompressors(
     } catch (e) {
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
-    out.push(new LmCompressor(lm, codec));
+    out.push(lmCompressor(lm, codec));
   }
   return out;
 }

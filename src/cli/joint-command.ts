@@ -6,7 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from '../compressors/baselines.js';
 import type { Compressor } from '../compressors/compressor.js';
-import { LmCompressor } from '../compressors/lm.js';
+import { lmCompressor } from '../compressors/lm.js';
 import { NPM_DATASETS } from '../corpora/npm-datasets.js';
 import { loadJointInputs } from '../joint/inputs.js';
 import { runJoint } from '../joint/run.js';
@@ -55,7 +55,7 @@ async function joint(a: ArgsOf<typeof builder>): Promise<number> {
   for (const m of [...list(a.model), ...list(a.mix).map((x) => MIX_PREFIX + x)]) {
     const model = await loadModelOrMix(modelRequest(a, m));
     // One segment: the concatenation A‖B must be coded in one context, or B never sees A.
-    compressors.push(new LmCompressor(model, { segments: 1 }));
+    compressors.push(lmCompressor(model, { segments: 1 }));
   }
   const { usable, skipped } = await requireAvailable(parseBaselines(a.baselines), a['skip-missing']);
   compressors.push(...usable);

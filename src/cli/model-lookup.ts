@@ -5,24 +5,35 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LanguageModel } from '../step/language-model.js';
-import { EMBEDDED_MODEL_ID, MODEL_ALIASES, cacheDir, findLocalModel, loadModel, modelDirsFromEnv, type ModelRequest } from '../models/lookup.js';
+import { MODEL_ALIASES, ModelNotFoundError, cacheDir, findLocalModel, loadModel, modelDirsFromEnv, type ModelRequest } from '../models/lookup.js';
+import { MIX_PREFIX, ModelSpecError, formatModelSpec, parseModelSpec, type ModelSpec } from '../common/model-spec.js';
 import { UsageError } from './options.js';
+import { cliMessage } from './setting-flags.js';
 import { MixModel } from '../mix/mix-model.js';
 import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
 import type { MixSettings } from '../mix/settings.js';
 
-/** `mix:<model>` names the mix compressor over that model (src/mix/). */
-export const MIX_PREFIX = 'mix:';
+/** `mix:<model>` names the mix compressor over that model (src/mix/); the grammar is common/model-spec.ts. */
+export { MIX_PREFIX };
+
+/** `parseModelSpec` with its errors as usage errors (`-m TEXT: …`). */
+export function modelSpecOf(text: string | undefined): ModelSpec {
+  try {
+    return parseModelSpec(text);
+  } catch (e) {
+    if (e instanceof ModelSpecError) throw new UsageError(`-m ${e.message}`);
+    throw e;
+  }
+}
 
 /**
  * `loadModelExplained`, and for `mix:<model>` that model wrapped as the mix (loaded for its
  * logits path: no coding graph is derived). `settings`: the mixer an archive names.
  */
 export async function loadModelOrMix(req: ModelRequest, hint?: string, settings?: MixSettings): Promise<LanguageModel> {
-  if (!req.model?.startsWith(MIX_PREFIX)) return loadModelExplained(req, hint);
-  const inner = req.model.slice(MIX_PREFIX.length);
-  if (!inner) throw new UsageError(`-m ${req.model}: name the model to mix, e.g. mix:gpt2-docmix-7m`);
-  const model = await loadModelExplained({ ...req, model: inner, codingStep: JS_QUANTIZER_KIND }, hint);
+  const spec = modelSpecOf(req.model);
+  if (spec.kind !== 'mix') return loadModelExplained(req, hint);
+  const model = await loadModelExplained({ ...req, model: formatModelSpec(spec.inner), codingStep: JS_QUANTIZER_KIND }, hint);
   try {
     return new MixModel(model, settings);
   } catch (e) {
@@ -42,8 +53,6 @@ export async function requireContext(model: LanguageModel, context: number | und
   throw new UsageError(`--context ${context} exceeds ${model.identity.id}'s context of ${limit} tokens; accepted values: 2 to ${limit}`);
 }
 
-const isOrderK = (id: string) => /^order-k(?::\d+)?$/.test(id);
-
 /** Where a model id was looked for, as one phrase: `/a/gpt2, /b/gpt2 (COMPRESS_BENCH_MODEL_DIR), ~/.cache/…/hub/gpt2 (cache)`. */
 export function searchedPlaces(id: string, modelDirs: string[]): string {
   const names = [id, MODEL_ALIASES[id]].filter((n): n is string => !!n);
@@ -58,8 +67,11 @@ export function searchedPlaces(id: string, modelDirs: string[]): string {
 
 /** `hint`: how the user allows a download when this request was made offline (default: drop --offline). */
 export async function loadModelExplained(req: ModelRequest, hint?: string): Promise<LanguageModel> {
-  const id = req.model ?? EMBEDDED_MODEL_ID;
-  if (id === EMBEDDED_MODEL_ID || isOrderK(id) || existsSync(id)) return loadModel(req);
+  const spec = modelSpecOf(req.model);
+  if (spec.kind === 'none') throw new UsageError(`-m ${req.model}: baselines only; it names no model to load`);
+  if (spec.kind === 'mix') return loadModelOrMix(req, hint);
+  if (spec.kind !== 'named' || existsSync(spec.name)) return loadModel(req);
+  const id = spec.name;
   if (id.endsWith('.gguf')) throw new UsageError(`--model ${id}: no such GGUF file`);
   const dirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
   if (findLocalModel(id, dirs)) return loadModel(req);
@@ -75,8 +87,7 @@ export async function loadModelExplained(req: ModelRequest, hint?: string): Prom
   } catch (e) {
     // Downloaded but unusable (no causal LM head, …): that message is the one to show.
     if (findLocalModel(id, dirs)) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    const cause = /download of \S+ failed \((.*)\)\./.exec(msg)?.[1] ?? msg.split('\n')[0];
+    const cause = e instanceof ModelNotFoundError && e.downloadFailure !== undefined ? e.downloadFailure : cliMessage(e).split('\n')[0];
     throw new UsageError(
       `unknown model "${id}": not found locally (${looked}) and the Hugging Face Hub download of ${MODEL_ALIASES[id] ?? id} failed (${cause}); ${pass}`,
     );

@@ -15,6 +15,7 @@
  * would exceed `contextLength`, the cache is dropped and re-primed with the last
  * `primeTokens` tokens, at the same step t on both sides.
  */
+import { SettingError } from '../common/setting-error.js';
 import type { CodingAnswer, CodingQuery, LanguageModel, ModelBatch } from '../step/language-model.js';
 import { MAX_TOTAL, RangeDecoder, RangeEncoder } from './range-coder.js';
 import { FREQUENCY_TOTAL } from '../step/frequencies.js';
@@ -80,7 +81,7 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
   if (!(contextLength >= 2)) throw new Error(`context length must be at least 2 tokens, got ${contextLength}`);
   const primeTokens = opts.primeTokens ?? (Number.isFinite(contextLength) ? Math.floor(contextLength / 2) : 0);
   if (Number.isFinite(contextLength) && !(primeTokens >= 1 && primeTokens < contextLength)) {
-    throw new Error(`--prime must be between 1 and ${contextLength - 1} tokens, got ${primeTokens}`);
+    throw new SettingError('primeTokens', String(primeTokens), `must be between 1 and ${contextLength - 1} tokens`);
   }
   let segments: number;
   if (opts.segments === undefined || opts.segments === 'auto') {
@@ -89,7 +90,7 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
     segments = Math.min(max, Math.ceil(tokens / per));
   } else segments = opts.segments;
   if (!Number.isInteger(segments) || segments < 0 || segments > MAX_SEGMENTS) {
-    throw new Error(`--segments must be a positive integer up to ${MAX_SEGMENTS}, or auto; got ${segments}`);
+    throw new SettingError('segments', String(segments), `must be a positive integer up to ${MAX_SEGMENTS}, or auto`);
   }
   segments = Math.max(Math.min(segments, tokens), tokens > 0 ? 1 : 0);
   if (primer && primer.length + 1 >= contextLength) {
@@ -97,7 +98,7 @@ export function resolveSettings(model: LanguageModel, tokens: number, opts: Code
   }
   let codingStep = opts.codingStep ?? model.codingSteps[0];
   if (opts.contextShift && model.contextShifts) codingStep = model.contextShifts[opts.contextShift];
-  else if (opts.contextShift === 'kv') throw new Error(`--context-shift kv: ${model.identity.id} re-primes only (KV shift is llama.cpp's, for GGUF models whose cache can shift)`);
+  else if (opts.contextShift === 'kv') throw new SettingError('contextShift', 'kv', `${model.identity.id} re-primes only (KV shift is llama.cpp's, for GGUF models whose cache can shift)`);
   if (!model.codingSteps.includes(codingStep)) {
     throw new Error(`coding step ${codingStep} is not available for this model (it has: ${model.codingSteps.join(', ')})`);
   }

@@ -1,9 +1,12 @@
 /**
  * The `Compressor` boundary: everything the runner, `joint` and reports need from a
- * compressor, classic or model-driven. Every compressor must be lossless:
+ * compressor, classic or model-driven; nothing outside `src/compressors/` names a concrete
+ * compressor class (docs/design.md). What a model adds is optional here: `modelIdentity`,
+ * `tokenizer`, and the conditional interface behind `isConditional`. Every compressor must be lossless:
  * `decompress(await compress(x))` returns exactly `x`, for any bytes (empty included).
  */
 import type { ProgressHooks } from '../common/progress.js';
+import type { LosslessTokenizer, ModelIdentity } from '../step/language-model.js';
 
 export interface Compressor {
   /** Stable, human-readable name used in tables and records, e.g. `gzip:9`, `zstd:19:long`, `lm:gpt2-docmix-7m`. */
@@ -26,6 +29,32 @@ export interface Compressor {
   lastStats?(): CompressStats | undefined;
   /** Release native resources (model sessions). */
   dispose?(): Promise<void>;
+  /**
+   * Model-driven compressors: the model's identity (id, hashes, dtype, runtime, files), from
+   * which the runner builds the result's `model` record and the `seen` facts. Absent: a
+   * compressor without a model (classic, external).
+   */
+  readonly modelIdentity?: ModelIdentity;
+  /** When `reach.unit` is `tokens`: the tokenizer whose tokens the window counts (joint's reach split). */
+  readonly tokenizer?: LosslessTokenizer;
+}
+
+/**
+ * A compressor that can code an input after an uncharged context, C(input | context) (the LM
+ * compressor primes its model with the context's last tokens). `joint` measures direct
+ * conditional sizes through this; test for it with `isConditional`, never a concrete class.
+ */
+export interface ConditionalCompressor extends Compressor {
+  /** Code `input` after the last `primerTokens` tokens of `context` (default: the compressor's setting). */
+  compressAfter(input: Uint8Array, context: Uint8Array, hooks?: ProgressHooks, primerTokens?: number): Promise<Uint8Array>;
+  /** The inverse: `context` must be the one given to `compressAfter`. */
+  decompressAfter(archive: Uint8Array, context: Uint8Array, hooks?: ProgressHooks): Promise<Uint8Array>;
+  lastStats(): CompressStats | undefined;
+}
+
+export function isConditional(c: Compressor): c is ConditionalCompressor {
+  const x = c as Partial<ConditionalCompressor>;
+  return typeof x.compressAfter === 'function' && typeof x.decompressAfter === 'function' && typeof x.lastStats === 'function';
 }
 
 export interface DecompressorSize {

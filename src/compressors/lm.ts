@@ -3,8 +3,8 @@
  * `Compressor`. Its archive carries the model's identity; decompressing with another model,
  * tokenizer or dtype is refused with both hashes named.
  */
-import type { Compressor, CompressStats, DecompressorSize, ProgressHooks, Reach } from './compressor.js';
-import type { LanguageModel } from '../step/language-model.js';
+import type { ConditionalCompressor, CompressStats, DecompressorSize, ProgressHooks, Reach } from './compressor.js';
+import type { LanguageModel, LosslessTokenizer, ModelIdentity } from '../step/language-model.js';
 import { MAX_SEGMENTS, decodeTokens, encodeTokens, resolveSettings, type CodecOptions } from '../coding/lm-codec.js';
 import { ArchiveError, crc32Of, readArchive, writeArchive, type ArchiveHeader } from '../coding/container.js';
 import { FREQUENCY_TOTAL } from '../step/frequencies.js';
@@ -28,7 +28,7 @@ export function runtimeOf(model: LanguageModel): string {
   return `${model.identity.runtime} ${process.arch} ${process.platform}`;
 }
 
-export class LmCompressor implements Compressor {
+export class LmCompressor implements ConditionalCompressor {
   readonly family: string;
   readonly name: string;
   readonly settings: Record<string, unknown>;
@@ -55,6 +55,14 @@ export class LmCompressor implements Compressor {
           (model.reachNote ? `; ${model.reachNote}` : '')
         : 'unbounded: adaptive statistics over everything seen in the segment',
     };
+  }
+
+  get modelIdentity(): ModelIdentity {
+    return this.model.identity;
+  }
+
+  get tokenizer(): LosslessTokenizer {
+    return this.model.tokenizer;
   }
 
   async decompressorSize(): Promise<DecompressorSize> {
@@ -170,6 +178,11 @@ export class LmCompressor implements Compressor {
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
+}
+
+/** The LM compressor as the boundary sees it: for callers (the runner's job, joint) that need no more. */
+export function lmCompressor(model: LanguageModel, options: LmOptions = {}): ConditionalCompressor {
+  return new LmCompressor(model, options);
 }
 
 /**

@@ -2,8 +2,7 @@
  * One compressor over all inputs: every single, every ordered concatenation, the reach split
  * and (LMs) direct conditional coding, each a verified coding, assembled into `CompressorJoint`.
  */
-import type { Compressor } from '../compressors/compressor.js';
-import { LmCompressor } from '../compressors/lm.js';
+import { isConditional, type Compressor } from '../compressors/compressor.js';
 import { averageLinkage } from './cluster.js';
 import type { JointInput } from './inputs.js';
 import { conditionalSize, jointGain, ncd, netGain, netNcd, symmetrise } from './measures.js';
@@ -34,7 +33,7 @@ export const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
 };
 
 /** Primer tokens for direct conditional coding, checked against the model's context. */
-export function primerFor(lm: LmCompressor, requested?: number): number {
+export function primerFor(lm: Compressor, requested?: number): number {
   const context = lm.reach.window;
   const k = requested ?? (Number.isFinite(context) ? Math.floor(context / 2) : Infinity);
   if (!(k >= 0) || (Number.isFinite(context) && k + 1 >= context)) {
@@ -48,7 +47,7 @@ export async function analyseCompressor(compressor: Compressor, inputs: readonly
   const sizer = new VerifiedSizer(compressor, opts.progress);
   const n = inputs.length;
   const h = (await sizer.size(PROBE, 'one byte')).bytes - PROBE.length;
-  const lm = compressor instanceof LmCompressor && opts.conditional !== false ? compressor : undefined;
+  const lm = isConditional(compressor) && opts.conditional !== false ? compressor : undefined;
   const primer = lm ? primerFor(lm, opts.primerTokens) : 0;
 
   const singles: CodedSize[] = [];

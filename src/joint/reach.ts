@@ -4,7 +4,6 @@
  * `window` units of A, the most of A that can ever influence B.
  */
 import type { Compressor } from '../compressors/compressor.js';
-import { LmCompressor } from '../compressors/lm.js';
 import { visibility, type Visibility } from './measures.js';
 
 export interface InputReach extends Visibility {
@@ -18,9 +17,9 @@ export interface InputReach extends Visibility {
 
 export function reachOf(compressor: Compressor, bytes: Uint8Array): InputReach {
   const { window } = compressor.reach;
-  if (compressor.reach.unit === 'tokens' && compressor instanceof LmCompressor) {
+  const tokenizer = compressor.tokenizer;
+  if (compressor.reach.unit === 'tokens' && tokenizer) {
     // Count in the model's own tokens; the tail is whole tokens, decoded back to A's last bytes.
-    const tokenizer = compressor.model.tokenizer;
     const tokens = tokenizer.encode(bytes);
     const v = visibility(tokens.length, window);
     const whole = tokens.length <= window;

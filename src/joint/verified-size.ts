@@ -4,8 +4,7 @@
  * concatenations are cached by content).
  */
 import { createHash } from 'node:crypto';
-import type { Compressor, ProgressHooks } from '../compressors/compressor.js';
-import { LmCompressor } from '../compressors/lm.js';
+import { isConditional, type Compressor, type ProgressHooks } from '../compressors/compressor.js';
 import { bytesEqual, describeMismatch } from '../runner/run.js';
 
 /** A decompressed archive differed from what was compressed: nothing measured may be trusted. */
@@ -73,7 +72,7 @@ export class VerifiedSizer {
    */
   async conditional(b: Uint8Array, a: Uint8Array, primerTokens: number, label: string): Promise<ConditionalSize> {
     const lm = this.compressor;
-    if (!(lm instanceof LmCompressor)) throw new Error(`${lm.name}: direct conditional coding needs a language model`);
+    if (!isConditional(lm)) throw new Error(`${lm.name}: direct conditional coding needs a language model`);
     const sink = this.progress?.(`${lm.name} ${label}`);
     try {
       const archive = await lm.compressAfter(b, a, sink, primerTokens);

@@ -11,10 +11,12 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LanguageModel } from '../step/language-model.js';
-import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/model.js';
+import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/load.js';
 import { downloadHubModel } from './hub-download.js';
 import type { ProgressHooks } from '../common/progress.js';
 import { cacheDir } from '../common/cache-dir.js';
+import { EMBEDDED_MODEL_ID, ModelSpecError, parseModelSpec } from '../common/model-spec.js';
+import { SettingError } from '../common/setting-error.js';
 import { createOrderKModel } from './order-k.js';
 import { isGgufPath, loadGgufModel } from './llama-cpp/model.js';
 
@@ -32,7 +34,7 @@ export const MODEL_ALIASES: Record<string, string> = {
   'qwen2.5-0.5b': 'onnx-community/Qwen2.5-0.5B',
 };
 
-export const EMBEDDED_MODEL_ID = 'embedded';
+export { EMBEDDED_MODEL_ID };
 /** The small byte-level model that ships in the repo (models/embedded). */
 export const EMBEDDED_MODEL_DIR = fileURLToPath(new URL('../../models/embedded', import.meta.url));
 
@@ -58,6 +60,21 @@ export interface ModelRequest {
 
 export { cacheDir };
 
+/**
+ * A model that is neither local nor downloadable. The fields are for callers that explain it
+ * their own way (the CLI names its flags), so none has to parse this message.
+ */
+export class ModelNotFoundError extends CausalLmError {
+  constructor(
+    message: string,
+    readonly id: string,
+    /** Why the Hub download failed (first line); absent when none was tried (offline). */
+    readonly downloadFailure?: string,
+  ) {
+    super(message);
+  }
+}
+
 export function modelDirsFromEnv(): string[] {
   return (process.env.COMPRESS_BENCH_MODEL_DIR ?? '').split(':').filter(Boolean);
 }
@@ -76,11 +93,13 @@ export function findLocalModel(id: string, modelDirs: string[]): string | null {
 }
 
 export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
-  const id = req.model ?? EMBEDDED_MODEL_ID;
-  const orderK = /^order-k(?::(\d+))?$/.exec(id);
-  if (orderK) return createOrderKModel(orderK[1] === undefined ? 3 : Number(orderK[1]));
+  const spec = parseModelSpec(req.model);
+  if (spec.kind === 'order-k') return createOrderKModel(spec.k);
+  // The mix wraps a loaded model one layer up (src/mix/); `none` is the caller's to skip.
+  if (spec.kind === 'mix' || spec.kind === 'none') throw new ModelSpecError(`${req.model}: not a model to load here (${spec.kind === 'none' ? 'baselines only' : 'the mix is built over the model it names'})`);
+  const id = spec.kind === 'embedded' ? EMBEDDED_MODEL_ID : spec.name;
   if (req.runtime === 'llama.cpp' || (req.runtime === undefined && isGgufPath(id))) {
-    if (!existsSync(id)) throw new CausalLmError(`--model ${id}: llama.cpp takes a .gguf file or a folder holding one, and this path does not exist`);
+    if (!existsSync(id)) throw new SettingError('model', id, 'llama.cpp takes a .gguf file or a folder holding one, and this path does not exist');
     return loadGgufModel({ path: id, id, device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads });
   }
   const modelDirs = [...(req.modelDirs ?? []), ...modelDirsFromEnv()];
@@ -88,15 +107,15 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
     loadOnnxModel({ dir, id, dtype: req.dtype ?? 'fp32', device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads, warn: req.warn, codingStep: req.codingStep });
 
   if (existsSync(id) && !isModelFolder(resolve(id))) {
-    throw new CausalLmError(`--model ${id}: this path is not a model folder (no config.json in it)`);
+    throw new SettingError('model', id, 'this path is not a model folder (no config.json in it)');
   }
   const local = findLocalModel(id, modelDirs);
   if (local) return load(local);
 
-  const looked = modelDirs.length ? modelDirs.join(', ') : 'no --model-dir given';
+  const looked = modelDirs.length ? modelDirs.join(', ') : 'no model dirs given';
   const offline = req.offline || process.env.HF_HUB_OFFLINE === '1';
   if (offline) {
-    throw new CausalLmError(`unknown model "${id}": not a folder and not found in ${looked} (offline: no download tried)`);
+    throw new ModelNotFoundError(`unknown model "${id}": not a folder and not found in ${looked} (offline: no download tried)`, id);
   }
   const hubId = MODEL_ALIASES[id] ?? id;
   try {
@@ -105,9 +124,11 @@ export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
     await downloadHubModel(hubId, `onnx/model${suffix}.onnx`, join(cacheDir(), 'hub', hubId), req.download);
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new CausalLmError(
+    throw new ModelNotFoundError(
       `unknown model "${id}": not a folder, not found in ${looked}, and the Hub download of ${hubId} failed (${why}). ` +
-        'Pass --model-dir DIR holding DIR/<id>/ in the transformers.js layout, or --offline.',
+        'Give a model dir DIR holding DIR/<id>/ in the transformers.js layout, or run offline.',
+      id,
+      why,
     );
   }
   return load(join(cacheDir(), 'hub', hubId));

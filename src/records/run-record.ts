@@ -13,7 +13,14 @@ export interface RunRecord {
   harness: { name: 'compress-bench'; version: string; gitCommit: string | null };
   environment: {
     node: string;
-    onnxruntime: string | null;
+    /**
+     * The runtime packages the run's models ran on and their versions, as their backends
+     * declared them (`{ "onnxruntime-node": "1.30.0" }`, `{ "node-llama-cpp": "3.21.1", … }`);
+     * empty for baselines only. Read it with `runtimesOf`, which also reads older records.
+     */
+    runtimes?: Record<string, string>;
+    /** Records before `runtimes`: onnxruntime-node's version, whatever ran (read through `runtimesOf`). */
+    onnxruntime?: string | null;
     platform: string;
     arch: string;
     cpu: string;
@@ -125,6 +132,8 @@ export interface ModelRecord {
   device: string;
   /** e.g. `onnxruntime-node 1.30.0 cpu`: floating point is only promised equal on the same one. */
   runtime?: string;
+  /** The runtime packages and versions the backend declared (`ModelIdentity.runtimes`). */
+  runtimes?: Record<string, string>;
   /** From the card, the runtime, or counted from the weights' tensors. */
   parameters?: number;
   weightsBytes: number;
@@ -158,4 +167,10 @@ export interface GapRecord {
   unseenInputs: number;
   /** unseen − seen bits/byte: how much better the model codes its training data. Null unless both ran. */
   gap: number | null;
+}
+
+/** A record's runtimes map; a record from before the map names onnxruntime-node alone (written for every run then). */
+export function runtimesOf(environment: RunRecord['environment']): Record<string, string> {
+  if (environment.runtimes) return environment.runtimes;
+  return environment.onnxruntime ? { 'onnxruntime-node': environment.onnxruntime } : {};
 }

@@ -23,13 +23,11 @@ function gitCommit(): string | null {
   }
 }
 
-async function onnxruntimeVersion(): Promise<string | null> {
-  try {
-    const ort = await import('onnxruntime-node');
-    return ort.env.versions?.node ?? null;
-  } catch {
-    return null;
-  }
+/** The union of the runtime packages the results' models declared (their backends fill it). */
+export function runtimesOfResults(results: ResultRecord[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of results) Object.assign(out, r.model?.runtimes);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export async function newRunRecord(argv: string[], results: ResultRecord[], gpu: string | null = null): Promise<RunRecord> {
@@ -40,7 +38,7 @@ export async function newRunRecord(argv: string[], results: ResultRecord[], gpu:
     harness: { name: 'compress-bench', version: harnessVersion(), gitCommit: gitCommit() },
     environment: {
       node: process.version,
-      onnxruntime: await onnxruntimeVersion(),
+      runtimes: runtimesOfResults(results),
       platform: process.platform,
       arch: process.arch,
       cpu: cpu[0]?.model ?? 'unknown',
@@ -60,6 +58,8 @@ export function recordPath(dir: string, startedAt: string, firstInput: string): 
 
 /** Save atomically: a killed run leaves the previous complete version, never a half file. */
 export async function saveRunRecord(record: RunRecord, path: string): Promise<string> {
-  await writeFileAtomic(path, JSON.stringify(record, null, 2) + '\n');
+  // The runtimes are those of the results saved (a resumed or merged run's too).
+  const runtimes = { ...record.environment.runtimes, ...runtimesOfResults(record.results) };
+  await writeFileAtomic(path, JSON.stringify({ ...record, environment: { ...record.environment, runtimes } }, null, 2) + '\n');
   return path;
 }

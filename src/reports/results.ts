@@ -3,6 +3,7 @@
  * and grouped by input. Both the leaderboard and the gate read records only through here.
  */
 import type { ResultRecord, RunRecord } from '../records/run-record.js';
+import { parseModelSpec, type ModelSpec } from '../common/model-spec.js';
 
 export interface ResultRow {
   record: RunRecord;
@@ -45,8 +46,17 @@ export function shortLabel(result: ResultRecord): string {
 /** What distinguishes runs of one model: its dtype, or for a weightless model (order-k) its settings. */
 function modelVariant(model: NonNullable<ResultRecord['model']>): string {
   if (model.dtype !== 'none') return model.dtype;
-  const k = /^order-k:(\d+)$/.exec(model.id);
-  return k ? `orders 0–${k[1]}, Witten–Bell, adaptive` : 'no weights';
+  const spec = specOfRecorded(model.id);
+  return spec?.kind === 'order-k' ? `orders 0–${spec.k}, Witten–Bell, adaptive` : 'no weights';
+}
+
+/** A recorded model id as a spec; a record is data, so an id outside the grammar is just a name. */
+function specOfRecorded(id: string): ModelSpec | undefined {
+  try {
+    return parseModelSpec(id);
+  } catch {
+    return undefined;
+  }
 }
 
 export function compressorKey(result: ResultRecord): string {

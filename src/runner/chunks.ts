@@ -6,7 +6,7 @@
  * the two agree byte for byte.
  */
 import type { Compressor } from '../compressors/compressor.js';
-import { LmCompressor } from '../compressors/lm.js';
+import { sha256 } from '../common/hash.js';
 import type { ChunkResult, ResultRecord, WorkRecord } from '../records/run-record.js';
 import type { LoadedInput } from './inputs.js';
 import { bytesDefiningSettings, modelRecord, settingsDiff } from './run.js';
@@ -27,7 +27,7 @@ export function workOf(inputs: LoadedInput[], compressors: Compressor[], chunkSi
     chunkSize,
     inputs: inputs.map((i) => ({ name: i.record.name, sliceSha256: i.record.sliceSha256, bytes: i.bytes.length, chunks: chunkCount(i.bytes.length, chunkSize) })),
     compressors: compressors.map((c) => {
-      const m = c instanceof LmCompressor ? modelRecord(c) : undefined;
+      const m = c.modelIdentity ? modelRecord(c.modelIdentity) : undefined;
       return {
         name: c.name,
         settings: chunkSize === null ? c.settings : { ...c.settings, chunk: chunkSize },

@@ -5,7 +5,7 @@
 import type { Compressor, ProgressHooks } from '../compressors/compressor.js';
 import type { ModelRecord, ResultRecord } from '../records/run-record.js';
 import type { LoadedInput } from './inputs.js';
-import { LmCompressor } from '../compressors/lm.js';
+import type { ModelIdentity } from '../step/language-model.js';
 import { deflate9Bytes, lmZlibRatio, modelFacts, seenFor } from '../records/generalization.js';
 
 export interface RunHooks {
@@ -47,7 +47,7 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
     compressor: compressor.name,
     family: compressor.family,
     settings: compressor.settings,
-    ...(compressor instanceof LmCompressor ? { model: modelRecord(compressor) } : {}),
+    ...(compressor.modelIdentity ? { model: modelRecord(compressor.modelIdentity) } : {}),
     file: input.record.name,
     input: input.record,
     inputBytes: n,
@@ -63,8 +63,8 @@ export async function runOne(compressor: Compressor, input: LoadedInput, hooks?:
     seconds: (t2 - t0) / 1000,
     roundtrip,
     ...(roundtrip ? {} : { roundtripFailure: describeMismatch(input.bytes, back) }),
-    seen: seenFor(compressor instanceof LmCompressor ? modelFacts(compressor.model.identity) : null, input.record),
-    ...(compressor instanceof LmCompressor ? { lmZlibRatio: lmZlibRatio(lmPayloadBytes(stats?.codec, archive.length), deflate9Bytes(input.bytes), n) } : {}),
+    seen: seenFor(compressor.modelIdentity ? modelFacts(compressor.modelIdentity) : null, input.record),
+    ...(compressor.modelIdentity ? { lmZlibRatio: lmZlibRatio(lmPayloadBytes(stats?.codec, archive.length), deflate9Bytes(input.bytes), n) } : {}),
     decompressor,
     totalBytes: archive.length + decompressor.bytes,
     totalBitsPerByte: bpb(archive.length + decompressor.bytes),
@@ -80,8 +80,8 @@ function lmPayloadBytes(codec: Record<string, unknown> | undefined, archiveBytes
   return typeof codec?.payloadBytes === 'number' ? codec.payloadBytes : archiveBytes;
 }
 
-export function modelRecord(c: LmCompressor): ModelRecord {
-  const id = c.model.identity;
+/** The result's `model` record, from the identity a model-driven compressor declares. */
+export function modelRecord(id: ModelIdentity): ModelRecord {
   const facts = modelFacts(id);
   return {
     id: id.id,
@@ -90,6 +90,7 @@ export function modelRecord(c: LmCompressor): ModelRecord {
     dtype: id.dtype,
     device: id.device,
     runtime: id.runtime,
+    ...(id.runtimes ? { runtimes: id.runtimes } : {}),
     weightsBytes: id.weightsBytes,
     ...(facts.parameters ? { parameters: facts.parameters } : {}),
     ...(facts.step !== undefined ? { step: facts.step } : {}),

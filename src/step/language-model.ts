@@ -107,6 +107,12 @@ export interface ModelIdentity {
   device: string;
   /** e.g. `onnxruntime-node 1.30.0 cpu`, `typescript order-k`: floating point may differ elsewhere. */
   runtime: string;
+  /**
+   * The runtime packages that computed the model's numbers and their versions, filled by the
+   * backend (`{ "onnxruntime-node": "1.30.0" }`, `{ "node-llama-cpp": "3.21.1", … }`); records
+   * keep their union as `environment.runtimes`. Absent: none (order-k is plain TypeScript).
+   */
+  runtimes?: Record<string, string>;
   /** Bytes a decompressor must ship: weights + tokenizer files (Hutter accounting). */
   weightsBytes: number;
   files: string[];

@@ -12,19 +12,25 @@
  *
  * The tokenizer is the GGUF's own (`llama_tokenize`), wrapped by the same lossless layer as the
  * Hugging Face tokenizers; the id → bytes table comes from the GGUF's `tokenizer.ggml.tokens`.
+ *
+ * The backend's files: model.ts (this: the binding, loading, the model), vocab.ts (the GGUF →
+ * tokenizer.json adapter), context.ts (contexts and the batch's decode), llama-api.ts (the C API).
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity } from '../../step/language-model.js';
-import { HfLosslessTokenizer, type TextTokenizer } from '../hf-tokenizer.js';
-import { sha256, sha256File } from '../../common/hash.js';
+import { sha256File } from '../../common/hash.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../step/js-quantizer-step.js';
-import { LLAMA_RELEASE, addressOf, allocBatch, llamaApi, viewOf, type BatchViews, type LlamaApi } from './llama-api.js';
+import { LLAMA_RELEASE, llamaApi } from './llama-api.js';
 import { availableParallelism } from 'node:os';
+import { GgufModelError } from './errors.js';
+import { SettingError } from '../../common/setting-error.js';
+import { ggufTokenizer } from './vocab.js';
+import { LlamaCppBatch, canShift, type ContextSettings } from './context.js';
 
-export class GgufModelError extends Error {}
+export { GgufModelError };
 
 /**
  * `js-quantizer/1` with the window slid by llama.cpp's KV shift (`--context-shift kv`): the
@@ -54,13 +60,11 @@ const FILE_TYPES: Record<number, string> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 3: '
 
 /** A `.gguf` path: the file itself, or the one `.gguf` in a folder. */
 export function resolveGgufPath(path: string): string {
-  if (!existsSync(path)) throw new GgufModelError(`--model ${path}: no such file or folder`);
+  if (!existsSync(path)) throw new SettingError('model', path, 'no such file or folder');
   if (statSync(path).isFile()) return path;
   const found = readdirSync(path).filter((f) => f.endsWith('.gguf'));
   if (found.length === 1) return join(path, found[0]);
-  throw new GgufModelError(
-    found.length === 0 ? `--model ${path}: this folder holds no .gguf file` : `--model ${path}: this folder holds ${found.length} .gguf files (${found.join(', ')}); name one`,
-  );
+  throw new SettingError('model', path, found.length === 0 ? 'this folder holds no .gguf file' : `this folder holds ${found.length} .gguf files (${found.join(', ')}); name one`);
 }
 
 export const isGgufPath = (path: string): boolean =>
@@ -111,7 +115,7 @@ function llamaFor(device: GgufModelOptions['device']): Promise<Llama> {
         });
       } catch (e) {
         llamas.delete(device);
-        throw new GgufModelError(`llama.cpp (node-llama-cpp) is not usable here for --device ${device}: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+        throw new SettingError('device', device, `llama.cpp (node-llama-cpp) is not usable here: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
       }
     })();
     llamas.set(device, llama);
@@ -143,33 +147,8 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
     api.freeModel(model);
     throw new GgufModelError(`model ${opts.id}: the GGUF has no tokenizer (tokenizer.ggml.tokens)`);
   }
-  const tokens = Array.from(tok.tokens);
-  const types = Array.from(tok.token_type ?? []);
-  // The GGUF's vocabulary as the lossless layer reads tokenizer.json: byte-level BPE (gpt2)
-  // maps pieces through GPT-2's byte alphabet; SentencePiece (llama) has "▁" and <0xNN>.
-  const byteLevel = tok.model === 'gpt2';
-  const json = {
-    model: { type: 'BPE', vocab: tokens.map((t) => [t, 0] as [string, number]), byte_fallback: !byteLevel },
-    decoder: { type: byteLevel ? 'ByteLevel' : 'Metaspace' },
-    // Control (3) and user-defined (4) tokens are emitted verbatim as their text.
-    added_tokens: types.flatMap((t, id) => (t === 3 || t === 4 ? [{ id, content: tokens[id] }] : [])),
-  };
-  let ids = new Int32Array(1024);
-  const text: TextTokenizer = {
-    encode(s: string) {
-      const bytes = Buffer.from(s, 'utf8');
-      if (ids.length < bytes.length + 16) ids = new Int32Array(bytes.length + 16);
-      let n = api.tokenize(vocab, bytes, bytes.length, ids, ids.length, false, false);
-      if (n < 0) {
-        ids = new Int32Array(-n);
-        n = api.tokenize(vocab, bytes, bytes.length, ids, ids.length, false, false);
-      }
-      if (n < 0) throw new GgufModelError(`llama.cpp could not tokenize ${bytes.length} bytes`);
-      return Array.from(ids.subarray(0, n));
-    },
-  };
-  const tokenizerSha256 = sha256(JSON.stringify({ model: tok.model, pre: tok.pre, tokens, types, merges: tok.merges ?? [] }));
-  const tokenizer = new HfLosslessTokenizer(text, json, tokenizerSha256);
+  const tokenizer = ggufTokenizer(api, vocab, { ...tok, tokens: tok.tokens });
+  const tokenizerSha256 = tokenizer.sha256;
 
   const fileType = meta.general.file_type;
   // Flash attention and the KV cache's type change the numbers: both are fixed here and named in the runtime.
@@ -181,6 +160,7 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
     dtype: fileType === undefined ? 'unknown' : (FILE_TYPES[fileType] ?? `ftype-${fileType}`),
     device,
     runtime: `node-llama-cpp ${nodeLlamaCppVersion()} llama.cpp ${LLAMA_RELEASE} (${llama.buildType}) ${device} kv-f16${flashAttention ? ' flash-attn' : ''}`,
+    runtimes: { 'node-llama-cpp': nodeLlamaCppVersion(), 'llama.cpp': LLAMA_RELEASE },
     weightsBytes: (await stat(file)).size,
     files: [file],
   };
@@ -231,19 +211,6 @@ export async function loadGgufModel(opts: GgufModelOptions): Promise<LanguageMod
   };
 }
 
-/** Whether llama.cpp can shift this model's KV cache (asked of a one-row context). */
-function canShift(api: LlamaApi, model: unknown, threads: number): boolean {
-  const p = api.contextDefaults();
-  Object.assign(p, { n_ctx: 256, n_batch: 256, n_ubatch: 256, n_seq_max: 1, n_threads: threads, n_threads_batch: threads, no_perf: true });
-  const ctx = api.initContext(model, p);
-  if (!ctx) return false;
-  try {
-    return api.canShift(api.memory(ctx));
-  } finally {
-    api.freeContext(ctx);
-  }
-}
-
 /**
  * Threads building the tables: every core by default, since llama.cpp is idle while they are
  * built (env COMPRESS_BENCH_TABLE_THREADS overrides; 1: the main thread alone). The tables are the
@@ -254,125 +221,3 @@ function tableThreads(): number {
   return Number.isInteger(env) && env >= 1 ? env : availableParallelism();
 }
 
-interface ContextSettings {
-  contextLength: number;
-  vocabSize: number;
-  threads: number;
-  flashAttention: boolean;
-}
-
-/** Tokens per `llama_decode`: a re-prime of many rows is cut into calls of this size (the same cuts on both sides). */
-const MAX_DECODE_TOKENS = 2048;
-
-/**
- * One llama.cpp context with one KV sequence per row. Each step: drop the rows' caches on a
- * reset, add every row's `n` tokens (an output at the last), decode, and hand the rows' logits
- * to the quantizer. Rows are stepped even past their end (the coder ignores them) so that every
- * call has the same shape on both sides.
- */
-class LlamaCppBatch implements LogitsBatch {
-  private ctx: unknown;
-  private batchViews?: BatchViews;
-  private past = 0;
-  private out?: Float32Array;
-  /** Native address of the last forward's logits, when one decode call held every row. */
-  private address?: bigint;
-
-  constructor(
-    private readonly api: LlamaApi,
-    private readonly model: unknown,
-    private readonly batch: number,
-    private readonly settings: ContextSettings,
-    private readonly live: Set<LlamaCppBatch>,
-    private readonly shift: boolean,
-  ) {}
-
-  dispose(): void {
-    if (!this.ctx) return;
-    this.api.batchFree(this.batchViews!.value);
-    this.api.freeContext(this.ctx);
-    this.ctx = this.batchViews = undefined;
-    this.live.delete(this);
-  }
-
-  private context(): unknown {
-    if (this.ctx) return this.ctx;
-    const { contextLength, threads, flashAttention } = this.settings;
-    const perRow = Number.isFinite(contextLength) ? contextLength : 2048;
-    const p = this.api.contextDefaults();
-    Object.assign(p, {
-      n_ctx: Math.ceil((perRow * this.batch) / 256) * 256,
-      n_batch: Math.max(perRow, Math.min(MAX_DECODE_TOKENS, perRow * this.batch)),
-      n_seq_max: this.batch,
-      n_threads: threads,
-      n_threads_batch: threads,
-      flash_attn_type: flashAttention ? 1 : 0,
-      kv_unified: false, // one KV stream per row: rows never attend to each other's cells
-      no_perf: true,
-    });
-    p.n_ubatch = Math.min(p.n_ubatch, p.n_batch);
-    this.ctx = this.api.initContext(this.model, p);
-    if (!this.ctx) throw new GgufModelError(`llama.cpp could not create a context for ${this.batch} rows of ${perRow} tokens`);
-    this.batchViews = allocBatch(this.api, p.n_batch);
-    this.live.add(this);
-    return this.ctx;
-  }
-
-  async forward(tokens: Int32Array, n: number, reset: boolean): Promise<Float32Array> {
-    const ctx = this.context();
-    const b = this.batchViews!;
-    const B = this.batch;
-    const V = this.settings.vocabSize;
-    if (reset && this.shift && this.past > 0 && n > 1) {
-      // A slide, by llama.cpp's KV shift: the window's first n − 1 tokens are the cache's
-      // last n − 1 cells (the codec feeds exactly the history it re-primes from), so those
-      // cells move to positions 0 … n − 2 and only the last token is decoded.
-      const mem = this.api.memory(ctx);
-      const keep = this.past - (n - 1);
-      for (let r = 0; r < B; r++) {
-        this.api.seqRm(mem, r, 0, keep);
-        this.api.seqAdd(mem, r, keep, -1, -keep);
-      }
-      const last = new Int32Array(B);
-      for (let r = 0; r < B; r++) last[r] = tokens[r * n + n - 1];
-      this.past = n - 1;
-      return this.forward(last, 1, false);
-    }
-    if (reset) {
-      const mem = this.api.memory(ctx);
-      if (this.past > 0) for (let r = 0; r < B; r++) this.api.seqRm(mem, r, -1, -1);
-      this.past = 0;
-    }
-    // Rows go into decode calls of at most the batch's capacity, each row whole in one call; a
-    // call's logits are read before the next call overwrites them.
-    const perCall = Math.max(1, Math.floor(b.capacity / n));
-    let logits: Float32Array | undefined;
-    for (let first = 0; first < B; first += perCall) {
-      const last = Math.min(B, first + perCall);
-      let k = 0;
-      for (let r = first; r < last; r++) {
-        for (let i = 0; i < n; i++, k++) {
-          b.token[k] = tokens[r * n + i];
-          b.pos[k] = this.past + i;
-          b.nSeqId[k] = 1;
-          b.seqId[k][0] = r;
-          b.logits[k] = i === n - 1 ? 1 : 0;
-        }
-      }
-      b.value.n_tokens = k;
-      const rc = this.api.decode(ctx, b.value);
-      if (rc !== 0) throw new GgufModelError(`llama_decode failed (${rc}) for ${last - first} rows of ${n} tokens`);
-      const pointer = this.api.logits(ctx);
-      const view = viewOf(pointer, 4 * V * (last - first), Float32Array);
-      this.address = undefined;
-      if (first === 0 && last === B) [logits, this.address] = [view, addressOf(pointer)];
-      else (this.out ??= new Float32Array(B * V)).set(view, first * V);
-    }
-    this.past += n;
-    return logits ?? this.out!;
-  }
-
-  logitsAddress(): bigint | undefined {
-    return this.address;
-  }
-}
