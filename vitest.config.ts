@@ -14,6 +14,7 @@ const UNIT = [
   'test/check.test.ts',
   'test/cli-contract.test.ts',
   'test/cli.test.ts',
+  'test/model-spec.test.ts',
   'test/corpora.test.ts',
   'test/external.test.ts',
   'test/fuzz.test.ts',
