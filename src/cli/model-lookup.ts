@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LanguageModel } from '../step/language-model.js';
+import { parseOrderKSpec } from '../models/order-k.js';
 import { EMBEDDED_MODEL_ID, MODEL_ALIASES, cacheDir, findLocalModel, loadModel, modelDirsFromEnv, type ModelRequest } from '../models/lookup.js';
 import { UsageError } from './options.js';
 import { MixModel } from '../mix/mix-model.js';
@@ -31,7 +32,7 @@ export async function loadModelOrMix(req: ModelRequest, hint?: string, settings?
   }
 }
 
-const isOrderK = (id: string) => /^order-k(?::\d+)?$/.test(id);
+const isOrderK = (id: string) => parseOrderKSpec(id) !== null;
 
 /** Where a model id was looked for, as one phrase: `/a/gpt2, /b/gpt2 (COMPRESS_BENCH_MODEL_DIR), ~/.cache/…/hub/gpt2 (cache)`. */
 export function searchedPlaces(id: string, modelDirs: string[]): string {

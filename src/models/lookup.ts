@@ -1,7 +1,7 @@
 /**
  * Model lookup: turn what the user typed after --model into a `LanguageModel`.
  *
- * Order: the embedded default (no --model, or `embedded`) → `order-k[:K]` → an existing
+ * Order: the embedded default (no --model, or `embedded`) → `order-k[:K[:MEMMiB]]` → an existing
  * folder path → DIR/<id> for each --model-dir / COMPRESS_BENCH_MODEL_DIR entry (aliases
  * tried too) → the cache (CACHE/hub/<owner>/<name>) → a download from the Hugging Face Hub
  * (or COMPRESS_BENCH_HUB_URL / HF_ENDPOINT) into that cache, unless offline.
@@ -15,7 +15,7 @@ import { loadOnnxModel, CausalLmError, DTYPE_SUFFIX } from './onnx/model.js';
 import { downloadHubModel } from './hub-download.js';
 import type { ProgressHooks } from '../common/progress.js';
 import { cacheDir } from '../common/cache-dir.js';
-import { createOrderKModel } from './order-k.js';
+import { createOrderKModel, parseOrderKSpec } from './order-k.js';
 import { isGgufPath, loadGgufModel } from './llama-cpp/model.js';
 
 /** Runtimes a model can run on: chosen by the model's format (a `.gguf` → llama.cpp), or by --runtime. */
@@ -77,8 +77,8 @@ export function findLocalModel(id: string, modelDirs: string[]): string | null {
 
 export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   const id = req.model ?? EMBEDDED_MODEL_ID;
-  const orderK = /^order-k(?::(\d+))?$/.exec(id);
-  if (orderK) return createOrderKModel(orderK[1] === undefined ? 3 : Number(orderK[1]));
+  const orderK = parseOrderKSpec(id);
+  if (orderK) return createOrderKModel(orderK.order, { memoryMiB: orderK.memoryMiB });
   if (req.runtime === 'llama.cpp' || (req.runtime === undefined && isGgufPath(id))) {
     if (!existsSync(id)) throw new CausalLmError(`--model ${id}: llama.cpp takes a .gguf file or a folder holding one, and this path does not exist`);
     return loadGgufModel({ path: id, id, device: req.device ?? 'cpu', maxContext: req.maxContext, threads: req.threads });
