@@ -48,19 +48,31 @@ export class HashedOrderKBatch implements ModelBatch {
   readonly codingStep: string;
   private readonly table: Uint32Array;
   private readonly shift: number;
-  /** Per row: the last 8 bytes (lo: the 4 newest, newest lowest), bytes seen, the context hash per order. */
+  private readonly k1: number;
+  /** Per row: the last 8 bytes (lo: the 4 newest, newest lowest) and how many bytes it has seen. */
   private readonly lo: Int32Array;
   private readonly hi: Int32Array;
   private readonly seen: Float64Array;
-  private readonly ctx: Int32Array;
   /** Per row: the byte whose counts the last answer already updated (−1: none), checked when it is fed. */
   private readonly pending: Int32Array;
-  /** Per order: the base of its bucket for the nibble being coded. */
+  /** Per row and order (r·(k+1) + j): the context's hash (0 past the history), the bucket of the nibble being coded, the high nibble's bucket, the blend weight. */
+  private readonly ctx: Int32Array;
   private readonly base: Int32Array;
-  /** Per order: the base of its high-nibble bucket (its slot 0 counts the context's distinct bytes), and its blend weight. */
   private readonly rootBase: Int32Array;
   private readonly weight: Float64Array;
+  /** Per row and order: the next bucket's key (tag in its low 16 bits) and index, from `prepare`. */
+  private readonly nextKey: Int32Array;
+  private readonly nextIndex: Int32Array;
+  /** Per row, the byte being coded: orders usable, the mass passed to uniform, its interval so far, its probability, its bits so far. */
+  private readonly usable: Int32Array;
+  private readonly rest: Float64Array;
+  private readonly low: Float64Array;
+  private readonly range: Float64Array;
+  private readonly prob: Float64Array;
+  private readonly bits: Int32Array;
   private readonly answer: CodingAnswer;
+  /** Where the early reads of the next buckets go (kept so they are not optimised away). */
+  private sink = 0;
 
   constructor(
     private readonly order: number,
@@ -72,24 +84,58 @@ export class HashedOrderKBatch implements ModelBatch {
     // A fresh typed array is zero pages from the OS: RSS grows with the buckets touched, up to the table.
     this.table = new Uint32Array(entries);
     this.shift = 32 - Math.log2(entries / BUCKET);
+    this.k1 = order + 1;
     this.lo = new Int32Array(batch);
     this.hi = new Int32Array(batch);
     this.seen = new Float64Array(batch);
-    this.ctx = new Int32Array(batch * (order + 1));
     this.pending = new Int32Array(batch).fill(-1);
-    this.base = new Int32Array(order + 1);
-    this.rootBase = new Int32Array(order + 1);
-    this.weight = new Float64Array(order + 1);
+    this.ctx = new Int32Array(batch * this.k1);
+    this.base = new Int32Array(batch * this.k1);
+    this.rootBase = new Int32Array(batch * this.k1);
+    this.weight = new Float64Array(batch * this.k1);
+    this.nextKey = new Int32Array(batch * this.k1);
+    this.nextIndex = new Int32Array(batch * this.k1);
+    this.usable = new Int32Array(batch);
+    this.rest = new Float64Array(batch);
+    this.low = new Float64Array(batch);
+    this.range = new Float64Array(batch);
+    this.prob = new Float64Array(batch);
+    this.bits = new Int32Array(batch);
     this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
     for (let r = 0; r < batch; r++) this.hashContexts(r);
   }
 
+  /**
+   * Rows are coded in phases (all rows' high nibbles, then all low nibbles), each phase first
+   * reading the buckets the next one needs, so the table's cache misses of different rows
+   * overlap instead of queueing. The phases are the same on both sides, so is every update's order.
+   */
   async step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer> {
+    const { active, symbols, targets } = query;
+    let sink = 0;
     for (let r = 0; r < this.batch; r++) {
       if (reset) this.resetRow(r);
       for (let i = 0; i < n; i++) this.feed(r, tokens[r * n + i]);
-      if (query.active[r]) this.code(r, query.symbols[r], query.targets[r]);
+      if (active[r]) sink += this.prepare(r, -1);
     }
+    for (let r = 0; r < this.batch; r++) {
+      if (!active[r]) continue;
+      this.beginByte(r);
+      this.codeNibble(r, 0, symbols[r], targets[r]);
+      sink += this.prepare(r, this.bits[r]);
+    }
+    for (let r = 0; r < this.batch; r++) {
+      if (!active[r]) continue;
+      this.findBuckets(r, false);
+      this.codeNibble(r, 4, symbols[r], targets[r]);
+      const a = this.answer;
+      a.symbols[r] = this.bits[r];
+      a.low[r] = this.low[r];
+      a.freq[r] = this.range[r];
+      a.log2p[r] = Math.log2(this.prob[r]);
+      this.pending[r] = this.bits[r]; // counted already: its feed next step only moves the history
+    }
+    this.sink = sink;
     return this.answer;
   }
 
@@ -105,14 +151,22 @@ export class HashedOrderKBatch implements ModelBatch {
     const pending = this.pending[r];
     this.pending[r] = -1;
     if (pending >= 0 && pending !== token) throw new Error(`order-k: fed byte ${token} after coding ${pending}`);
-    if (pending < 0) this.walk(r, token, 0); // a primer byte: counted, not coded
+    if (pending < 0) {
+      // A primer byte: counted, not coded.
+      this.prepare(r, -1);
+      this.beginByte(r);
+      this.codeNibble(r, 0, token, 0);
+      this.prepare(r, this.bits[r]);
+      this.findBuckets(r, false);
+      this.codeNibble(r, 4, token, 0);
+    }
     this.hi[r] = (this.hi[r] << 8) | (this.lo[r] >>> 24);
     this.lo[r] = (this.lo[r] << 8) | token;
     this.seen[r]++;
     this.hashContexts(r);
   }
 
-  /** The context hash of every order usable at row r's position (orders longer than the history are skipped). */
+  /** The context hash of every order usable at row r's position (orders longer than the history get 0). */
   private hashContexts(r: number): void {
     const k = this.order;
     const usable = Math.min(k, this.seen[r]);
@@ -124,16 +178,43 @@ export class HashedOrderKBatch implements ModelBatch {
         const byte = j <= 4 ? (lo >>> (8 * (j - 1))) & 255 : (hi >>> (8 * (j - 5))) & 255;
         h = fmix(Math.imul(h ^ (byte | (j << 8)), 0x2c1b3c6d) + j);
       }
-      // Orders past the history get tag 0: never stored, so never read (see `bucket`).
-      this.ctx[r * (k + 1) + j] = j <= usable ? fmix(h + 0x165667b1) | 1 : 0;
+      this.ctx[r * this.k1 + j] = j <= usable ? fmix(h + 0x165667b1) | 1 : 0;
     }
   }
 
-  /** The base of the bucket for `key` (odd), found or taken over; slot 0 holds its check tag (low 16 bits) and the context's distinct-byte count. */
-  private bucket(key: number): number {
+  /**
+   * Key and bucket index of each usable order's next bucket at row r: the high nibble's (`hi` < 0)
+   * or the low one's under `hi`, which lies in the same 4 KiB page as its high nibble's bucket (64
+   * buckets), so a byte costs one page walk per order, not two. Then read each bucket's first word
+   * (a prefetch: it changes nothing), in a loop of its own so the rows' misses overlap.
+   */
+  private prepare(r: number, hi: number): number {
+    const t = this.table;
+    const r0 = r * this.k1;
+    let end = r0;
+    for (let j = 0; j <= this.order; j++, end++) {
+      const key = this.ctx[r0 + j];
+      if (key === 0) break;
+      if (hi < 0) {
+        this.nextKey[end] = key;
+        this.nextIndex[end] = key >>> this.shift;
+      } else {
+        const low = fmix(key + Math.imul(hi + 1, 0x27d4eb2f)) | 1;
+        this.nextKey[end] = low;
+        this.nextIndex[end] = (this.nextIndex[end] & ~63) | ((low >>> this.shift) & 63);
+      }
+    }
+    this.usable[r] = end - r0 - 1;
+    let sum = 0;
+    for (let rj = r0; rj < end; rj++) sum += t[this.nextIndex[rj] * BUCKET];
+    return sum;
+  }
+
+  /** The base of bucket `index` or its neighbour holding `key` (odd), or the one taken over for it; slot 0 holds the check tag (the key's low 16 bits) and the context's distinct-byte count. */
+  private bucket(key: number, index: number): number {
     const t = this.table;
     const tag = key & 0xffff; // odd: never an empty slot's 0
-    const a = (key >>> this.shift) * BUCKET;
+    const a = index * BUCKET;
     if (t[a] >>> 16 === tag) return a;
     const b = a ^ BUCKET;
     if (t[b] >>> 16 === tag) return b;
@@ -141,69 +222,73 @@ export class HashedOrderKBatch implements ModelBatch {
     const ra = (t[a + 1] & 0xffff) + (t[a + 1] >>> 16);
     const rb = (t[b + 1] & 0xffff) + (t[b + 1] >>> 16);
     const v = rb < ra ? b : a;
-    t.fill(0, v, v + BUCKET);
     t[v] = tag << 16;
+    for (let i = 1; i < BUCKET; i++) t[v + i] = 0;
     return v;
   }
 
-  /** Row r's nibble buckets for every usable order: the high nibble's (`hi` < 0) or the low one's under `hi`. */
-  private findBuckets(r: number, hi: number): number {
-    const k = this.order;
-    let usable = -1;
-    for (let j = 0; j <= k; j++) {
-      const key = this.ctx[r * (k + 1) + j];
-      if (key === 0) break;
-      if (hi < 0) this.base[j] = this.rootBase[j] = this.bucket(key);
-      else this.base[j] = this.bucket(fmix(key + Math.imul(hi + 1, 0x27d4eb2f)) | 1);
-      usable = j;
+  /** Row r's buckets for every usable order, as `prepare` keyed them (`high`: the high nibble's). */
+  private findBuckets(r: number, high: boolean): void {
+    const r0 = r * this.k1;
+    for (let rj = r0; rj <= r0 + this.usable[r]; rj++) {
+      this.base[rj] = this.bucket(this.nextKey[rj], this.nextIndex[rj]);
+      if (high) this.rootBase[rj] = this.base[rj];
     }
-    return usable;
   }
 
-  /** Row r's answer; its byte's counts are updated at once, so its feed next step only moves the history. */
-  private code(r: number, symbol: number, target: number): void {
-    this.pending[r] = this.walk(r, symbol, target, true);
+  /** Start row r's byte: its high-nibble buckets and the byte-level Witten–Bell weights, p(x) = Σ_j w_j·c_j(x) + w_{-1}/256. */
+  private beginByte(r: number): void {
+    this.findBuckets(r, true);
+    const t = this.table;
+    const k1 = this.k1;
+    let rest = 1; // Π over higher orders of u_i / (n_i + u_i): the mass they pass down
+    for (let j = this.usable[r]; j >= 0; j--) {
+      const b = this.base[r * k1 + j];
+      const root = t[b + 1];
+      const n = (root & 0xffff) + (root >>> 16);
+      if (n === 0) {
+        this.weight[r * k1 + j] = 0;
+        continue;
+      }
+      const u = Math.max(1, t[b] & 0xffff);
+      this.weight[r * k1 + j] = rest / (n + u);
+      rest = (rest * u) / (n + u);
+    }
+    this.rest[r] = rest;
+    this.low[r] = 0;
+    this.range[r] = FREQUENCY_TOTAL;
+    this.prob[r] = 1;
+    this.bits[r] = 0;
   }
 
   /**
-   * Walk row r's byte tree along `symbol` (encoder, or a fed byte), or along the bits under
-   * `target` (decoder: symbol −1), updating every order's counts on the way; with `answer`,
-   * write the byte's interval and log2 p into the answer. Returns the byte.
+   * Levels `from`..`from`+3 of row r's byte tree: split the interval by the blend at each node,
+   * follow `symbol`'s bit (encoder, or a fed byte) or the bit under `target` (decoder: symbol
+   * −1), and count that bit in every order.
    */
-  private walk(r: number, symbol: number, target: number, answer = false): number {
+  private codeNibble(r: number, from: number, symbol: number, target: number): void {
     const t = this.table;
     const base = this.base;
     const w = this.weight;
-    let usable = this.findBuckets(r, -1);
-    // Byte-level Witten–Bell weights from each context's root: p(x) = Σ_j w_j·c_j(x) + w_{-1}/256.
-    let rest = 1; // Π over higher orders of u_i / (n_i + u_i): the mass they pass down
-    for (let j = usable; j >= 0; j--) {
-      const root = t[base[j] + 1];
-      const n = (root & 0xffff) + (root >>> 16);
-      if (n === 0) {
-        w[j] = 0;
-        continue;
-      }
-      const u = Math.max(1, t[base[j]] & 0xffff);
-      w[j] = rest / (n + u);
-      rest = (rest * u) / (n + u);
-    }
-    let low = 0;
-    let range = FREQUENCY_TOTAL;
-    let p = 1;
-    let byte = 0;
-    for (let level = 0; level < 8; level++) {
-      if (level === 4) usable = this.findBuckets(r, byte);
-      const node = level < 4 ? (1 << level) | byte : (1 << (level - 4)) | (byte & ((1 << (level - 4)) - 1)); // 1..15 in the nibble's tree
+    const r0 = r * this.k1;
+    const r1 = r0 + this.usable[r];
+    const rest = this.rest[r];
+    let low = this.low[r];
+    let range = this.range[r];
+    let p = this.prob[r];
+    let byte = this.bits[r];
+    for (let level = from; level < from + 4; level++) {
+      const depth = level - from;
+      const node = (1 << depth) | (byte & ((1 << depth) - 1)); // 1..15 in the nibble's tree
       const half = 128 >>> level; // bytes below each child
       // P(left) / P(node) under the blend: each order's subtree counts plus the uniform share.
       let left = (rest * half) / 256;
       let all = left + left;
-      for (let j = 0; j <= usable; j++) {
-        const v = t[base[j] + node];
+      for (let rj = r0; rj <= r1; rj++) {
+        const v = t[base[rj] + node];
         const c0 = v & 0xffff;
-        left += w[j] * c0;
-        all += w[j] * (c0 + (v >>> 16));
+        left += w[rj] * c0;
+        all += w[rj] * (c0 + (v >>> 16));
       }
       const q = left / all;
       // Each child keeps ≥ 1 unit of the total per byte below it.
@@ -219,13 +304,13 @@ export class HashedOrderKBatch implements ModelBatch {
         range -= split;
         p *= 1 - q;
       }
-      for (let j = 0; j <= usable; j++) {
-        const i = base[j] + node;
+      for (let rj = r0; rj <= r1; rj++) {
+        const i = base[rj] + node;
         const v = t[i];
         let c0 = v & 0xffff;
         let c1 = v >>> 16;
         // A byte never seen in this context (its leaf was empty) adds to the context's distinct count.
-        if (level === 7 && (bit === 0 ? c0 : c1) === 0 && (t[this.rootBase[j]] & 0xffff) < 0xffff) t[this.rootBase[j]]++;
+        if (level === 7 && (bit === 0 ? c0 : c1) === 0 && (t[this.rootBase[rj]] & 0xffff) < 0xffff) t[this.rootBase[rj]]++;
         if (bit === 0) c0++;
         else c1++;
         if (c0 >= LIMIT || c1 >= LIMIT) {
@@ -236,13 +321,9 @@ export class HashedOrderKBatch implements ModelBatch {
       }
       byte = (byte << 1) | bit;
     }
-    if (answer) {
-      const a = this.answer;
-      a.symbols[r] = byte;
-      a.low[r] = low;
-      a.freq[r] = range;
-      a.log2p[r] = Math.log2(p);
-    }
-    return byte;
+    this.low[r] = low;
+    this.range[r] = range;
+    this.prob[r] = p;
+    this.bits[r] = byte;
   }
 }
