@@ -309,8 +309,6 @@ export class HashedOrderKBatch implements ModelBatch {
         const v = t[i];
         let c0 = v & 0xffff;
         let c1 = v >>> 16;
-        // A byte never seen in this context (its leaf was empty) adds to the context's distinct count.
-        if (level === 7 && (bit === 0 ? c0 : c1) === 0 && (t[this.rootBase[rj]] & 0xffff) < 0xffff) t[this.rootBase[rj]]++;
         if (bit === 0) c0++;
         else c1++;
         if (c0 >= LIMIT || c1 >= LIMIT) {
@@ -320,6 +318,15 @@ export class HashedOrderKBatch implements ModelBatch {
         t[i] = (c1 << 16) | c0;
       }
       byte = (byte << 1) | bit;
+    }
+    if (from === 4) {
+      // A byte never seen in a context before (its leaf's count is now 1) adds to that context's distinct count.
+      const leaf = (1 << 3) | ((byte >>> 1) & 7);
+      const shift = (byte & 1) << 4;
+      for (let rj = r0; rj <= r1; rj++) {
+        const root = this.rootBase[rj];
+        if (((t[base[rj] + leaf] >>> shift) & 0xffff) === 1 && (t[root] & 0xffff) < 0xffff) t[root]++;
+      }
     }
     this.low[r] = low;
     this.range[r] = range;
