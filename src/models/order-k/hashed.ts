@@ -47,6 +47,8 @@ function fmix(h: number): number {
 export class HashedOrderKBatch implements ModelBatch {
   readonly codingStep: string;
   private readonly table: Uint32Array;
+  /** The table's size: the model's memory, fixed whatever the input or the segment count. */
+  readonly tableBytes: number;
   private readonly shift: number;
   private readonly k1: number;
   /** Per row: the last 8 bytes (lo: the 4 newest, newest lowest) and how many bytes it has seen. */
@@ -83,6 +85,7 @@ export class HashedOrderKBatch implements ModelBatch {
     const entries = (memoryMiB * 1024 * 1024) / 4;
     // A fresh typed array is zero pages from the OS: RSS grows with the buckets touched, up to the table.
     this.table = new Uint32Array(entries);
+    this.tableBytes = this.table.byteLength;
     this.shift = 32 - Math.log2(entries / BUCKET);
     this.k1 = order + 1;
     this.lo = new Int32Array(batch);
