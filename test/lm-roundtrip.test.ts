@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor } from '../src/compressors/lm.js';
 import { createOrderKModel } from '../src/models/order-k.js';
+import { parseModelSpec } from '../src/common/model-spec.js';
+import { HashedOrderKBatch } from '../src/models/order-k/hashed.js';
+import { readArchive } from '../src/coding/container.js';
+import { ModelMismatchError } from '../src/compressors/lm.js';
 import type { LanguageModel } from '../src/step/language-model.js';
 import { EDGE_CASES, HAVE_EMBEDDED, HAVE_SHARED, ROOT, SHARED_MODELS, SMALL_MODEL, SNAPPY, corpusPrefix } from './helpers/shared.js';
 
@@ -45,6 +49,70 @@ describe('order-k backend (no weights) through the same codec', () => {
     expect(payloadBits).toBeLessThanOrEqual(stats.idealBits! * 1.001 + 8 * 8 * segments);
     expect(payloadBits).toBeGreaterThanOrEqual(stats.idealBits! * 0.99);
     expect(archive.length).toBeLessThan(input.length / 2);
+  });
+});
+
+describe('order-k in bounded memory: one hashed table of a fixed size, recorded in the archive', () => {
+  const text = corpusPrefix('html', 60_000);
+
+  test.each(Object.entries(EDGE_CASES))('round-trips %s with a 1 MiB table in 3 segments, the table size in the archive', async (_, input) => {
+    const { archive } = await roundTrip(new LmCompressor(createOrderKModel(3, { memoryMiB: 1 }), { segments: 3 }), input);
+    const { header } = readArchive(archive);
+    expect(header.modelId).toBe('order-k:3:1MiB');
+    expect(header.codingStep).toBe('order-k-hash/1:1MiB');
+  });
+
+  test('the table is the memory setting, whatever the input size or the segment count', async () => {
+    const model = createOrderKModel(2, { memoryMiB: 4 });
+    for (const batch of [1, 32]) {
+      const step = model.open(batch) as HashedOrderKBatch;
+      expect(step).toBeInstanceOf(HashedOrderKBatch);
+      expect(step.tableBytes).toBe(4 * 2 ** 20);
+      expect(step.codingStep).toBe('order-k-hash/1:4MiB');
+    }
+    expect(createOrderKModel(3).codingSteps[0]).toBe('order-k-hash/1:64MiB');
+    expect(createOrderKModel(3).identity.id).toBe('order-k:3'); // the default memory keeps the row's name
+  });
+
+  test('the memory setting is honoured: a crowded 1 MiB table codes worse than 64 MiB, both exactly', async () => {
+    const input = new Uint8Array(readFileSync(join(SNAPPY, 'alice29.txt')));
+    const small = await roundTrip(new LmCompressor(createOrderKModel(4, { memoryMiB: 1 }), { segments: 1 }), input);
+    const large = await roundTrip(new LmCompressor(createOrderKModel(4), { segments: 1 }), input);
+    expect(small.archive.length).toBeGreaterThan(large.archive.length * 1.02);
+  });
+
+  test('deterministic: the same input gives the same archive, binary and text', async () => {
+    for (const input of [text, EDGE_CASES['random binary'], corpusPrefix('geo.protodata', 20_000)]) {
+      const a = await new LmCompressor(createOrderKModel(3)).compress(input);
+      const b = await new LmCompressor(createOrderKModel(3)).compress(input);
+      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    }
+  });
+
+  test('codes within 1% of the first order-k (js-quantizer/1), which still codes and decodes', async () => {
+    const legacy = await roundTrip(new LmCompressor(createOrderKModel(3), { codingStep: 'js-quantizer/1' }), text);
+    expect(readArchive(legacy.archive).header.codingStep).toBe('js-quantizer/1');
+    const hashed = await roundTrip(new LmCompressor(createOrderKModel(3)), text);
+    expect(hashed.archive.length).toBeLessThan(legacy.archive.length * 1.01);
+    // An archive of either step decodes with the default model: the step it names picks the code path.
+    expect(Buffer.from(await new LmCompressor(createOrderKModel(3)).decompress(legacy.archive)).equals(Buffer.from(text))).toBe(true);
+  });
+
+  test('an archive made with another table size is refused, naming both steps', async () => {
+    const archive = await new LmCompressor(createOrderKModel(3, { memoryMiB: 2 })).compress(text.subarray(0, 5000));
+    const other = new LmCompressor(createOrderKModel(3));
+    await expect(other.decompress(archive)).rejects.toThrow(ModelMismatchError);
+    await expect(other.decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/1:2MiB, this model runs order-k-hash\/1:64MiB or js-quantizer\/1/);
+  });
+
+  test('spec order-k[:K[:MEMMiB]]; memory a power of two from 1 to 2048 MiB', async () => {
+    expect(parseModelSpec('order-k')).toEqual({ kind: 'order-k', k: 3 });
+    expect(parseModelSpec('order-k:4:256MiB')).toEqual({ kind: 'order-k', k: 4, memoryMiB: 256 });
+    expect(parseModelSpec('order-k:4:256MB')).toEqual({ kind: 'named', name: 'order-k:4:256MB' });
+    const model = await loadModel({ model: 'order-k:2:8MiB', offline: true });
+    expect([model.identity.id, model.codingSteps[0]]).toEqual(['order-k:2:8MiB', 'order-k-hash/1:8MiB']);
+    expect(() => createOrderKModel(3, { memoryMiB: 3 })).toThrow(/memory must be a power of two from 1 to 2048 MiB, got 3/);
+    expect(() => createOrderKModel(3, { memoryMiB: 4096 })).toThrow(/power of two/);
   });
 });
 

@@ -6,14 +6,14 @@
  *
  *   none            baselines only, no model
  *   embedded        the small model that ships in the repo (also: no --model at all)
- *   order-k[:K]     the adaptive order-K context model (K defaults to 3)
+ *   order-k[:K[:MMiB]]  the adaptive order-K context model (K defaults to 3) in hashed tables of M MiB
  *   mix:SPEC        SPEC's model mixed with online match and context models
  *   anything else   a name: model id, alias, Hub id, folder or .gguf path
  */
 export type ModelSpec =
   | { kind: 'none' }
   | { kind: 'embedded' }
-  | { kind: 'order-k'; k: number }
+  | { kind: 'order-k'; k: number; memoryMiB?: number }
   | { kind: 'mix'; inner: MixableSpec }
   | { kind: 'named'; name: string };
 
@@ -28,15 +28,15 @@ export const DEFAULT_ORDER_K = 3;
 /** A spec that names no usable model (`mix:` with nothing after it, a mix of a mix). */
 export class ModelSpecError extends Error {}
 
-const ORDER_K = /^order-k(?::(\d+))?$/;
+const ORDER_K = /^order-k(?::(\d+)(?::(\d+)MiB)?)?$/;
 
 /** `undefined` (no --model given) is the embedded model. */
 export function parseModelSpec(text: string | undefined): ModelSpec {
   if (text === undefined || text === EMBEDDED_MODEL_ID) return { kind: 'embedded' };
   if (text === NO_MODEL) return { kind: 'none' };
   const orderK = ORDER_K.exec(text);
-  // The range check (0..6) is the model's own (models/order-k.ts).
-  if (orderK) return { kind: 'order-k', k: orderK[1] === undefined ? DEFAULT_ORDER_K : Number(orderK[1]) };
+  // The range checks (k 0..6, the table size) are the model's own (models/order-k.ts); no size: its default.
+  if (orderK) return { kind: 'order-k', k: orderK[1] === undefined ? DEFAULT_ORDER_K : Number(orderK[1]), ...(orderK[2] === undefined ? {} : { memoryMiB: Number(orderK[2]) }) };
   if (text.startsWith(MIX_PREFIX)) {
     const rest = text.slice(MIX_PREFIX.length);
     if (!rest) throw new ModelSpecError(`${text}: name the model to mix, e.g. mix:gpt2-docmix-7m`);
@@ -55,7 +55,7 @@ export function formatModelSpec(spec: ModelSpec): string {
     case 'embedded':
       return EMBEDDED_MODEL_ID;
     case 'order-k':
-      return `order-k:${spec.k}`;
+      return `order-k:${spec.k}${spec.memoryMiB === undefined ? '' : `:${spec.memoryMiB}MiB`}`;
     case 'mix':
       return MIX_PREFIX + formatModelSpec(spec.inner);
     case 'named':

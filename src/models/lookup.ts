@@ -1,7 +1,7 @@
 /**
  * Model lookup: turn what the user typed after --model into a `LanguageModel`.
  *
- * Order: the embedded default (no --model, or `embedded`) → `order-k[:K]` → an existing
+ * Order: the embedded default (no --model, or `embedded`) → `order-k[:K[:MEMMiB]]` → an existing
  * folder path → DIR/<id> for each --model-dir / COMPRESS_BENCH_MODEL_DIR entry (aliases
  * tried too) → the cache (CACHE/hub/<owner>/<name>) → a download from the Hugging Face Hub
  * (or COMPRESS_BENCH_HUB_URL / HF_ENDPOINT) into that cache, unless offline.
@@ -94,7 +94,7 @@ export function findLocalModel(id: string, modelDirs: string[]): string | null {
 
 export async function loadModel(req: ModelRequest): Promise<LanguageModel> {
   const spec = parseModelSpec(req.model);
-  if (spec.kind === 'order-k') return createOrderKModel(spec.k);
+  if (spec.kind === 'order-k') return createOrderKModel(spec.k, { memoryMiB: spec.memoryMiB });
   // The mix wraps a loaded model one layer up (src/mix/); `none` is the caller's to skip.
   if (spec.kind === 'mix' || spec.kind === 'none') throw new ModelSpecError(`${req.model}: not a model to load here (${spec.kind === 'none' ? 'baselines only' : 'the mix is built over the model it names'})`);
   const id = spec.kind === 'embedded' ? EMBEDDED_MODEL_ID : spec.name;

@@ -1,23 +1,28 @@
 /**
- * A classic adaptive order-k context model (PPM-style blending, no weights) behind the same
- * `LanguageModel` interface as the neural models: a fast reference for tests, a baseline row,
- * and the proof that another backend fits without touching the coder.
+ * A classic adaptive order-k context model (Witten–Bell blending of orders 0..k, no weights)
+ * behind the same `LanguageModel` interface as the neural models: a fast reference for tests,
+ * a baseline row, and the proof that another backend fits without touching the coder.
  *
- * Prediction blends orders 0..k by Witten–Bell interpolation:
- *   p_j(x) = (c_j(x) + u_j · p_{j-1}(x)) / (n_j + u_j),  p_{-1} = uniform over 256 bytes,
- * where c_j are the byte counts seen after the last j bytes, n_j their sum and u_j the number
- * of distinct bytes seen there. Counts adapt as bytes are fed and halve when they grow large,
- * so recent statistics weigh more.
+ * Two coding steps, named in every archive:
+ * - `order-k-hash/1:<MiB>` (new archives): the blend taken bit by bit in one fixed-size hashed
+ *   table of `memory` MiB (order-k/hashed.ts), so memory does not grow with the input, and the
+ *   model hands the coder its interval directly (≥ 1 MB/s).
+ * - `js-quantizer/1` (archives made before it): exact byte contexts and 256-entry logits
+ *   (order-k/legacy.ts), kept so those archives still decode byte-exact.
+ *
+ * Spec: `order-k[:K[:MEMMiB]]`, e.g. `order-k`, `order-k:3`, `order-k:4:256MiB`. The id names the
+ * memory only when it is not the default, so `order-k:3` stays the row's name.
  */
-import type { LanguageModel, LogitsBatch, LosslessTokenizer, ModelBatch, ModelIdentity } from '../step/language-model.js';
+import type { LanguageModel, LosslessTokenizer, ModelBatch, ModelIdentity } from '../step/language-model.js';
 import { sha256 } from '../common/hash.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../step/js-quantizer-step.js';
+import { START, VOCAB, openLegacyLogits } from './order-k/legacy.js';
+import { HashedOrderKBatch, hashedStep } from './order-k/hashed.js';
 
-const BYTES = 256;
-/** Vocabulary: 256 bytes + a start symbol fed before the first byte (never coded). */
-const START = 256;
-const VOCAB = 257;
-const MAX_COUNT = 1 << 14;
+export const DEFAULT_ORDER = 3;
+/** The hashed table's default size: ~20 MB of text at order 3 before buckets get crowded, 64 MiB of RSS at most. */
+export const DEFAULT_MEMORY_MIB = 64;
+export const MAX_MEMORY_MIB = 2048;
 
 export const byteTokenizer: LosslessTokenizer = {
   sha256: sha256('bytes'),
@@ -25,81 +30,21 @@ export const byteTokenizer: LosslessTokenizer = {
   decode: (ids) => Uint8Array.from(ids),
 };
 
-class Counts {
-  readonly c = new Uint16Array(BYTES);
-  n = 0;
-  distinct = 0;
-
-  add(x: number): void {
-    if (this.c[x] === 0) this.distinct++;
-    this.c[x]++;
-    this.n++;
-    if (this.c[x] >= MAX_COUNT) this.halve();
-  }
-
-  private halve(): void {
-    this.n = 0;
-    this.distinct = 0;
-    for (let i = 0; i < BYTES; i++) {
-      this.c[i] >>= 1;
-      this.n += this.c[i];
-      if (this.c[i]) this.distinct++;
-    }
-  }
+export interface OrderKOptions {
+  /** The hashed table's size in MiB: a power of two from 1 to MAX_MEMORY_MIB. */
+  memoryMiB?: number;
 }
 
-/** One segment's adaptive state: context tables for each order and the recent history. */
-class OrderKState {
-  private readonly tables: Map<number, Counts>[];
-  private history: number[] = [];
-  private readonly p = new Float64Array(BYTES);
-
-  constructor(private readonly order: number) {
-    this.tables = Array.from({ length: order + 1 }, () => new Map());
-  }
-
-  /** Context key of the last j bytes (exact: j ≤ 6 bytes fit in a double's 53 bits). */
-  private key(j: number): number {
-    let k = 0;
-    const h = this.history;
-    for (let i = h.length - j; i < h.length; i++) k = k * 256 + h[i];
-    return k;
-  }
-
-  feed(token: number): void {
-    if (token === START) return;
-    const usable = Math.min(this.order, this.history.length);
-    for (let j = 0; j <= usable; j++) {
-      const t = this.tables[j];
-      const key = this.key(j);
-      let counts = t.get(key);
-      if (!counts) t.set(key, (counts = new Counts()));
-      counts.add(token);
-    }
-    this.history.push(token);
-    if (this.history.length > 64) this.history = this.history.slice(this.history.length - this.order);
-  }
-
-  /** Log-probabilities of the next byte, written as "logits" (softmax of log p is p). */
-  predict(out: Float32Array, offset: number): void {
-    const p = this.p.fill(1 / BYTES);
-    const usable = Math.min(this.order, this.history.length);
-    for (let j = 0; j <= usable; j++) {
-      const counts = this.tables[j].get(this.key(j));
-      if (!counts || counts.n === 0) continue;
-      const u = counts.distinct;
-      const denom = counts.n + u;
-      for (let x = 0; x < BYTES; x++) p[x] = (counts.c[x] + u * p[x]) / denom;
-    }
-    for (let x = 0; x < BYTES; x++) out[offset + x] = Math.log(p[x]);
-    out[offset + START] = -Infinity; // the start symbol is never coded
-  }
-}
-
-export function createOrderKModel(order = 3): LanguageModel {
+export function createOrderKModel(order = DEFAULT_ORDER, options: OrderKOptions = {}): LanguageModel {
+  const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
   if (!Number.isInteger(order) || order < 0 || order > 6) throw new Error(`order-k: k must be 0..6, got ${order}`);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > MAX_MEMORY_MIB || (memoryMiB & (memoryMiB - 1)) !== 0) {
+    throw new Error(`order-k: memory must be a power of two from 1 to ${MAX_MEMORY_MIB} MiB, got ${memoryMiB}`);
+  }
+  const hashed = hashedStep(memoryMiB);
   const identity: ModelIdentity = {
-    id: `order-k:${order}`,
+    id: `order-k:${order}` + (memoryMiB === DEFAULT_MEMORY_MIB ? '' : `:${memoryMiB}MiB`),
+    // The model's settings (k); the table size is in the coding step's name, which archives record and decoding matches.
     weightsSha256: sha256(`order-k witten-bell v1 k=${order}`),
     tokenizerSha256: byteTokenizer.sha256,
     dtype: 'none',
@@ -117,24 +62,14 @@ export function createOrderKModel(order = 3): LanguageModel {
     vocabSize: VOCAB,
     startToken: START,
     tokenizer: byteTokenizer,
-    codingSteps: [JS_QUANTIZER_KIND],
-    open(batch: number, codingStep = JS_QUANTIZER_KIND): ModelBatch {
-      if (codingStep !== JS_QUANTIZER_KIND) throw new Error(`order-k cannot run coding step ${codingStep} (it has: ${JS_QUANTIZER_KIND})`);
-      return new JsQuantizerBatch(this.openLogits!(batch), batch, VOCAB);
+    codingSteps: [hashed, JS_QUANTIZER_KIND],
+    open(batch: number, codingStep = hashed): ModelBatch {
+      if (codingStep === hashed) return new HashedOrderKBatch(order, memoryMiB, batch);
+      if (codingStep === JS_QUANTIZER_KIND) return new JsQuantizerBatch(openLegacyLogits(order, batch), batch, VOCAB);
+      throw new Error(`order-k cannot run coding step ${codingStep} (it has: ${hashed}, ${JS_QUANTIZER_KIND})`);
     },
-    openLogits(batch: number): LogitsBatch {
-      const rows = Array.from({ length: batch }, () => new OrderKState(order));
-      return {
-        async forward(tokens: Int32Array, n: number) {
-          const out = new Float32Array(batch * VOCAB);
-          rows.forEach((row, r) => {
-            for (let i = 0; i < n; i++) row.feed(tokens[r * n + i]);
-            row.predict(out, r * VOCAB);
-          });
-          return out;
-        },
-      };
-    },
+    // The mix reads logits: the legacy model's, so mix: archives keep their meaning.
+    openLogits: (batch: number) => openLegacyLogits(order, batch),
     async dispose() {},
   };
 }
