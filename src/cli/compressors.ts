@@ -6,8 +6,7 @@ import { modelFacts } from '../records/generalization.js';
 import { MIX_PREFIX, loadModelOrMix, requireContext } from './model-lookup.js';
 import { UsageError, list, modelRequest, type ModelArgs } from './options.js';
 
-/** `-m none`: baselines only, no language model. */
-export const NO_MODEL = 'none';
+import { NO_MODEL, parseModelSpec } from '../common/model-spec.js';
 
 /**
  * One LM compressor per `-m` model and per `--mix` model (as `mix:MODEL`). Without `-m`:
@@ -20,8 +19,9 @@ export async function lmCompressors(
 ): Promise<Compressor[]> {
   const models = list(a.model);
   const mixes = list(a.mix).map((m) => MIX_PREFIX + m);
-  if (models.includes(NO_MODEL) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
-  const plain = models.length === 0 ? (mixes.length || !defaultModel ? [] : [undefined]) : models[0] === NO_MODEL ? [] : models;
+  const none = models.map((m) => parseModelSpec(m).kind === 'none');
+  if (none.includes(true) && models.length > 1) throw new UsageError(`-m/--model ${NO_MODEL} runs the baselines only; it cannot be combined with other models`);
+  const plain = models.length === 0 ? (mixes.length || !defaultModel ? [] : [undefined]) : none[0] ? [] : models;
   const out: Compressor[] = [];
   for (const m of [...plain, ...mixes]) {
     const lm = await loadModelOrMix({ ...modelRequest(a, m), maxContext: codec.contextLength });
