@@ -25,7 +25,15 @@ const env = {
 };
 const suites = ['canterbury-text', 'snappy-mixed'];
 const rows = [['-m', 'none'], ['-m', 'embedded'], ['-m', 'order-k'], ['-m', 'gpt2-docmix-7m'], ['-m', 'gpt2-docmix-16m'], ['-m', 'gpt2-docmix-30m'], ['-m', gguf], ['-m', 'mix:gpt2-docmix-7m']];
-const run = (args) => execFileSync(process.execPath, [cli, ...args], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+// The child has printed its one-line reason on stderr: stop there, without Node's stack of the parent.
+const run = (args) => {
+  try {
+    execFileSync(process.execPath, [cli, ...args], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (e) {
+    process.stderr.write(`leaderboard: compress-bench ${args.join(' ')} exited ${e.status ?? e.signal}\n`);
+    process.exit(typeof e.status === 'number' && e.status > 0 ? e.status : 1);
+  }
+};
 
 if (!process.env.LEADERBOARD_RENDER_ONLY) {
   for (const suite of suites) {

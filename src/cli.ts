@@ -94,7 +94,7 @@ const mainJobOptions = (y: Argv) =>
     .option('limit', { type: 'string', coerce: wholeNumber('limit', 1, 'a whole number of bytes ≥ 1'), describe: 'Take at most this many bytes of each input' })
     .option('offset', { type: 'string', coerce: wholeNumber('offset', 0, 'a whole number of bytes ≥ 0, below the input size'), default: 0, describe: 'Skip this many bytes first' })
     .option('skip-missing', { type: 'boolean', default: false, describe: SKIP_MISSING_DESCRIBE })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema in README)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]} (schema: docs/leaderboard.md)' })
     .option('record', { type: 'boolean', default: true, describe: 'Write a run record (--no-record to skip)' })
     .option('record-dir', { type: 'string', default: 'reports/runs', describe: 'Where run records go (default name: a timestamp and the first input, printed at the end and on Ctrl-C)' })
     .option('resume', { type: 'string', describe: 'Continue a run from its record: reuse the units (inputs × compressors × chunks) it holds with the same bytes and settings, run the rest, keep saving to it; other inputs or compressors than it holds are refused' })
@@ -104,7 +104,7 @@ const mainJobOptions = (y: Argv) =>
     .option('series', { type: 'string', coerce: (v: unknown) => (v === undefined ? undefined : usage(() => parseSeriesAxis(v))), describe: 'params | step: also print bits/byte on seen and unseen inputs along the models\' parameters or training steps' })
     .example('$0 -m order-k --baselines gzip:9,zstd:19 corpora/samples/gpl-3.0.txt', 'score order-k and two baselines on a file, write reports/runs/<time>-gpl-3.0.txt.json')
     .example('$0 -m order-k --chunk 8KiB --shard 0/2 corpora/samples/gpl-3.0.txt', 'half of a chunked run, into reports/runs/shard-0-of-2.json (then merge)')
-    .example('$0 --suite canterbury-text -m order-k --sample 4096', 'a suite under its protocol (same as: $0 suite canterbury-text …)');
+    .example('$0 --suite canterbury-text -m order-k --sample 4096', 'a suite under its protocol (same as: compress-bench suite canterbury-text …)');
 
 type MainJobArgs = ArgsOf<typeof mainJobOptions>;
 
@@ -360,7 +360,7 @@ export function buildCli(args: string[]) {
           .option('output', { alias: 'o', type: 'string', describe: 'The merged record to write (required)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print {"results":[...]}' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false })
-          .example('$0 merge reports/runs/shard-0-of-2.json reports/runs/shard-1-of-2.json -o merged.json', 'after both shards of: $0 -m order-k --chunk 8KiB --shard I/2 corpora/samples/gpl-3.0.txt'),
+          .example('$0 merge reports/runs/shard-0-of-2.json reports/runs/shard-1-of-2.json -o merged.json', 'after both shards of: compress-bench -m order-k --chunk 8KiB --shard I/2 corpora/samples/gpl-3.0.txt'),
       async (argv) => {
         process.exitCode = await mergeCommand(argv);
       },

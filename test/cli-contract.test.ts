@@ -412,9 +412,23 @@ describe('report', () => {
     const r = await run(['report', 'recs', '--out', 'rep'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/report: 1 suite record left out \(suite canterbury-text \(protocol [0-9a-f]+\)\): suite runs are pooled only under their own protocol/);
+    expect(r.stderr).not.toMatch(/older runs left out/); // the suite's rows are not counted again as older runs
     const md = readFileSync(join(dir, 'rep.md'), 'utf8');
     expect(md).toContain('a.txt');
     expect(md).not.toContain('alice29');
+  });
+
+  test('suite report of given records needs its own -o/--out: the committed leaderboard is never overwritten by default', async () => {
+    const dir = workdir();
+    const record = join(ROOT, 'reports', 'records', 'canterbury-text-sample4096-order-k.json');
+    const before = snapshot(dir);
+    const r = await run(['suite', 'report', record], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^compress-bench: suite report RECORDS: give -o\/--out PATH/);
+    expect(snapshot(dir)).toEqual(before);
+    const ok = await run(['suite', 'report', record, '--out', 'board'], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'board.md'), 'utf8')).toMatch(/canterbury-text/);
   });
 
   test('a broken or foreign JSON file is one line, exit 2, and nothing is written', async () => {

@@ -89,8 +89,9 @@ export const reportCommand: CommandModule = {
     const paths = (argv.records as string[] | undefined)?.length ? (argv.records as string[]) : ['reports/runs'];
     const read = await readRecords(paths);
     if (read.length === 0) throw new ReportInputError(`no run records in ${paths.join(', ')}`);
-    const records = argv['all-runs'] ? labelRuns(oneProtocol(read)) : newestRuns(oneProtocol(read));
-    const dropped = read.reduce((n, r) => n + r.results.length, 0) - records.reduce((n, r) => n + r.results.length, 0);
+    const pooled = oneProtocol(read);
+    const records = argv['all-runs'] ? labelRuns(pooled) : newestRuns(pooled);
+    const dropped = pooled.reduce((n, r) => n + r.results.length, 0) - records.reduce((n, r) => n + r.results.length, 0);
     if (dropped) process.stderr.write(`compress-bench: report: ${dropped} row${dropped === 1 ? '' : 's'} of older runs left out (a newer run has the same compressor and settings on that input; --all-runs keeps them)\n`);
     const out = argv.out as string;
     await writeFileAtomic(`${out}.md`, leaderboardMarkdown(records, { series }));

@@ -146,24 +146,26 @@ const builder = (y: Argv) =>
     .option('shard', { type: 'string', coerce: shardSpec, describe: 'Run part I of N (0-based) of the work, or auto (see the main job\'s --shard)' })
     .option('shard-count', { type: 'string', coerce: wholeNumber('shard-count', 1, 'a whole number of shards ≥ 1'), describe: 'With --shard auto: the number of shards' })
     .option('record-dir', { type: 'string', default: 'reports/runs' })
-    .option('output', { alias: 'o', type: 'string', describe: 'run: the record file (resumed if it exists); report: output path without extension' })
+    .option('output', { alias: ['o', 'out'], type: 'string', describe: 'run: the record file (resumed if it exists); report: output path without extension (needed with RECORDS; without them reports/records → reports/leaderboard)' })
     .option('record', { type: 'boolean', default: true })
     .option('json', { type: 'boolean', default: false });
 
 export const suiteCommand: CommandModule<object, OptionsOf<typeof builder>> = {
   command: 'suite <name> [records..]',
-  describe: 'Benchmark suites: `suite list`, `suite NAME -m MODEL …` (run it under its protocol), `suite report RECORDS… --out FILE`',
+  describe: 'Benchmark suites: `suite list`, `suite NAME -m MODEL …` (run it under its protocol), `suite report [RECORDS… -o OUT]`',
   builder: (y) =>
     builder(y)
       .example('$0 suite list', 'the suites, their protocols and whether their inputs are here')
       .example('$0 suite snappy-mixed -m order-k --sample 4096', 'run a suite under its protocol (its corpus: corpora fetch snappy)')
-      .example('$0 suite report reports/records --out reports/leaderboard', 'the suite leaderboard from the committed records'),
+      .example('$0 suite report reports/runs -o my-board', 'the suite leaderboard of your records: my-board.md and my-board.html'),
   handler: async (argv) => {
     const name = argv.name;
     if (name === 'list') return listSuites(dataDirs(argv.dataDir));
     if (name === 'report') {
       const paths = argv.records?.length ? argv.records : ['reports/records'];
       const records = await readRecords(paths);
+      // The committed leaderboard is made from the committed records only: other records need their own -o.
+      if (argv.records?.length && argv.output === undefined) throw new UsageError('suite report RECORDS: give -o/--out PATH (without extension) for their leaderboard; reports/leaderboard is made from reports/records');
       const out = argv.output ?? 'reports/leaderboard';
       await writeFileAtomic(`${out}.md`, suiteLeaderboardMarkdown(records, loadSuites()));
       await writeFileAtomic(`${out}.html`, suiteLeaderboardHtml(records, loadSuites()));
