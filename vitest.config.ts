@@ -21,6 +21,7 @@ const UNIT = [
   'test/mix.test.ts',
   'test/range-coder.test.ts',
   'test/reports.test.ts',
+  'test/scale.test.ts',
 ];
 const MODELS = [
   'test/any-model.test.ts',

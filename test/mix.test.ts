@@ -120,7 +120,7 @@ describe('the CLI', () => {
     const d = await cli(['decompress', archive, '-o', back, '-q']);
     expect(d.code, d.stderr).toBe(0);
     expect(readFileSync(back).equals(readFileSync(file))).toBe(true);
-    const bad = await cli(['compress', '-m', 'mix:', file, '-o', archive]);
+    const bad = await cli(['compress', '-m', 'mix:', file, '-o', join(dir, 'bad.cbz')]);
     expect([bad.code, bad.stderr.trim()]).toEqual([2, 'compress-bench: -m mix:: name the model to mix, e.g. mix:gpt2-docmix-7m']);
   });
 });

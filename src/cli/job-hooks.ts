@@ -5,13 +5,18 @@
 import type { JobHooks, JobRecord } from '../runner/job.js';
 import { progressBar, progressEnabled } from './progress.js';
 
-let interrupted = 'compress-bench: interrupted before anything was recorded; rerun the same command';
+let interrupted: string | (() => string) = 'compress-bench: interrupted before anything was recorded; rerun the same command';
 
 /** The line main() prints on SIGINT before exiting 130. */
-export const interruptLine = (): string => interrupted;
+export const interruptLine = (): string => (typeof interrupted === 'function' ? interrupted() : interrupted);
+
+/** What a command that keeps its work some other way (compress's chunk journal) says on Ctrl-C; evaluated then. */
+export function onInterrupt(line: () => string): void {
+  interrupted = line;
+}
 
 /** A shell word, quoted only when it must be. */
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+export const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
  * The command that continues a run: the original arguments with `--resume RECORD` added, or

@@ -14,8 +14,11 @@ export function tempSiblingPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Write `data` to `path` atomically, creating parent directories; no temp file survives a failure. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Write `data` to `path` atomically, creating parent directories; no temp file survives a failure
+ * (also one thrown by `data`'s parts midway).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = tempSiblingPath(path);
   try {

@@ -37,12 +37,15 @@ async function statOrNull(path: string, follow: boolean): Promise<Stats | null> 
   }
 }
 
-/** Write `data` to `path` under the rules above; `-` writes to stdout. */
-export async function writeOutput(path: string, data: Uint8Array, opts: OutputOptions = {}): Promise<void> {
-  if (isStdio(path)) {
-    await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
-    return;
-  }
+/** Where an output goes: stdout, a device/FIFO written in place, or a regular file replaced atomically. */
+export type OutputTarget = { kind: 'stdout' } | { kind: 'in-place'; path: string } | { kind: 'file'; path: string };
+
+/**
+ * The checks of `writeOutput` without writing: a command that works for hours calls it first,
+ * so a refused output is refused before the work, not after it.
+ */
+export async function resolveOutput(path: string, opts: OutputOptions = {}): Promise<OutputTarget> {
+  if (isStdio(path)) return { kind: 'stdout' };
   const link = await statOrNull(path, false);
   // A symlink is followed: its target is what gets written (a dangling link's target is created).
   const target = link?.isSymbolicLink() ? await realpath(path).catch(async () => resolve(dirname(path), await readlink(path))) : path;
@@ -54,15 +57,28 @@ export async function writeOutput(path: string, data: Uint8Array, opts: OutputOp
       if (i && i.ino === info.ino && i.dev === info.dev) throw new OutputError(`${path}: is the input ${input}; refusing to write over it (even with --force)`);
     }
     if (info.isDirectory()) throw new OutputError(`${path}: is a directory; give a file name`);
-    if (!info.isFile()) {
-      // A device, FIFO or socket: written in place, never renamed over.
-      await writeFile(path, data);
-      return;
-    }
+    // A device, FIFO or socket: written in place, never renamed over.
+    if (!info.isFile()) return { kind: 'in-place', path };
     if (!opts.force) throw new OutputError(`${path}: already exists; not overwritten (use -f/--force to overwrite)`);
   } else {
     const dir = await statOrNull(dirname(target), true);
     if (!dir?.isDirectory()) throw new OutputError(`${path}: folder ${dirname(target)} does not exist (it is not created)`);
   }
-  await writeFileAtomic(target, data);
+  return { kind: 'file', path: target };
+}
+
+/**
+ * Write `data` to `path` under the rules above; `-` writes to stdout. `data` may come in parts
+ * (a chunked archive, a decoded chunked file), written as they come: nothing holds the whole.
+ */
+export async function writeOutput(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts: OutputOptions = {}): Promise<void> {
+  const to = await resolveOutput(path, opts);
+  if (to.kind === 'stdout') {
+    const parts = data instanceof Uint8Array ? [data] : data;
+    for await (const part of parts) await new Promise<void>((resolve, reject) => process.stdout.write(part, (e) => (e ? reject(e) : resolve())));
+  } else if (to.kind === 'in-place') {
+    await writeFile(to.path, data);
+  } else {
+    await writeFileAtomic(to.path, data);
+  }
 }

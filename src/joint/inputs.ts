@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { resolveInput } from '../corpora/index.js';
 import { isNpmDatasetSpec, materializeNpmDataset } from '../corpora/npm-datasets.js';
-import { readInput } from '../runner/inputs.js';
+import { readInputBytes } from '../runner/inputs.js';
 
 export interface JointInputRecord {
   /** Short display name (file base name, corpus or `npm:` spec), unique within a run. */
@@ -40,7 +40,7 @@ export async function loadJointInputs(specs: readonly string[], limit: number | 
   for (const spec of specs) {
     if (isNpmDatasetSpec(spec) && !existsSync(spec)) {
       const ds = await materializeNpmDataset(spec, datasetsDir);
-      const { bytes, record } = await readInput(ds.path, { limit, name: spec });
+      const { bytes, record } = await readInputBytes(ds.path, { limit, name: spec });
       data.push(bytes);
       loaded.push({
         spec, source: 'npm', path: ds.path, bytes: bytes.length, fileBytes: record.fileBytes, offset: 0, sliceSha256: record.sliceSha256,
@@ -49,13 +49,13 @@ export async function loadJointInputs(specs: readonly string[], limit: number | 
       continue;
     }
     if (existsSync(spec)) {
-      const { bytes, record } = await readInput(spec, { limit });
+      const { bytes, record } = await readInputBytes(spec, { limit });
       data.push(bytes);
       loaded.push({ spec, source: 'file', path: spec, bytes: bytes.length, fileBytes: record.fileBytes, offset: 0, sliceSha256: record.sliceSha256 });
       continue;
     }
     const r = await resolveInput(spec);
-    const { bytes, record } = await readInput(r.path, { offset: r.offset, limit: Math.min(r.length, limit ?? Infinity), name: r.name, corpus: r.corpus });
+    const { bytes, record } = await readInputBytes(r.path, { offset: r.offset, limit: Math.min(r.length, limit ?? Infinity), name: r.name, corpus: r.corpus });
     data.push(bytes);
     loaded.push({
       spec, source: 'corpus', path: r.path, bytes: bytes.length, fileBytes: record.fileBytes, offset: r.offset, sliceSha256: record.sliceSha256,

@@ -32,6 +32,11 @@ export interface RunRecord {
   /** False while a run is in progress (records are saved after every result); `--resume` continues it. */
   complete?: boolean;
   /**
+   * Peak resident memory of the process that made the record (the largest over its resumes; over
+   * its shards once merged), in bytes: what a chunked run promises to bound.
+   */
+  peakRssBytes?: number;
+  /**
    * One entry per whole input × compressor. In a chunked or sharded run, each is the sum over
    * that input's chunks (made once all of them are in this record); a partial shard record
    * may therefore have fewer results than `work` names, or none.

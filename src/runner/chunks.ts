@@ -25,7 +25,7 @@ export function chunkCount(bytes: number, chunkSize: number | null): number {
 export function workOf(inputs: LoadedInput[], compressors: Compressor[], chunkSize: number | null): WorkRecord {
   return {
     chunkSize,
-    inputs: inputs.map((i) => ({ name: i.record.name, sliceSha256: i.record.sliceSha256, bytes: i.bytes.length, chunks: chunkCount(i.bytes.length, chunkSize) })),
+    inputs: inputs.map((i) => ({ name: i.record.name, sliceSha256: i.record.sliceSha256, bytes: i.size, chunks: chunkCount(i.size, chunkSize) })),
     compressors: compressors.map((c) => {
       const m = c.modelIdentity ? modelRecord(c.modelIdentity) : undefined;
       return {
@@ -82,10 +82,10 @@ export function workDiff(then: WorkRecord, now: WorkRecord): string {
   return '';
 }
 
-/** The chunk of `input` that unit `chunk` codes. */
-export function chunkOf(input: LoadedInput, chunk: number, chunkSize: number | null): Uint8Array {
-  if (chunkSize === null) return input.bytes;
-  return input.bytes.subarray(chunk * chunkSize, Math.min(input.bytes.length, (chunk + 1) * chunkSize));
+/** Bytes [start, end) of an input of `size` bytes that chunk `chunk` codes (all of it when unchunked). */
+export function chunkRange(chunk: number, chunkSize: number | null, size: number): [number, number] {
+  if (chunkSize === null) return [0, size];
+  return [Math.min(size, chunk * chunkSize), Math.min(size, (chunk + 1) * chunkSize)];
 }
 
 /** One result per input × compressor whose chunks are all present, summed; others are left out. */

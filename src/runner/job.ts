@@ -17,8 +17,8 @@ import { newRunRecord, saveRunRecord } from '../records/write.js';
 import { generalizationGaps } from '../records/generalization.js';
 import { sha256 } from '../common/hash.js';
 import type { SuiteRunRecord } from '../suites/suite.js';
-import { chunkOf, inShard, keyOfChunk, sumChunks, unitKey, unitsOf, workOf, type Shard, type Unit } from './chunks.js';
-import type { LoadedInput } from './inputs.js';
+import { chunkRange, inShard, keyOfChunk, sumChunks, unitKey, unitsOf, workOf, type Shard, type Unit } from './chunks.js';
+import type { InputBytes, LoadedInput } from './inputs.js';
 import { bytesDefiningSettings, ResumeMismatchError, runOne, settingsDiff } from './run.js';
 
 export interface JobRecord {
@@ -51,7 +51,7 @@ export interface JobSpec {
 
 export interface JobHooks {
   /** Before each unit that runs, with a progress sink for long ones. */
-  start?(compressor: Compressor, input: LoadedInput): ProgressHooks | undefined;
+  start?(compressor: Compressor, input: InputBytes): ProgressHooks | undefined;
   done?(result: ResultRecord): void;
   /** Once the record is on disk (or read, when resuming): how many of this command's units were reused. */
   opened?(info: { path: string; open: JobRecord['open']; resumed: boolean; reused: number; units: number }): void;
@@ -178,6 +178,7 @@ async function job(spec: JobSpec, hooks: JobHooks): Promise<RunRecord> {
       ...base,
       ...(spec.suite ? { suite: spec.suite } : {}),
       complete: units.length === mine.length,
+      peakRssBytes: Math.max(previous?.peakRssBytes ?? 0, process.resourceUsage().maxRSS * 1024),
       results,
       ...(gaps.length ? { generalization: gaps } : {}),
       ...(series ? { series } : {}),
@@ -207,11 +208,15 @@ async function job(spec: JobSpec, hooks: JobHooks): Promise<RunRecord> {
   return record;
 }
 
-/** One unit: a whole input (plain runs) or one chunk of it, verified by a real round trip. */
+/**
+ * One unit: a whole input (plain runs) or one chunk of it, verified by a real round trip. Only
+ * the unit's bytes are read, at their offset: a chunked run never holds the whole input.
+ */
 async function runUnit(work: WorkRecord, u: Unit, input: LoadedInput, c: Compressor, chunked: boolean, hooks: JobHooks): Promise<UnitResult> {
-  if (!chunked) return runOne(c, input, hooks);
+  if (!chunked) return runOne(c, { bytes: await input.read(), record: input.record }, hooks);
   const spec = work.inputs[u.input];
-  const bytes = chunkOf(input, u.chunk, work.chunkSize);
+  const [start, end] = chunkRange(u.chunk, work.chunkSize, input.size);
+  const bytes = await input.read(start, end);
   const label = spec.chunks > 1 ? `${input.record.name} chunk ${u.chunk + 1}/${spec.chunks}` : input.record.name;
   const r = await runOne(c, { bytes, record: { ...input.record, name: label } }, hooks);
   return {
@@ -219,6 +224,6 @@ async function runUnit(work: WorkRecord, u: Unit, input: LoadedInput, c: Compres
     settings: work.compressors[u.compressor].settings,
     file: input.record.name,
     input: input.record,
-    chunk: { index: u.chunk, count: spec.chunks, offset: u.chunk * (work.chunkSize ?? 0), sha256: sha256(bytes) },
+    chunk: { index: u.chunk, count: spec.chunks, offset: start, sha256: sha256(bytes) },
   };
 }

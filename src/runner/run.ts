@@ -4,13 +4,13 @@
  */
 import type { Compressor, ProgressHooks } from '../compressors/compressor.js';
 import type { ModelRecord, ResultRecord } from '../records/run-record.js';
-import type { LoadedInput } from './inputs.js';
+import type { InputBytes } from './inputs.js';
 import type { ModelIdentity } from '../step/language-model.js';
 import { deflate9Bytes, lmZlibRatio, modelFacts, seenFor } from '../records/generalization.js';
 
 export interface RunHooks {
   /** Called before each compressor × input, with a progress sink for long ones. */
-  start?(compressor: Compressor, input: LoadedInput): ProgressHooks | undefined;
+  start?(compressor: Compressor, input: InputBytes): ProgressHooks | undefined;
   done?(result: ResultRecord): void;
 }
 
@@ -30,7 +30,7 @@ export function describeMismatch(original: Uint8Array, decoded: Uint8Array): str
   return `decoded ${decoded.length} bytes, expected ${original.length}; first difference at byte ${i}${end}`;
 }
 
-export async function runOne(compressor: Compressor, input: LoadedInput, hooks?: RunHooks): Promise<ResultRecord> {
+export async function runOne(compressor: Compressor, input: InputBytes, hooks?: RunHooks): Promise<ResultRecord> {
   const progress = hooks?.start?.(compressor, input);
   const n = input.bytes.length;
   const t0 = performance.now();
