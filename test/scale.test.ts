@@ -52,22 +52,23 @@ describe('bounded memory with --chunk', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cb-scale-'));
     try {
       await makeText(join(dir, 'small.txt'), 10 * MB);
-      await makeText(join(dir, 'large.txt'), 50 * MB);
+      await makeText(join(dir, 'large.txt'), 100 * MB);
       const chunked = ['--chunk', '8MB'];
       const small = await peakRss(dir, join(dir, 'small.txt'), chunked);
       const large = await peakRss(dir, join(dir, 'large.txt'), chunked);
       const piped = await peakRss(dir, join(dir, 'large.txt'), chunked, true);
       const wholeSmall = await peakRss(dir, join(dir, 'small.txt'), []);
       const wholeLarge = await peakRss(dir, join(dir, 'large.txt'), []);
-      console.log(`peak RSS MB: chunked 10 MB ${small.toFixed(0)}, 50 MB ${large.toFixed(0)}, 50 MB from stdin ${piped.toFixed(0)}; whole 10 MB ${wholeSmall.toFixed(0)}, 50 MB ${wholeLarge.toFixed(0)}`);
-      // 40 MB more input: chunked, well under 40 MB more memory (it measured +13 here); whole, at least that much more (+170).
-      expect(large - small).toBeLessThan(30);
+      console.log(`peak RSS MB: chunked 10 MB ${small.toFixed(0)}, 100 MB ${large.toFixed(0)}, 100 MB from stdin ${piped.toFixed(0)}; whole 10 MB ${wholeSmall.toFixed(0)}, 100 MB ${wholeLarge.toFixed(0)}`);
+      // 90 MB more input. Chunked: the peak stays put, give or take the garbage collector's timing
+      // (+0 to +35 MB measured here between 10, 50 and 200 MB). Whole: it grows by the input and its copy.
+      expect(large - small).toBeLessThan(60);
       expect(piped - small).toBeLessThan(60); // stdin is spooled to a temp file, then read like a file
-      expect(wholeLarge - wholeSmall).toBeGreaterThan(80);
+      expect(wholeLarge - wholeSmall).toBeGreaterThan(150);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 
   test('the record hashes the input streaming: the same SHA-256 read as a file and from stdin', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cb-scale-'));
@@ -87,15 +88,15 @@ describe('bounded memory with --chunk', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
 
 describe('compress --chunk resumes', () => {
   test('Ctrl-C keeps the finished chunks; --resume finishes the same archive; other work is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cb-chunks-'));
     try {
-      await makeText(join(dir, 't.txt'), 4 * MB);
-      const args = ['compress', 't.txt', '-m', 'order-k', '--chunk', '512KB', '-o', 't.cbz', '-q'];
+      await makeText(join(dir, 't.txt'), 2 * MB);
+      const args = ['compress', 't.txt', '-m', 'order-k', '--chunk', '256KB', '-o', 't.cbz', '-q'];
       const child = spawn(process.execPath, [CLI, ...args], { cwd: dir });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d));
@@ -117,18 +118,18 @@ describe('compress --chunk resumes', () => {
       // The same command without --resume, or another model or chunk size with it, is refused and loses nothing.
       const plain = await run(args, dir);
       expect([plain.code, plain.stderr.trim()]).toEqual([2, `compress-bench: compress: t.cbz.chunks holds the chunks of an interrupted run; add --resume to continue it, or remove the folder to start over`]);
-      const other = await run(['compress', 't.txt', '-m', 'order-k:2', '--chunk', '512KB', '-o', 't.cbz', '--resume'], dir);
+      const other = await run(['compress', 't.txt', '-m', 'order-k:2', '--chunk', '256KB', '-o', 't.cbz', '--resume'], dir);
       expect([other.code, other.stderr.trim()]).toEqual([2, 'compress-bench: compress: --resume t.cbz.chunks was made for other work (model: order-k:3 → order-k:2); give the same input and options, or remove the folder to start over']);
       const size = await run(['compress', 't.txt', '-m', 'order-k', '--chunk', '1MB', '-o', 't.cbz', '--resume'], dir);
       expect(size.code).toBe(2);
-      expect(size.stderr).toContain('(chunk size: 512000 → 1000000)');
+      expect(size.stderr).toContain('(chunk size: 256000 → 1000000)');
       expect(finished()).toBe(kept);
 
       const resumed = await run([...args.filter((a) => a !== '-q'), '--resume'], dir);
       expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.stderr).toContain(`8 chunks of ≤ 512000 bytes, ${kept} reused from the interrupted run`);
+      expect(resumed.stderr).toContain(`8 chunks of ≤ 256000 bytes, ${kept} reused from the interrupted run`);
       expect(existsSync(journal)).toBe(false);
-      const straight = await run(['compress', 't.txt', '-m', 'order-k', '--chunk', '512KB', '-o', 'u.cbz', '-q'], dir);
+      const straight = await run(['compress', 't.txt', '-m', 'order-k', '--chunk', '256KB', '-o', 'u.cbz', '-q'], dir);
       expect(straight.code, straight.stderr).toBe(0);
       expect(readFileSync(join(dir, 't.cbz')).equals(readFileSync(join(dir, 'u.cbz')))).toBe(true);
       const back = await run(['decompress', 't.cbz', '-o', 'back.txt', '-q'], dir);
@@ -142,5 +143,5 @@ describe('compress --chunk resumes', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });
