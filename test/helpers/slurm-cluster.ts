@@ -148,7 +148,8 @@ export class SlurmCluster {
   }
 
   async run(bin: string, args: string[], env: Record<string, string | undefined> = {}): Promise<string> {
-    const { stdout } = await promisify(execFile)(bin, args, { env: { ...env, ...this.env }, cwd: this.dir });
+    // A client that cannot reach slurmctld retries for a while; a minute is a dead controller.
+    const { stdout } = await promisify(execFile)(bin, args, { env: { ...env, ...this.env }, cwd: this.dir, timeout: 60_000 });
     return stdout;
   }
 
