@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * - unit: no model weights, no python, no headless browser; order-k and the classic baselines at most,
  *   the built CLI included. Reads a few ../shared corpus files where present (skipped otherwise).
  * - models: loads ONNX/GGUF models or real tokenizers; its globalSetup builds the test models once.
- * - e2e: the CLI end to end with models, shards, suites, joint, HTML in headless Chromium.
+ * - e2e: the CLI end to end with models, shards (on a real one-node Slurm cluster too), suites, joint, HTML in headless Chromium.
  * The root globalSetup compiles dist/ (when stale) once for all of them.
  */
 const UNIT = [
@@ -39,6 +39,7 @@ const E2E = [
   'test/html-report.test.ts',
   'test/joint.test.ts',
   'test/shards.test.ts',
+  'test/slurm.test.ts',
   'test/suites.test.ts',
 ];
 

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -15,6 +15,7 @@ import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ROOT } from './helpers/shared.js';
 import { byteSize, shardFromEnv, shardSpec } from '../src/cli/options.js';
 import { inShard, unitsOf } from '../src/runner/chunks.js';
+import { mergeRecords } from '../src/runner/merge.js';
 import type { RunRecord } from '../src/records/run-record.js';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -118,6 +119,10 @@ describe('shards on N local processes, then merge', () => {
     expect(sizes(rec.chunks!)).toEqual(sizes(single.chunks!));
     expect(rec.work).toEqual(single.work);
     expect(rec.complete).toBe(true);
+    // Every shard's environment is kept, by index; the top level stays shard 0's.
+    expect(rec.environment.shards!.map((s) => [s.index, s.host, s.node])).toEqual([0, 1, 2].map((i) => [i, hostname(), process.version]));
+    const { shards: _, ...top } = rec.environment;
+    expect(top).toEqual(parts[0].environment);
     const rep = await run(['report', merged, '--out', join(dir, 'lb')]);
     expect(rep.code, rep.stderr).toBe(0);
     expect(readFileSync(join(dir, 'lb.md'), 'utf8')).toContain('order-k:3');
@@ -155,6 +160,27 @@ describe('shards on N local processes, then merge', () => {
     const rec = readRecord(join(dir, 'slurm-merged.json'));
     expect(sizes(rec.results)).toEqual(sizes(single.results));
     expect(sizes(rec.chunks!)).toEqual(sizes(single.chunks!));
+  });
+
+  test("merge keeps every shard's environment: other hosts, a GPU, runtimes from its chunks, an older record's shape", () => {
+    const shards = join(dir, 'k8s');
+    const parts = [0, 1, 2].map((i) => ({ path: `shard-${i}`, record: readRecord(join(shards, `shard-${i}-of-3.json`)) }));
+    const [, b, c] = parts.map((p) => p.record);
+    Object.assign(b.environment, { host: 'node-b', gpu: 'NVIDIA H100 80GB HBM3', cpuCount: 32 });
+    // A shard rarely holds a whole input, so its runtimes can only come from its chunks.
+    b.chunks![0].model = { id: 'm', weightsSha256: 'w', tokenizerSha256: 't', dtype: 'fp32', device: 'cuda', weightsBytes: 1, runtimes: { 'onnxruntime-node': '1.30.0' } };
+    // A record from before `host` and `runtimes`: no host, onnxruntime-node's version alone.
+    delete c.environment.host;
+    delete c.environment.runtimes;
+    c.environment.onnxruntime = '1.22.0';
+    const merged = mergeRecords([parts[2], parts[0], parts[1]], ['merge']);
+    expect(merged.environment.shards!.map((s) => [s.index, s.host, s.gpu, s.cpuCount, s.runtimes])).toEqual([
+      [0, hostname(), null, parts[0].record.environment.cpuCount, {}],
+      [1, 'node-b', 'NVIDIA H100 80GB HBM3', 32, { 'onnxruntime-node': '1.30.0' }],
+      [2, undefined, null, parts[0].record.environment.cpuCount, { 'onnxruntime-node': '1.22.0' }],
+    ]);
+    expect(merged.environment.host).toBe(hostname()); // shard 0's, whichever part came first
+    expect(merged.environment.gpu).toBeNull();
   });
 
   test('merge refuses a missing or duplicated shard, other work, and a record that is not a shard, in one line (exit 2)', async () => {
@@ -356,20 +382,42 @@ describe('cluster templates', () => {
     expect(mergeCmd).toContain(`compress-bench merge ${recordDir}/shard-*-of-${spec.completions}.json -o `);
   });
 
-  test('Slurm: array from SLURM_ARRAY_TASK_ID, merge after it with --dependency=afterok, shard count and merge glob agree', async () => {
-    const shards = readFileSync(join(deploy, 'slurm/shards.sbatch'), 'utf8');
-    const merge = readFileSync(join(deploy, 'slurm/merge.sbatch'), 'utf8');
-    const submit = readFileSync(join(deploy, 'slurm/submit.sh'), 'utf8');
-    const array = /^#SBATCH --array=(\d+)-(\d+)$/m.exec(shards)!;
-    const count = Number(array[2]) - Number(array[1]) + 1;
-    expect(shards).toMatch(/compress-bench .*\\\n\s+.*--shard auto --shard-count (\d+)/);
-    expect(Number(/--shard-count (\d+)/.exec(shards)![1])).toBe(count);
-    expect(array[1]).toBe('0');
-    expect(merge).toContain(`compress-bench merge "$RECORDS"/shard-*-of-${count}.json -o `);
-    expect(submit).toMatch(/sbatch --parsable shards\.sbatch/);
-    expect(submit).toMatch(/sbatch --dependency="afterok:\$\{shards%%;\*\}" merge\.sbatch/);
-    for (const f of ['shards.sbatch', 'merge.sbatch', 'submit.sh']) {
-      await expect(promisify(execFile)('bash', ['-n', join(deploy, 'slurm', f)])).resolves.toBeDefined();
+  test('Slurm: the templates read one set of variables with the same defaults; submit.sh turns them into sbatch options', async () => {
+    const slurm = join(deploy, 'slurm');
+    const [shards, merge, submit] = ['shards.sbatch', 'merge.sbatch', 'submit.sh'].map((f) => readFileSync(join(slurm, f), 'utf8'));
+    const byDefault = (script: string, name: string) => new RegExp(`^(?:export )?${name}=\\$\\{${name}:-([^}]*)\\}$`, 'm').exec(script)?.[1];
+    for (const script of [shards, merge, submit]) {
+      expect(byDefault(script, 'SHARDS')).toBe('8');
+      expect(byDefault(script, 'RECORDS')).toBe('$PWD/records');
     }
+    // The documented example: enwik9 with GPT-2 small on a GPU, 8 MB chunks, 8 shards.
+    expect(['INPUTS', 'MODEL', 'DEVICE', 'CHUNK', 'BASELINES'].map((v) => byDefault(shards, v))).toEqual(['enwik9', 'gpt2', 'cuda', '8MB', 'none']);
+    expect(/^#SBATCH --array=0-7$/m.test(shards)).toBe(true); // a bare `sbatch shards.sbatch`: the same 8
+    expect(shards).not.toMatch(/#SBATCH --gres/); // submit.sh asks for GPUs (GPUS), so a CPU run can drop them
+    expect(shards).toMatch(/exec compress-bench \$INPUTS --model "\$MODEL" --device "\$DEVICE" .*\\\n\s+.*--shard auto --shard-count "\$SHARDS" --record-dir "\$RECORDS" .*\$EXTRA_ARGS$/m);
+    expect(merge).toContain('exec compress-bench merge "$RECORDS"/shard-*-of-"$SHARDS".json -o "$MERGED"');
+    for (const f of ['shards.sbatch', 'merge.sbatch', 'submit.sh']) {
+      await expect(promisify(execFile)('bash', ['-n', join(slurm, f)])).resolves.toBeDefined();
+    }
+
+    // submit.sh against a stand-in sbatch that logs each call and answers with a job id
+    // (the first as a multi-cluster site does, "id;cluster"); test/slurm.test.ts submits for real.
+    const dir = tmp();
+    writeFileSync(join(dir, 'sbatch'), `#!/bin/bash\nn=$(( $(cat "${dir}/n" 2>/dev/null || echo 0) + 1 )); echo $n > "${dir}/n"\n{ echo "call DEVICE=$DEVICE SHARDS=$SHARDS"; printf '%s\\n' "$@"; } >> "${dir}/calls"\n[ $n = 1 ] && echo "$((100 + n));site" || echo $((100 + n))\n`, { mode: 0o755 });
+    const submitWith = async (env: Record<string, string>) => {
+      for (const f of ['n', 'calls']) if (existsSync(join(dir, f))) writeFileSync(join(dir, f), '');
+      const { stdout } = await promisify(execFile)('bash', [join(slurm, 'submit.sh')], { cwd: dir, env: { PATH: `${dir}:${process.env.PATH}`, ...env } });
+      const calls = readFileSync(join(dir, 'calls'), 'utf8').split('call ').filter(Boolean).map((c) => c.trim().split('\n'));
+      return { stdout: stdout.trim(), calls };
+    };
+    const example = await submitWith({});
+    expect(example.calls[0]).toEqual(['DEVICE=cuda SHARDS=8', '--parsable', '--export=ALL', '--array=0-7', `--output=${dir}/records/logs/shard-%a.out`, '--gres=gpu:1', join(slurm, 'shards.sbatch')]);
+    expect(example.calls[1]).toEqual(['DEVICE=cuda SHARDS=8', '--parsable', '--export=ALL', '--dependency=afterok:101', `--output=${dir}/records/logs/merge.out`, join(slurm, 'merge.sbatch')]);
+    expect(example.stdout).toBe('submitted: shards job 101 (array 0-7 of 8), merge job 102 after it (afterok)');
+    const cpu = await submitWith({ SHARDS: '3', GPUS: '0', CPUS: '1', MEM: '500M', TIME_LIMIT: '10', RECORDS: join(dir, 'r') });
+    expect(cpu.calls[0]).toEqual(['DEVICE=cpu SHARDS=3', '--parsable', '--export=ALL', '--array=0-2', `--output=${dir}/r/logs/shard-%a.out`, '--cpus-per-task=1', '--mem=500M', '--time=10', join(slurm, 'shards.sbatch')]);
+    const again = await submitWith({ SHARDS: '3', GPUS: '0', TASKS: '1' });
+    expect(again.calls[0]).toContain('--array=1');
+    expect(again.calls[1]).toContain('--dependency=afterok:101');
   });
 });

@@ -11,21 +11,13 @@ export interface RunRecord {
   /** ISO 8601 start time. */
   startedAt: string;
   harness: { name: 'compress-bench'; version: string; gitCommit: string | null };
-  environment: {
-    node: string;
+  /** Where the run ran. A merged record: shard 0's, with every shard's in `shards`. */
+  environment: RunEnvironment & {
     /**
-     * The runtime packages the run's models ran on and their versions, as their backends
-     * declared them (`{ "onnxruntime-node": "1.30.0" }`, `{ "node-llama-cpp": "3.21.1", … }`);
-     * empty for baselines only. Read it with `runtimesOf`, which also reads older records.
+     * A merged record (`merge`): each shard's environment, by shard index, its `runtimes` those
+     * its chunks ran on; shards of one run may have run on different machines. Absent elsewhere.
      */
-    runtimes?: Record<string, string>;
-    /** Records before `runtimes`: onnxruntime-node's version, whatever ran (read through `runtimesOf`). */
-    onnxruntime?: string | null;
-    platform: string;
-    arch: string;
-    cpu: string;
-    cpuCount: number;
-    gpu: string | null;
+    shards?: ({ index: number } & RunEnvironment)[];
   };
   /** The command line that produced this record (argv after `compress-bench`). */
   argv: string[];
@@ -54,6 +46,26 @@ export interface RunRecord {
   shard?: { index: number; count: number };
   /** Chunked or sharded runs: one verified result per input × chunk × compressor, saved as each finishes. */
   chunks?: ChunkResult[];
+}
+
+/** The machine and software a run (or one shard of it) ran on. */
+export interface RunEnvironment {
+  node: string;
+  /** The machine's host name; absent in records made before it was recorded. */
+  host?: string;
+  /**
+   * The runtime packages the run's models ran on and their versions, as their backends
+   * declared them (`{ "onnxruntime-node": "1.30.0" }`, `{ "node-llama-cpp": "3.21.1", … }`);
+   * empty for baselines only. Read it with `runtimesOf`, which also reads older records.
+   */
+  runtimes?: Record<string, string>;
+  /** Records before `runtimes`: onnxruntime-node's version, whatever ran (read through `runtimesOf`). */
+  onnxruntime?: string | null;
+  platform: string;
+  arch: string;
+  cpu: string;
+  cpuCount: number;
+  gpu: string | null;
 }
 
 /**
@@ -175,7 +187,7 @@ export interface GapRecord {
 }
 
 /** A record's runtimes map; a record from before the map names onnxruntime-node alone (written for every run then). */
-export function runtimesOf(environment: RunRecord['environment']): Record<string, string> {
+export function runtimesOf(environment: RunEnvironment): Record<string, string> {
   if (environment.runtimes) return environment.runtimes;
   return environment.onnxruntime ? { 'onnxruntime-node': environment.onnxruntime } : {};
 }

@@ -1,7 +1,7 @@
 /** Building and saving run records: environment facts and atomic JSON files. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../common/atomic.js';
@@ -38,6 +38,7 @@ export async function newRunRecord(argv: string[], results: ResultRecord[], gpu:
     harness: { name: 'compress-bench', version: harnessVersion(), gitCommit: gitCommit() },
     environment: {
       node: process.version,
+      host: hostname(),
       runtimes: runtimesOfResults(results),
       platform: process.platform,
       arch: process.arch,

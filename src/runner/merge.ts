@@ -6,7 +6,8 @@
  * same function a single-process run uses, so the merged record equals that run's in sizes.
  */
 import { describeUnit, inShard, keyOfChunk, sumChunks, unitKey, unitsOf, workDiff } from './chunks.js';
-import { RECORD_VERSION, type ChunkResult, type RunRecord } from '../records/run-record.js';
+import { RECORD_VERSION, runtimesOf, type ChunkResult, type RunRecord } from '../records/run-record.js';
+import { runtimesOfResults } from '../records/write.js';
 
 export class MergeError extends Error {}
 
@@ -69,12 +70,14 @@ export function mergeRecords(parts: Partial[], argv: string[]): RunRecord {
   const order = new Map(units.map((u) => [unitKey(work.compressors[u.compressor].name, work.inputs[u.input], u.chunk), u.n]));
   chunks.sort((a, b) => order.get(keyOfChunk(a))! - order.get(keyOfChunk(b))!);
   const startedAt = parts.map((p) => p.record.startedAt).sort()[0];
+  const byShard = [...parts].sort((a, b) => a.record.shard!.index - b.record.shard!.index);
   return {
     recordVersion: RECORD_VERSION,
     startedAt,
     harness: first.record.harness,
-    // Shards may run on different machines; the record keeps shard 0's description.
-    environment: parts.find((p) => p.record.shard!.index === 0)!.record.environment,
+    // Shards may run on different machines: the top level stays shard 0's (what readers of
+    // records without `shards` expect), and every shard's own is kept beside it.
+    environment: { ...environmentOf(byShard[0].record), shards: byShard.map(shardEnvironment) },
     argv,
     complete: true,
     ...(first.record.suite ? { suite: first.record.suite } : {}),
@@ -82,4 +85,21 @@ export function mergeRecords(parts: Partial[], argv: string[]): RunRecord {
     work,
     chunks,
   };
+}
+
+/** A record's environment without `shards` (a shard record has none; they are never nested). */
+function environmentOf(record: RunRecord): Omit<RunRecord['environment'], 'shards'> {
+  const { shards: _, ...env } = record.environment;
+  return env;
+}
+
+/**
+ * One shard's environment. Its `runtimes` also come from its chunks: a shard rarely holds every
+ * chunk of an input, so its record often has no summed results for `saveRunRecord` to read them from.
+ */
+function shardEnvironment({ record }: Partial): NonNullable<RunRecord['environment']['shards']>[number] {
+  const env = environmentOf(record);
+  const all = { ...runtimesOf(env), ...runtimesOfResults(record.chunks ?? []) };
+  const runtimes = Object.fromEntries(Object.entries(all).sort(([a], [b]) => a.localeCompare(b)));
+  return { index: record.shard!.index, ...env, runtimes };
 }
