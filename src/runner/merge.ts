@@ -80,6 +80,8 @@ export function mergeRecords(parts: Partial[], argv: string[]): RunRecord {
     environment: { ...environmentOf(byShard[0].record), shards: byShard.map(shardEnvironment) },
     argv,
     complete: true,
+    // Shards run in their own processes: the merged peak is the largest one's.
+    ...(parts.some((p) => p.record.peakRssBytes) ? { peakRssBytes: Math.max(...parts.map((p) => p.record.peakRssBytes ?? 0)) } : {}),
     ...(first.record.suite ? { suite: first.record.suite } : {}),
     results: sumChunks(work, chunks),
     work,
