@@ -1,39 +1,51 @@
 /**
- * The order-k model in bounded memory (`order-k-hash/1:<MiB>` archives): the same Witten–Bell
- * blend of orders 0..k, taken bit by bit over a byte's binary tree and stored in one fixed-size
- * hashed table, as paq does. Its memory is the table (the `memory` setting, recorded in the
- * coding step's name), whatever the input's size.
+ * The order-k model in bounded memory (`order-k-hash/2:<MiB>` archives): the same Witten–Bell
+ * blend of orders 0..k, taken bit by bit over a byte's binary tree and stored in fixed-size
+ * tables, as paq does. Its memory is the `memory` setting (recorded in the coding step's name)
+ * plus 273 KiB, whatever the input's size or the segment count.
  *
  * A byte is coded as 8 binary decisions, most significant bit first. At each node of the tree
  * (the bits so far), every order j has counts c_j(0), c_j(1) seen there after the last j bytes,
  * and the blend is Witten–Bell's, on two symbols instead of 256:
  *   q_j = (c_j(0) + u_j · q_{j-1}) / (n_j + u_j),  q_{-1} = 1/2,
- * with n_j = c_j(0) + c_j(1) and u_j the number of bits seen there (0, 1 or 2; an unseen node
- * leaves q unchanged). q_k splits the node's share of the 2^28 frequency total between its two
- * children, each keeping at least one unit per byte below it, so every byte stays codable and
- * the 256 intervals tile the total exactly. Both sides walk the same tree with the same
+ * with n_j = c_j(0) + c_j(1) and u_j the number of distinct bytes seen in the context (an unseen
+ * context leaves q unchanged). q_k splits the node's share of the 2^28 frequency total between
+ * its two children, each keeping at least one unit per byte below it, so every byte stays codable
+ * and the 256 intervals tile the total exactly. Both sides walk the same tree with the same
  * integer-exact hashing and the same IEEE double arithmetic (+ − × ÷ and floor only), so they
  * split identically: the model gives the coder its interval directly, with no 256-entry table
  * and no logits (O(8·(k+1)) per byte instead of O(256·(k+1))).
  *
- * Table: buckets of 16 uint32 (one 64-byte cache line), one per (row, order, context, nibble):
- * slot 0 holds a check tag, slots 1..15 the 15 nodes of a nibble's tree as two 16-bit counts.
- * A context hashes to a pair of buckets; a miss takes the one whose root has seen less and
- * clears it. All rows of a batch share the table (their keys include the row), so its size is
- * the model's memory whatever the segment count; rows meet only through collisions, in the
- * same order on both sides.
+ * Storage: buckets of 16 int32 (one 64-byte cache line), one per (context, nibble): slot 0
+ * holds a check tag and, in a context's high-nibble bucket, its distinct-byte count; slots 1..15
+ * the 15 nodes of a nibble's tree as two 15-bit counts. Orders 0 and 1 (257 contexts) sit in a
+ * direct table after the hashed one; higher orders hash to a pair of neighbouring buckets, a
+ * miss taking the one whose root has seen less. Orders 0..2 are shared by all rows of a batch
+ * (one model of the whole input, and one copy in the cache), orders 3 and up are each row's own
+ * (its segment's recent text); version 1 kept every order per row, which cost bits and cache.
+ * Rows are updated in the same order on both sides, so sharing keeps them identical.
  */
 import type { CodingAnswer, CodingQuery, ModelBatch } from '../../step/language-model.js';
 import { FREQUENCY_TOTAL } from '../../step/frequencies.js';
 import { START } from './legacy.js';
 
-export const HASHED_STEP_PREFIX = 'order-k-hash/1:';
-/** The coding step that names this model and its table size, e.g. `order-k-hash/1:64MiB`. */
+export const HASHED_STEP_PREFIX = 'order-k-hash/2:';
+/** The coding step that names this model and its table size, e.g. `order-k-hash/2:64MiB`. */
 export const hashedStep = (memoryMiB: number) => `${HASHED_STEP_PREFIX}${memoryMiB}MiB`;
 
-const BUCKET = 16; // uint32 per bucket: tag + 15 nibble-tree nodes
-/** A node's counts halve when one reaches this, so recent statistics weigh more (and fit 16 bits). */
-const LIMIT = 1 << 15;
+const BUCKET = 16; // int32 per bucket: tag + 15 nibble-tree nodes
+/** A context's buckets in the direct table: its high nibble's, then one per high nibble. */
+const CONTEXT = 17 * BUCKET;
+/** Orders below this live in the direct table (257 contexts: order 0's and order 1's 256). */
+const DIRECT_ORDERS = 2;
+/** Orders below this are shared by every row of the batch; the rest are per row. */
+const SHARED_ORDERS = 3;
+/** The direct table's size in int32. */
+const DIRECT_WORDS = 257 * CONTEXT;
+/** The fixed memory beside the hashed table (orders 0 and 1): 273 KiB. */
+export const DIRECT_BYTES = DIRECT_WORDS * 4;
+/** A node's counts halve when one reaches 2^15 (the flag bits), so recent statistics weigh more. */
+const FULL = 0x80008000;
 
 /** murmur3's finalizer: every input bit reaches every output bit. */
 function fmix(h: number): number {
@@ -46,9 +58,11 @@ function fmix(h: number): number {
 
 export class HashedOrderKBatch implements ModelBatch {
   readonly codingStep: string;
-  private readonly table: Uint32Array;
-  /** The table's size: the model's memory, fixed whatever the input or the segment count. */
+  /** The hashed buckets (memory MiB), then the direct table of orders 0 and 1. */
+  private readonly table: Int32Array;
+  /** The model's memory: the tables, fixed whatever the input or the segment count. */
   readonly tableBytes: number;
+  private readonly direct: number;
   private readonly shift: number;
   private readonly k1: number;
   /** Per row: the last 8 bytes (lo: the 4 newest, newest lowest) and how many bytes it has seen. */
@@ -57,16 +71,19 @@ export class HashedOrderKBatch implements ModelBatch {
   private readonly seen: Float64Array;
   /** Per row: the byte whose counts the last answer already updated (−1: none), checked when it is fed. */
   private readonly pending: Int32Array;
-  /** Per row and order (r·(k+1) + j): the context's hash (0 past the history), the bucket of the nibble being coded, the high nibble's bucket, the blend weight. */
-  private readonly ctx: Int32Array;
+  /** Per row, orders usable (highest order with enough history). */
+  private readonly usable: Int32Array;
+  /**
+   * Per row and order (r·(k+1) + j): the context's key (odd; hashed orders only), the bucket of
+   * the nibble being coded (or, before it is found, its index), the high nibble's bucket, the
+   * blend weight.
+   */
+  private readonly key: Int32Array;
   private readonly base: Int32Array;
+  private readonly index: Int32Array;
   private readonly rootBase: Int32Array;
   private readonly weight: Float64Array;
-  /** Per row and order: the next bucket's key (tag in its low 16 bits) and index, from `prepare`. */
-  private readonly nextKey: Int32Array;
-  private readonly nextIndex: Int32Array;
-  /** Per row, the byte being coded: orders usable, the mass passed to uniform, its interval so far, its probability, its bits so far. */
-  private readonly usable: Int32Array;
+  /** Per row, the byte being coded: the mass passed to uniform, its interval so far, its probability, its bits so far. */
   private readonly rest: Float64Array;
   private readonly low: Float64Array;
   private readonly range: Float64Array;
@@ -84,54 +101,55 @@ export class HashedOrderKBatch implements ModelBatch {
     this.codingStep = hashedStep(memoryMiB);
     const entries = (memoryMiB * 1024 * 1024) / 4;
     // A fresh typed array is zero pages from the OS: RSS grows with the buckets touched, up to the table.
-    this.table = new Uint32Array(entries);
+    this.table = new Int32Array(entries + DIRECT_WORDS);
     this.tableBytes = this.table.byteLength;
+    this.direct = entries;
     this.shift = 32 - Math.log2(entries / BUCKET);
     this.k1 = order + 1;
     this.lo = new Int32Array(batch);
     this.hi = new Int32Array(batch);
     this.seen = new Float64Array(batch);
     this.pending = new Int32Array(batch).fill(-1);
-    this.ctx = new Int32Array(batch * this.k1);
+    this.usable = new Int32Array(batch);
+    this.key = new Int32Array(batch * this.k1);
     this.base = new Int32Array(batch * this.k1);
+    this.index = new Int32Array(batch * this.k1);
     this.rootBase = new Int32Array(batch * this.k1);
     this.weight = new Float64Array(batch * this.k1);
-    this.nextKey = new Int32Array(batch * this.k1);
-    this.nextIndex = new Int32Array(batch * this.k1);
-    this.usable = new Int32Array(batch);
     this.rest = new Float64Array(batch);
     this.low = new Float64Array(batch);
     this.range = new Float64Array(batch);
     this.prob = new Float64Array(batch);
     this.bits = new Int32Array(batch);
     this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
-    for (let r = 0; r < batch; r++) this.hashContexts(r);
   }
 
   /**
-   * Rows are coded in phases (all rows' high nibbles, then all low nibbles), each phase first
-   * reading the buckets the next one needs, so the table's cache misses of different rows
-   * overlap instead of queueing. The phases are the same on both sides, so is every update's order.
+   * Rows are coded in phases (all rows' high nibbles, then all low nibbles). Before each phase a
+   * tight loop reads the first word of every bucket it will need (a prefetch: it changes
+   * nothing), so the table's cache misses of all rows overlap instead of queueing behind each
+   * row's arithmetic. The phases are the same on both sides, so is every update's order.
    */
   async step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer> {
     const { active, symbols, targets } = query;
-    let sink = 0;
     for (let r = 0; r < this.batch; r++) {
       if (reset) this.resetRow(r);
       for (let i = 0; i < n; i++) this.feed(r, tokens[r * n + i]);
-      if (active[r]) sink += this.prepare(r, -1);
+      if (active[r]) this.prepareHigh(r);
     }
+    let sink = this.prefetch(active);
     for (let r = 0; r < this.batch; r++) {
       if (!active[r]) continue;
       this.beginByte(r);
       this.codeNibble(r, 0, symbols[r], targets[r]);
-      sink += this.prepare(r, this.bits[r]);
+      this.prepareLow(r);
     }
+    sink += this.prefetch(active);
+    const a = this.answer;
     for (let r = 0; r < this.batch; r++) {
       if (!active[r]) continue;
-      this.findBuckets(r, false);
+      this.findLow(r);
       this.codeNibble(r, 4, symbols[r], targets[r]);
-      const a = this.answer;
       a.symbols[r] = this.bits[r];
       a.low[r] = this.low[r];
       a.freq[r] = this.range[r];
@@ -139,13 +157,26 @@ export class HashedOrderKBatch implements ModelBatch {
       this.pending[r] = this.bits[r]; // counted already: its feed next step only moves the history
     }
     this.sink = sink;
-    return this.answer;
+    return a;
+  }
+
+  /** Read the first word of every active row's next hashed buckets, all in one loop so the misses overlap. */
+  private prefetch(active: Uint8Array): number {
+    const t = this.table;
+    const index = this.index;
+    const k1 = this.k1;
+    let sum = 0;
+    for (let r = 0, r0 = 0; r < this.batch; r++, r0 += k1) {
+      if (!active[r]) continue;
+      const top = r0 + this.usable[r];
+      for (let rj = r0 + DIRECT_ORDERS; rj <= top; rj++) sum += t[index[rj] * BUCKET];
+    }
+    return sum;
   }
 
   private resetRow(r: number): void {
     this.lo[r] = this.hi[r] = this.seen[r] = 0;
     this.pending[r] = -1;
-    this.hashContexts(r);
   }
 
   /** Feed one token of row r: its counts are updated (unless its answer already did) and it joins the history. */
@@ -156,64 +187,65 @@ export class HashedOrderKBatch implements ModelBatch {
     if (pending >= 0 && pending !== token) throw new Error(`order-k: fed byte ${token} after coding ${pending}`);
     if (pending < 0) {
       // A primer byte: counted, not coded.
-      this.prepare(r, -1);
+      this.prepareHigh(r);
       this.beginByte(r);
       this.codeNibble(r, 0, token, 0);
-      this.prepare(r, this.bits[r]);
-      this.findBuckets(r, false);
+      this.prepareLow(r);
+      this.findLow(r);
       this.codeNibble(r, 4, token, 0);
     }
     this.hi[r] = (this.hi[r] << 8) | (this.lo[r] >>> 24);
     this.lo[r] = (this.lo[r] << 8) | token;
     this.seen[r]++;
-    this.hashContexts(r);
   }
 
-  /** The context hash of every order usable at row r's position (orders longer than the history get 0). */
-  private hashContexts(r: number): void {
-    const k = this.order;
-    const usable = Math.min(k, this.seen[r]);
-    let h = Math.imul(r + 1, 0x9e3779b1);
+  /**
+   * Row r's high-nibble buckets: each usable order's base in the direct table, or its hashed
+   * key and bucket index.
+   */
+  private prepareHigh(r: number): void {
+    const r0 = r * this.k1;
+    const usable = Math.min(this.order, this.seen[r]);
+    this.usable[r] = usable;
     const lo = this.lo[r];
     const hi = this.hi[r];
-    for (let j = 0; j <= k; j++) {
-      if (j > 0) {
-        const byte = j <= 4 ? (lo >>> (8 * (j - 1))) & 255 : (hi >>> (8 * (j - 5))) & 255;
-        h = fmix(Math.imul(h ^ (byte | (j << 8)), 0x2c1b3c6d) + j);
-      }
-      this.ctx[r * this.k1 + j] = j <= usable ? fmix(h + 0x165667b1) | 1 : 0;
+    this.base[r0] = this.direct;
+    if (usable >= 1) this.base[r0 + 1] = this.direct + (1 + (lo & 255)) * CONTEXT;
+    const salt = Math.imul(r + 1, 0x9e3779b1);
+    for (let j = DIRECT_ORDERS; j <= usable; j++) {
+      // The last j bytes, the order, and for per-row orders the row.
+      let h = j < 4 ? lo & ((1 << (8 * j)) - 1) : lo;
+      h = fmix(Math.imul(h, 0x2c1b3c6d) + j);
+      if (j > 4) h = fmix(h + (hi & ((1 << (8 * (j - 4))) - 1)));
+      if (j >= SHARED_ORDERS) h = fmix(h ^ salt);
+      const key = h | 1;
+      const index = key >>> this.shift;
+      this.key[r0 + j] = key;
+      this.index[r0 + j] = index;
     }
   }
 
   /**
-   * Key and bucket index of each usable order's next bucket at row r: the high nibble's (`hi` < 0)
-   * or the low one's under `hi`, which lies in the same 4 KiB page as its high nibble's bucket (64
-   * buckets), so a byte costs one page walk per order, not two. Then read each bucket's first word
-   * (a prefetch: it changes nothing), in a loop of its own so the rows' misses overlap.
+   * Row r's low-nibble buckets under the high nibble just coded: direct orders' bases, hashed
+   * orders' keys and indices. A hashed one lies in the same 4 KiB page as its high nibble's
+   * bucket (64 buckets), so a byte costs one page walk per order, not two.
    */
-  private prepare(r: number, hi: number): number {
-    const t = this.table;
+  private prepareLow(r: number): void {
     const r0 = r * this.k1;
-    let end = r0;
-    for (let j = 0; j <= this.order; j++, end++) {
-      const key = this.ctx[r0 + j];
-      if (key === 0) break;
-      if (hi < 0) {
-        this.nextKey[end] = key;
-        this.nextIndex[end] = key >>> this.shift;
-      } else {
-        const low = fmix(key + Math.imul(hi + 1, 0x27d4eb2f)) | 1;
-        this.nextKey[end] = low;
-        this.nextIndex[end] = (this.nextIndex[end] & ~63) | ((low >>> this.shift) & 63);
-      }
+    const usable = this.usable[r];
+    const h = this.bits[r] + 1; // 1..16
+    this.base[r0] = this.rootBase[r0] + h * BUCKET;
+    if (usable >= 1) this.base[r0 + 1] = this.rootBase[r0 + 1] + h * BUCKET;
+    const mix = Math.imul(h, 0x27d4eb2f);
+    for (let rj = r0 + DIRECT_ORDERS; rj <= r0 + usable; rj++) {
+      const key = fmix(this.key[rj] + mix) | 1;
+      const index = (this.index[rj] & ~63) | ((key >>> this.shift) & 63);
+      this.key[rj] = key;
+      this.index[rj] = index;
     }
-    this.usable[r] = end - r0 - 1;
-    let sum = 0;
-    for (let rj = r0; rj < end; rj++) sum += t[this.nextIndex[rj] * BUCKET];
-    return sum;
   }
 
-  /** The base of bucket `index` or its neighbour holding `key` (odd), or the one taken over for it; slot 0 holds the check tag (the key's low 16 bits) and the context's distinct-byte count. */
+  /** The base of bucket `index` or its neighbour holding `key` (odd), or the one taken over for it; slot 0 holds the check tag (the key's low 16 bits) and, for a high nibble, the context's distinct-byte count. */
   private bucket(key: number, index: number): number {
     const t = this.table;
     const tag = key & 0xffff; // odd: never an empty slot's 0
@@ -230,32 +262,32 @@ export class HashedOrderKBatch implements ModelBatch {
     return v;
   }
 
-  /** Row r's buckets for every usable order, as `prepare` keyed them (`high`: the high nibble's). */
-  private findBuckets(r: number, high: boolean): void {
+  /** Row r's hashed low-nibble buckets, as `prepareLow` keyed them. */
+  private findLow(r: number): void {
     const r0 = r * this.k1;
-    for (let rj = r0; rj <= r0 + this.usable[r]; rj++) {
-      this.base[rj] = this.bucket(this.nextKey[rj], this.nextIndex[rj]);
-      if (high) this.rootBase[rj] = this.base[rj];
-    }
+    for (let rj = r0 + DIRECT_ORDERS; rj <= r0 + this.usable[r]; rj++) this.base[rj] = this.bucket(this.key[rj], this.index[rj]);
   }
 
   /** Start row r's byte: its high-nibble buckets and the byte-level Witten–Bell weights, p(x) = Σ_j w_j·c_j(x) + w_{-1}/256. */
   private beginByte(r: number): void {
-    this.findBuckets(r, true);
     const t = this.table;
-    const k1 = this.k1;
+    const r0 = r * this.k1;
+    const top = r0 + this.usable[r];
+    for (let rj = r0 + DIRECT_ORDERS; rj <= top; rj++) this.base[rj] = this.bucket(this.key[rj], this.index[rj]);
     let rest = 1; // Π over higher orders of u_i / (n_i + u_i): the mass they pass down
-    for (let j = this.usable[r]; j >= 0; j--) {
-      const b = this.base[r * k1 + j];
+    for (let rj = top; rj >= r0; rj--) {
+      const b = this.base[rj];
+      this.rootBase[rj] = b;
       const root = t[b + 1];
       const n = (root & 0xffff) + (root >>> 16);
       if (n === 0) {
-        this.weight[r * k1 + j] = 0;
+        this.weight[rj] = 0;
         continue;
       }
       const u = Math.max(1, t[b] & 0xffff);
-      this.weight[r * k1 + j] = rest / (n + u);
-      rest = (rest * u) / (n + u);
+      const share = rest / (n + u);
+      this.weight[rj] = share;
+      rest = share * u;
     }
     this.rest[r] = rest;
     this.low[r] = 0;
@@ -275,23 +307,22 @@ export class HashedOrderKBatch implements ModelBatch {
     const w = this.weight;
     const r0 = r * this.k1;
     const r1 = r0 + this.usable[r];
-    const rest = this.rest[r];
+    const uniform = this.rest[r] / 256;
     let low = this.low[r];
     let range = this.range[r];
     let p = this.prob[r];
-    let byte = this.bits[r];
+    let node = 1; // 1..15 in the nibble's tree
     for (let level = from; level < from + 4; level++) {
-      const depth = level - from;
-      const node = (1 << depth) | (byte & ((1 << depth) - 1)); // 1..15 in the nibble's tree
       const half = 128 >>> level; // bytes below each child
       // P(left) / P(node) under the blend: each order's subtree counts plus the uniform share.
-      let left = (rest * half) / 256;
+      let left = uniform * half;
       let all = left + left;
       for (let rj = r0; rj <= r1; rj++) {
         const v = t[base[rj] + node];
         const c0 = v & 0xffff;
-        left += w[rj] * c0;
-        all += w[rj] * (c0 + (v >>> 16));
+        const wj = w[rj];
+        left += wj * c0;
+        all += wj * (c0 + (v >>> 16));
       }
       const q = left / all;
       // Each child keeps ≥ 1 unit of the total per byte below it.
@@ -307,24 +338,19 @@ export class HashedOrderKBatch implements ModelBatch {
         range -= split;
         p *= 1 - q;
       }
+      const inc = bit === 0 ? 1 : 0x10000;
       for (let rj = r0; rj <= r1; rj++) {
         const i = base[rj] + node;
-        const v = t[i];
-        let c0 = v & 0xffff;
-        let c1 = v >>> 16;
-        if (bit === 0) c0++;
-        else c1++;
-        if (c0 >= LIMIT || c1 >= LIMIT) {
-          c0 >>>= 1;
-          c1 >>>= 1;
-        }
-        t[i] = (c1 << 16) | c0;
+        let v = t[i] + inc;
+        if ((v & FULL) !== 0) v = (v >>> 1) & 0x7fff7fff;
+        t[i] = v;
       }
-      byte = (byte << 1) | bit;
+      node = (node << 1) | bit;
     }
+    const byte = (this.bits[r] << 4) | (node & 15);
     if (from === 4) {
       // A byte never seen in a context before (its leaf's count is now 1) adds to that context's distinct count.
-      const leaf = (1 << 3) | ((byte >>> 1) & 7);
+      const leaf = node >>> 1;
       const shift = (byte & 1) << 4;
       for (let rj = r0; rj <= r1; rj++) {
         const root = this.rootBase[rj];
