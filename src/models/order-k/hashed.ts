@@ -169,7 +169,10 @@ export class HashedOrderKBatch implements ModelBatch {
     for (let r = 0, r0 = 0; r < this.batch; r++, r0 += k1) {
       if (!active[r]) continue;
       const top = r0 + this.usable[r];
-      for (let rj = r0 + DIRECT_ORDERS; rj <= top; rj++) sum += t[index[rj] * BUCKET];
+      for (let rj = r0 + DIRECT_ORDERS; rj <= top; rj++) {
+        const a = index[rj] * BUCKET;
+        sum += t[a] + t[a ^ BUCKET];
+      }
     }
     return sum;
   }
@@ -215,8 +218,8 @@ export class HashedOrderKBatch implements ModelBatch {
     for (let j = DIRECT_ORDERS; j <= usable; j++) {
       // The last j bytes, the order, and for per-row orders the row.
       let h = j < 4 ? lo & ((1 << (8 * j)) - 1) : lo;
-      h = fmix(Math.imul(h, 0x2c1b3c6d) + j);
-      if (j > 4) h = fmix(h + (hi & ((1 << (8 * (j - 4))) - 1)));
+      h = fmix((Math.imul(h, 0x2c1b3c6d) + j) | 0);
+      if (j > 4) h = fmix((h + (hi & ((1 << (8 * (j - 4))) - 1))) | 0);
       if (j >= SHARED_ORDERS) h = fmix(h ^ salt);
       const key = h | 1;
       const index = key >>> this.shift;
@@ -238,7 +241,7 @@ export class HashedOrderKBatch implements ModelBatch {
     if (usable >= 1) this.base[r0 + 1] = this.rootBase[r0 + 1] + h * BUCKET;
     const mix = Math.imul(h, 0x27d4eb2f);
     for (let rj = r0 + DIRECT_ORDERS; rj <= r0 + usable; rj++) {
-      const key = fmix(this.key[rj] + mix) | 1;
+      const key = fmix((this.key[rj] + mix) | 0) | 1;
       const index = (this.index[rj] & ~63) | ((key >>> this.shift) & 63);
       this.key[rj] = key;
       this.index[rj] = index;
@@ -341,7 +344,7 @@ export class HashedOrderKBatch implements ModelBatch {
       const inc = bit === 0 ? 1 : 0x10000;
       for (let rj = r0; rj <= r1; rj++) {
         const i = base[rj] + node;
-        let v = t[i] + inc;
+        let v = (t[i] + inc) | 0; // int32: a count's flag bit may be the sign
         if ((v & FULL) !== 0) v = (v >>> 1) & 0x7fff7fff;
         t[i] = v;
       }
