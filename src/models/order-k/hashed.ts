@@ -33,19 +33,41 @@ export const HASHED_STEP_PREFIX = 'order-k-hash/2:';
 /** The coding step that names this model and its table size, e.g. `order-k-hash/2:64MiB`. */
 export const hashedStep = (memoryMiB: number) => `${HASHED_STEP_PREFIX}${memoryMiB}MiB`;
 
-const BUCKET = 16; // int32 per bucket: tag + 15 nibble-tree nodes
+const BUCKET = 16; // slots per bucket: tag + 15 nibble-tree nodes
 /** A context's buckets in the direct table: its high nibble's, then one per high nibble. */
 const CONTEXT = 17 * BUCKET;
 /** Orders below this live in the direct table (257 contexts: order 0's and order 1's 256). */
 const DIRECT_ORDERS = 2;
-/** Orders below this are shared by every row of the batch; the rest are per row. */
+/** Orders below this are shared by every row of the batch (int32 nodes); the rest are per row (uint16 nodes). */
 const SHARED_ORDERS = 3;
 /** The direct table's size in int32. */
 const DIRECT_WORDS = 257 * CONTEXT;
-/** The fixed memory beside the hashed table (orders 0 and 1): 273 KiB. */
+/** The fixed memory beside the hashed tables (orders 0 and 1): 273 KiB. */
 export const DIRECT_BYTES = DIRECT_WORDS * 4;
-/** A node's counts halve when one reaches 2^15 (the flag bits), so recent statistics weigh more. */
+/** A shared node's two 15-bit counts halve when one reaches 2^15 (the flag bits), so recent statistics weigh more. */
 const FULL = 0x80008000;
+/** A per-row node's two 7-bit counts halve when one reaches 2^7: a segment's own recent text. */
+const ROW_FULL = 0x8080;
+/** Buckets of one 4 KiB page: a low nibble's bucket lies in its high nibble's page. */
+const PAGE_SHARED = 64;
+const PAGE_ROW = 128;
+
+/**
+ * Where the tables start in their buffer: glibc hands out a large block 16 bytes past a page
+ * boundary, so 48 bytes more puts every bucket on a cache line of its own (a pair of per-row
+ * buckets on one). Only speed depends on it: the tables' contents are the same anywhere.
+ */
+const ALIGN_PAD = 48;
+
+/** Bucket `key` maps to among `n`: multiply-shift on its top 24 bits (exact in doubles). */
+function indexOf(key: number, n: number): number {
+  return Math.floor(((key >>> 8) * n) / 16777216);
+}
+
+/** The check tag of `key`, from other bits than its index (16 bits; a per-row high nibble keeps the top 8). */
+function tagOf(key: number): number {
+  return Math.imul(key, 0x2c1b3c6d) >>> 16;
+}
 
 /** murmur3's finalizer: every input bit reaches every output bit. */
 function fmix(h: number): number {
@@ -58,12 +80,16 @@ function fmix(h: number): number {
 
 export class HashedOrderKBatch implements ModelBatch {
   readonly codingStep: string;
-  /** The hashed buckets (memory MiB), then the direct table of orders 0 and 1. */
-  private readonly table: Int32Array;
+  /** One buffer: per-row buckets (uint16 nodes, 32 bytes), shared buckets (int32 nodes, 64 bytes), the direct table (int32). */
+  private readonly t32: Int32Array;
+  private readonly t16: Uint16Array;
   /** The model's memory: the tables, fixed whatever the input or the segment count. */
   readonly tableBytes: number;
-  private readonly direct: number;
-  private readonly shift: number;
+  /** Bucket counts of the hashed tables, and where the shared and direct ones start (int32 units). */
+  private readonly rowBuckets: number;
+  private readonly sharedBuckets: number;
+  private readonly sharedStart: number;
+  private readonly directStart: number;
   private readonly k1: number;
   /** Per row: the last 8 bytes (lo: the 4 newest, newest lowest) and how many bytes it has seen. */
   private readonly lo: Int32Array;
@@ -74,13 +100,13 @@ export class HashedOrderKBatch implements ModelBatch {
   /** Per row, orders usable (highest order with enough history). */
   private readonly usable: Int32Array;
   /**
-   * Per row and order (r·(k+1) + j): the context's key (odd; hashed orders only), the bucket of
-   * the nibble being coded (or, before it is found, its index), the high nibble's bucket, the
-   * blend weight.
+   * Per row and order (r·(k+1) + j): a hashed context's key and bucket number (in its table) for
+   * the nibble being coded, that nibble's bucket (int32 or uint16 units), the high nibble's
+   * bucket, the blend weight.
    */
   private readonly key: Int32Array;
-  private readonly base: Int32Array;
   private readonly index: Int32Array;
+  private readonly base: Int32Array;
   private readonly rootBase: Int32Array;
   private readonly weight: Float64Array;
   /** Per row, the byte being coded: the mass passed to uniform, its interval so far, its probability, its bits so far. */
@@ -99,12 +125,19 @@ export class HashedOrderKBatch implements ModelBatch {
     private readonly batch: number,
   ) {
     this.codingStep = hashedStep(memoryMiB);
-    const entries = (memoryMiB * 1024 * 1024) / 4;
-    // A fresh typed array is zero pages from the OS: RSS grows with the buckets touched, up to the table.
-    this.table = new Int32Array(entries + DIRECT_WORDS);
-    this.tableBytes = this.table.byteLength;
-    this.direct = entries;
-    this.shift = 32 - Math.log2(entries / BUCKET);
+    const bytes = memoryMiB * 1024 * 1024;
+    // Order 2 (shared) gets a quarter, the per-row orders the rest; with k ≤ 2 order 2 gets it all.
+    const sharedBytes = order >= SHARED_ORDERS ? bytes / 4 : bytes;
+    this.sharedBuckets = Math.floor(sharedBytes / 64 / PAGE_SHARED) * PAGE_SHARED;
+    this.rowBuckets = Math.floor((bytes - sharedBytes) / 32 / PAGE_ROW) * PAGE_ROW;
+    this.sharedStart = this.rowBuckets * 8;
+    this.directStart = this.sharedStart + this.sharedBuckets * BUCKET;
+    // A fresh buffer is zero pages from the OS: RSS grows with the buckets touched, up to the tables.
+    const words = this.directStart + DIRECT_WORDS;
+    const buffer = new ArrayBuffer(words * 4 + ALIGN_PAD);
+    this.t32 = new Int32Array(buffer, ALIGN_PAD, words);
+    this.t16 = new Uint16Array(buffer, ALIGN_PAD, words * 2);
+    this.tableBytes = buffer.byteLength;
     this.k1 = order + 1;
     this.lo = new Int32Array(batch);
     this.hi = new Int32Array(batch);
@@ -112,8 +145,8 @@ export class HashedOrderKBatch implements ModelBatch {
     this.pending = new Int32Array(batch).fill(-1);
     this.usable = new Int32Array(batch);
     this.key = new Int32Array(batch * this.k1);
-    this.base = new Int32Array(batch * this.k1);
     this.index = new Int32Array(batch * this.k1);
+    this.base = new Int32Array(batch * this.k1);
     this.rootBase = new Int32Array(batch * this.k1);
     this.weight = new Float64Array(batch * this.k1);
     this.rest = new Float64Array(batch);
@@ -160,19 +193,21 @@ export class HashedOrderKBatch implements ModelBatch {
     return a;
   }
 
-  /** Read the first word of every active row's next hashed buckets, all in one loop so the misses overlap. */
+  /** Read the first word of every active row's next hashed buckets (both of a shared pair; a per-row pair is one line), all in one loop so the misses overlap. */
   private prefetch(active: Uint8Array): number {
-    const t = this.table;
+    const t32 = this.t32;
+    const t16 = this.t16;
     const index = this.index;
     const k1 = this.k1;
+    const shared = this.sharedStart;
     let sum = 0;
     for (let r = 0, r0 = 0; r < this.batch; r++, r0 += k1) {
       if (!active[r]) continue;
       const top = r0 + this.usable[r];
-      for (let rj = r0 + DIRECT_ORDERS; rj <= top; rj++) {
-        const a = index[rj] * BUCKET;
-        sum += t[a] + t[a ^ BUCKET];
-      }
+      if (top < r0 + DIRECT_ORDERS) continue;
+      const a = shared + index[r0 + DIRECT_ORDERS] * BUCKET;
+      sum += t32[a] + t32[a ^ BUCKET];
+      for (let rj = r0 + SHARED_ORDERS; rj <= top; rj++) sum += t16[index[rj] * BUCKET];
     }
     return sum;
   }
@@ -202,18 +237,15 @@ export class HashedOrderKBatch implements ModelBatch {
     this.seen[r]++;
   }
 
-  /**
-   * Row r's high-nibble buckets: each usable order's base in the direct table, or its hashed
-   * key and bucket index.
-   */
+  /** Row r's high-nibble buckets: each usable order's base in the direct table, or its hashed key and bucket number. */
   private prepareHigh(r: number): void {
     const r0 = r * this.k1;
     const usable = Math.min(this.order, this.seen[r]);
     this.usable[r] = usable;
     const lo = this.lo[r];
     const hi = this.hi[r];
-    this.base[r0] = this.direct;
-    if (usable >= 1) this.base[r0 + 1] = this.direct + (1 + (lo & 255)) * CONTEXT;
+    this.base[r0] = this.directStart;
+    if (usable >= 1) this.base[r0 + 1] = this.directStart + (1 + (lo & 255)) * CONTEXT;
     const salt = Math.imul(r + 1, 0x9e3779b1);
     for (let j = DIRECT_ORDERS; j <= usable; j++) {
       // The last j bytes, the order, and for per-row orders the row.
@@ -221,17 +253,15 @@ export class HashedOrderKBatch implements ModelBatch {
       h = fmix((Math.imul(h, 0x2c1b3c6d) + j) | 0);
       if (j > 4) h = fmix((h + (hi & ((1 << (8 * (j - 4))) - 1))) | 0);
       if (j >= SHARED_ORDERS) h = fmix(h ^ salt);
-      const key = h | 1;
-      const index = key >>> this.shift;
-      this.key[r0 + j] = key;
-      this.index[r0 + j] = index;
+      this.key[r0 + j] = h;
+      this.index[r0 + j] = indexOf(h, j >= SHARED_ORDERS ? this.rowBuckets : this.sharedBuckets);
     }
   }
 
   /**
    * Row r's low-nibble buckets under the high nibble just coded: direct orders' bases, hashed
-   * orders' keys and indices. A hashed one lies in the same 4 KiB page as its high nibble's
-   * bucket (64 buckets), so a byte costs one page walk per order, not two.
+   * orders' keys and bucket numbers. A hashed one lies in the same 4 KiB page as its high
+   * nibble's bucket, so a byte costs one page walk per order, not two.
    */
   private prepareLow(r: number): void {
     const r0 = r * this.k1;
@@ -241,22 +271,25 @@ export class HashedOrderKBatch implements ModelBatch {
     if (usable >= 1) this.base[r0 + 1] = this.rootBase[r0 + 1] + h * BUCKET;
     const mix = Math.imul(h, 0x27d4eb2f);
     for (let rj = r0 + DIRECT_ORDERS; rj <= r0 + usable; rj++) {
-      const key = fmix((this.key[rj] + mix) | 0) | 1;
-      const index = (this.index[rj] & ~63) | ((key >>> this.shift) & 63);
+      const key = fmix((this.key[rj] + mix) | 0);
+      const page = rj - r0 >= SHARED_ORDERS ? PAGE_ROW : PAGE_SHARED;
       this.key[rj] = key;
-      this.index[rj] = index;
+      this.index[rj] = (this.index[rj] & -page) | ((key >>> 8) & (page - 1));
     }
   }
 
-  /** The base of bucket `index` or its neighbour holding `key` (odd), or the one taken over for it; slot 0 holds the check tag (the key's low 16 bits) and, for a high nibble, the context's distinct-byte count. */
-  private bucket(key: number, index: number): number {
-    const t = this.table;
-    const tag = key & 0xffff; // odd: never an empty slot's 0
-    const a = index * BUCKET;
+  /**
+   * The base (int32 units) of shared bucket `index` or its neighbour holding `key`'s tag, or of the
+   * one taken over for it (the one whose root node has seen fewer bytes). Slot 0: the tag in its
+   * top 16 bits and, for a high nibble, the context's distinct-byte count in its low 16.
+   */
+  private sharedBucket(key: number, index: number): number {
+    const t = this.t32;
+    const tag = tagOf(key);
+    const a = this.sharedStart + index * BUCKET;
     if (t[a] >>> 16 === tag) return a;
     const b = a ^ BUCKET;
     if (t[b] >>> 16 === tag) return b;
-    // Take the one whose root node has seen fewer bytes (an empty one has seen none).
     const ra = (t[a + 1] & 0xffff) + (t[a + 1] >>> 16);
     const rb = (t[b + 1] & 0xffff) + (t[b + 1] >>> 16);
     const v = rb < ra ? b : a;
@@ -265,29 +298,63 @@ export class HashedOrderKBatch implements ModelBatch {
     return v;
   }
 
+  /**
+   * The same for a per-row bucket (uint16 units; the pair shares one cache line). Slot 0: a high
+   * nibble's 8-bit tag over its distinct-byte count (at most 255), a low nibble's 16-bit tag.
+   */
+  private rowBucket(key: number, index: number, high: boolean): number {
+    const t = this.t16;
+    const tag = high ? (tagOf(key) >>> 8) << 8 : tagOf(key);
+    const mask = high ? 0xff00 : 0xffff;
+    const a = index * BUCKET;
+    if ((t[a] & mask) === tag) return a;
+    const b = a ^ BUCKET;
+    if ((t[b] & mask) === tag) return b;
+    const ra = (t[a + 1] & 0xff) + (t[a + 1] >>> 8);
+    const rb = (t[b + 1] & 0xff) + (t[b + 1] >>> 8);
+    const v = rb < ra ? b : a;
+    t[v] = tag;
+    for (let i = 1; i < BUCKET; i++) t[v + i] = 0;
+    return v;
+  }
+
   /** Row r's hashed low-nibble buckets, as `prepareLow` keyed them. */
   private findLow(r: number): void {
     const r0 = r * this.k1;
-    for (let rj = r0 + DIRECT_ORDERS; rj <= r0 + this.usable[r]; rj++) this.base[rj] = this.bucket(this.key[rj], this.index[rj]);
+    const top = r0 + this.usable[r];
+    if (top < r0 + DIRECT_ORDERS) return;
+    this.base[r0 + DIRECT_ORDERS] = this.sharedBucket(this.key[r0 + DIRECT_ORDERS], this.index[r0 + DIRECT_ORDERS]);
+    for (let rj = r0 + SHARED_ORDERS; rj <= top; rj++) this.base[rj] = this.rowBucket(this.key[rj], this.index[rj], false);
   }
 
   /** Start row r's byte: its high-nibble buckets and the byte-level Witten–Bell weights, p(x) = Σ_j w_j·c_j(x) + w_{-1}/256. */
   private beginByte(r: number): void {
-    const t = this.table;
+    const t32 = this.t32;
+    const t16 = this.t16;
     const r0 = r * this.k1;
     const top = r0 + this.usable[r];
-    for (let rj = r0 + DIRECT_ORDERS; rj <= top; rj++) this.base[rj] = this.bucket(this.key[rj], this.index[rj]);
+    if (top >= r0 + DIRECT_ORDERS) this.base[r0 + DIRECT_ORDERS] = this.sharedBucket(this.key[r0 + DIRECT_ORDERS], this.index[r0 + DIRECT_ORDERS]);
+    for (let rj = r0 + SHARED_ORDERS; rj <= top; rj++) this.base[rj] = this.rowBucket(this.key[rj], this.index[rj], true);
     let rest = 1; // Π over higher orders of u_i / (n_i + u_i): the mass they pass down
     for (let rj = top; rj >= r0; rj--) {
       const b = this.base[rj];
       this.rootBase[rj] = b;
-      const root = t[b + 1];
-      const n = (root & 0xffff) + (root >>> 16);
+      let n: number;
+      let u: number;
+      if (rj - r0 >= SHARED_ORDERS) {
+        const root = t16[b + 1];
+        n = (root & 0xff) + (root >>> 8);
+        u = t16[b] & 0xff;
+      } else {
+        const root = t32[b + 1];
+        n = (root & 0xffff) + (root >>> 16);
+        u = t32[b] & 0xffff;
+      }
       if (n === 0) {
         this.weight[rj] = 0;
         continue;
       }
-      const u = Math.max(1, t[b] & 0xffff);
+      if (u === 0) u = 1;
       const share = rest / (n + u);
       this.weight[rj] = share;
       rest = share * u;
@@ -305,11 +372,13 @@ export class HashedOrderKBatch implements ModelBatch {
    * −1), and count that bit in every order.
    */
   private codeNibble(r: number, from: number, symbol: number, target: number): void {
-    const t = this.table;
+    const t32 = this.t32;
+    const t16 = this.t16;
     const base = this.base;
     const w = this.weight;
     const r0 = r * this.k1;
     const r1 = r0 + this.usable[r];
+    const s1 = Math.min(r1, r0 + SHARED_ORDERS - 1); // the last shared order
     const uniform = this.rest[r] / 256;
     let low = this.low[r];
     let range = this.range[r];
@@ -320,12 +389,19 @@ export class HashedOrderKBatch implements ModelBatch {
       // P(left) / P(node) under the blend: each order's subtree counts plus the uniform share.
       let left = uniform * half;
       let all = left + left;
-      for (let rj = r0; rj <= r1; rj++) {
-        const v = t[base[rj] + node];
+      for (let rj = r0; rj <= s1; rj++) {
+        const v = t32[base[rj] + node];
         const c0 = v & 0xffff;
         const wj = w[rj];
         left += wj * c0;
         all += wj * (c0 + (v >>> 16));
+      }
+      for (let rj = s1 + 1; rj <= r1; rj++) {
+        const v = t16[base[rj] + node];
+        const c0 = v & 0xff;
+        const wj = w[rj];
+        left += wj * c0;
+        all += wj * (c0 + (v >>> 8));
       }
       const q = left / all;
       // Each child keeps ≥ 1 unit of the total per byte below it.
@@ -342,11 +418,18 @@ export class HashedOrderKBatch implements ModelBatch {
         p *= 1 - q;
       }
       const inc = bit === 0 ? 1 : 0x10000;
-      for (let rj = r0; rj <= r1; rj++) {
+      for (let rj = r0; rj <= s1; rj++) {
         const i = base[rj] + node;
-        let v = (t[i] + inc) | 0; // int32: a count's flag bit may be the sign
+        let v = (t32[i] + inc) | 0; // int32: a count's flag bit may be the sign
         if ((v & FULL) !== 0) v = (v >>> 1) & 0x7fff7fff;
-        t[i] = v;
+        t32[i] = v;
+      }
+      const inc16 = bit === 0 ? 1 : 0x100;
+      for (let rj = s1 + 1; rj <= r1; rj++) {
+        const i = base[rj] + node;
+        let v = t16[i] + inc16;
+        if ((v & ROW_FULL) !== 0) v = (v >>> 1) & 0x7f7f;
+        t16[i] = v;
       }
       node = (node << 1) | bit;
     }
@@ -354,10 +437,14 @@ export class HashedOrderKBatch implements ModelBatch {
     if (from === 4) {
       // A byte never seen in a context before (its leaf's count is now 1) adds to that context's distinct count.
       const leaf = node >>> 1;
-      const shift = (byte & 1) << 4;
-      for (let rj = r0; rj <= r1; rj++) {
+      const bit = byte & 1;
+      for (let rj = r0; rj <= s1; rj++) {
         const root = this.rootBase[rj];
-        if (((t[base[rj] + leaf] >>> shift) & 0xffff) === 1 && (t[root] & 0xffff) < 0xffff) t[root]++;
+        if (((t32[base[rj] + leaf] >>> (bit << 4)) & 0xffff) === 1 && (t32[root] & 0xffff) < 0xffff) t32[root]++;
+      }
+      for (let rj = s1 + 1; rj <= r1; rj++) {
+        const root = this.rootBase[rj];
+        if (((t16[base[rj] + leaf] >>> (bit << 3)) & 0xff) === 1 && (t16[root] & 0xff) < 0xff) t16[root]++;
       }
     }
     this.low[r] = low;
