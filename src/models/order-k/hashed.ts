@@ -137,7 +137,7 @@ export class HashedOrderKBatch implements ModelBatch {
     const buffer = new ArrayBuffer(words * 4 + ALIGN_PAD);
     this.t32 = new Int32Array(buffer, ALIGN_PAD, words);
     this.t16 = new Uint16Array(buffer, ALIGN_PAD, words * 2);
-    this.tableBytes = buffer.byteLength;
+    this.tableBytes = words * 4;
     this.k1 = order + 1;
     this.lo = new Int32Array(batch);
     this.hi = new Int32Array(batch);
