@@ -69,6 +69,27 @@ function tagOf(key: number): number {
   return Math.imul(key, 0x2c1b3c6d) >>> 16;
 }
 
+/** log2 of 1 + i/4096, for `log2`. */
+const LOG2_TABLE = Float64Array.from({ length: 4097 }, (_, i) => Math.log2(1 + i / 4096));
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+/** Which word of a double holds its sign, exponent and top mantissa bits (1 on little-endian machines). */
+const HIGH = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/**
+ * log2 of a positive normal double from its exponent and a table of its top 12 mantissa bits,
+ * interpolated by the other 40 (error < 1e-8): the answer's log2 p, a statistic beside the coded
+ * interval (never part of it), at a fraction of Math.log2's cost.
+ */
+function log2(x: number): number {
+  F64[0] = x;
+  const high = U32[HIGH];
+  const i = (high >>> 8) & 4095;
+  const f = ((high & 255) * 4294967296 + U32[1 - HIGH]) / 1099511627776;
+  const a = LOG2_TABLE[i];
+  return (high >>> 20) - 1023 + a + f * (LOG2_TABLE[i + 1] - a);
+}
+
 /** murmur3's finalizer: every input bit reaches every output bit. */
 function fmix(h: number): number {
   h ^= h >>> 16;
@@ -186,7 +207,7 @@ export class HashedOrderKBatch implements ModelBatch {
       a.symbols[r] = this.bits[r];
       a.low[r] = this.low[r];
       a.freq[r] = this.range[r];
-      a.log2p[r] = Math.log2(this.prob[r]);
+      a.log2p[r] = log2(this.prob[r]);
       this.pending[r] = this.bits[r]; // counted already: its feed next step only moves the history
     }
     this.sink = sink;
@@ -372,6 +393,99 @@ export class HashedOrderKBatch implements ModelBatch {
    * −1), and count that bit in every order.
    */
   private codeNibble(r: number, from: number, symbol: number, target: number): void {
+    if (this.usable[r] >= SHARED_ORDERS - 1) this.codeNibbleShared3(r, from, symbol, target);
+    else this.codeNibbleAny(r, from, symbol, target);
+  }
+
+  /**
+   * `codeNibble` where all three shared orders are usable (every byte but a row's first two):
+   * the same arithmetic in the same order, with the shared orders' buckets and weights in locals.
+   */
+  private codeNibbleShared3(r: number, from: number, symbol: number, target: number): void {
+    const t32 = this.t32;
+    const t16 = this.t16;
+    const base = this.base;
+    const w = this.weight;
+    const r0 = r * this.k1;
+    const r1 = r0 + this.usable[r];
+    const b0 = base[r0];
+    const b1 = base[r0 + 1];
+    const b2 = base[r0 + 2];
+    const w0 = w[r0];
+    const w1 = w[r0 + 1];
+    const w2 = w[r0 + 2];
+    // Order 3 (the first per-row order) too where usable; else a weight of 0 adds exactly nothing.
+    const has3 = r1 >= r0 + SHARED_ORDERS;
+    const b3 = has3 ? base[r0 + SHARED_ORDERS] : 0;
+    const w3 = has3 ? w[r0 + SHARED_ORDERS] : 0;
+    const uniform = this.rest[r] / 256;
+    let low = this.low[r];
+    let range = this.range[r];
+    let p = this.prob[r];
+    let node = 1;
+    for (let level = from; level < from + 4; level++) {
+      const half = 128 >>> level;
+      const v0 = t32[b0 + node];
+      const v1 = t32[b1 + node];
+      const v2 = t32[b2 + node];
+      let left = uniform * half;
+      let all = left + left;
+      const c00 = v0 & 0xffff;
+      left += w0 * c00;
+      all += w0 * (c00 + (v0 >>> 16));
+      const c01 = v1 & 0xffff;
+      left += w1 * c01;
+      all += w1 * (c01 + (v1 >>> 16));
+      const c02 = v2 & 0xffff;
+      left += w2 * c02;
+      all += w2 * (c02 + (v2 >>> 16));
+      const v3 = t16[b3 + node];
+      const c03 = v3 & 0xff;
+      left += w3 * c03;
+      all += w3 * (c03 + (v3 >>> 8));
+      for (let rj = r0 + SHARED_ORDERS + 1; rj <= r1; rj++) {
+        const v = t16[base[rj] + node];
+        const c0 = v & 0xff;
+        const wj = w[rj];
+        left += wj * c0;
+        all += wj * (c0 + (v >>> 8));
+      }
+      const q = left / all;
+      let split = Math.floor(range * q);
+      if (split < half) split = half;
+      else if (split > range - half) split = range - half;
+      const bit = symbol >= 0 ? (symbol >>> (7 - level)) & 1 : target - low >= split ? 1 : 0;
+      low += bit * split;
+      range = split + bit * (range - split - split);
+      p *= q + bit * (1 - q - q);
+      const inc = 1 + bit * 0xffff;
+      let u0 = (v0 + inc) | 0;
+      if ((u0 & FULL) !== 0) u0 = (u0 >>> 1) & 0x7fff7fff;
+      t32[b0 + node] = u0;
+      let u1 = (v1 + inc) | 0;
+      if ((u1 & FULL) !== 0) u1 = (u1 >>> 1) & 0x7fff7fff;
+      t32[b1 + node] = u1;
+      let u2 = (v2 + inc) | 0; // the three buckets are distinct: two direct contexts and a hashed one
+      if ((u2 & FULL) !== 0) u2 = (u2 >>> 1) & 0x7fff7fff;
+      t32[b2 + node] = u2;
+      const inc16 = 1 + bit * 0xff;
+      if (has3) {
+        let u3 = v3 + inc16;
+        if ((u3 & ROW_FULL) !== 0) u3 = (u3 >>> 1) & 0x7f7f;
+        t16[b3 + node] = u3;
+      }
+      for (let rj = r0 + SHARED_ORDERS + 1; rj <= r1; rj++) {
+        const i = base[rj] + node;
+        let v = t16[i] + inc16;
+        if ((v & ROW_FULL) !== 0) v = (v >>> 1) & 0x7f7f;
+        t16[i] = v;
+      }
+      node = (node << 1) | bit;
+    }
+    this.finishNibble(r, from, node, low, range, p, r0, r1);
+  }
+
+  private codeNibbleAny(r: number, from: number, symbol: number, target: number): void {
     const t32 = this.t32;
     const t16 = this.t16;
     const base = this.base;
@@ -409,22 +523,18 @@ export class HashedOrderKBatch implements ModelBatch {
       if (split < half) split = half;
       else if (split > range - half) split = range - half;
       const bit = symbol >= 0 ? (symbol >>> (7 - level)) & 1 : target - low >= split ? 1 : 0;
-      if (bit === 0) {
-        range = split;
-        p *= q;
-      } else {
-        low += split;
-        range -= split;
-        p *= 1 - q;
-      }
-      const inc = bit === 0 ? 1 : 0x10000;
+      // Branch-free (the bit is the least predictable value here): bit 0 keeps [low, low + split), bit 1 the rest.
+      low += bit * split;
+      range = split + bit * (range - split - split);
+      p *= q + bit * (1 - q - q);
+      const inc = 1 + bit * 0xffff;
       for (let rj = r0; rj <= s1; rj++) {
         const i = base[rj] + node;
         let v = (t32[i] + inc) | 0; // int32: a count's flag bit may be the sign
         if ((v & FULL) !== 0) v = (v >>> 1) & 0x7fff7fff;
         t32[i] = v;
       }
-      const inc16 = bit === 0 ? 1 : 0x100;
+      const inc16 = 1 + bit * 0xff;
       for (let rj = s1 + 1; rj <= r1; rj++) {
         const i = base[rj] + node;
         let v = t16[i] + inc16;
@@ -433,6 +543,15 @@ export class HashedOrderKBatch implements ModelBatch {
       }
       node = (node << 1) | bit;
     }
+    this.finishNibble(r, from, node, low, range, p, r0, r1);
+  }
+
+  /** After a nibble: row r's interval and bits so far, and after a low nibble, the distinct counts of contexts that saw a new byte. */
+  private finishNibble(r: number, from: number, node: number, low: number, range: number, p: number, r0: number, r1: number): void {
+    const t32 = this.t32;
+    const t16 = this.t16;
+    const base = this.base;
+    const s1 = Math.min(r1, r0 + SHARED_ORDERS - 1);
     const byte = (this.bits[r] << 4) | (node & 15);
     if (from === 4) {
       // A byte never seen in a context before (its leaf's count is now 1) adds to that context's distinct count.
