@@ -356,29 +356,30 @@ export class HashedOrderKBatch implements ModelBatch {
     const top = r0 + this.usable[r];
     if (top >= r0 + DIRECT_ORDERS) this.base[r0 + DIRECT_ORDERS] = this.sharedBucket(this.key[r0 + DIRECT_ORDERS], this.index[r0 + DIRECT_ORDERS]);
     for (let rj = r0 + SHARED_ORDERS; rj <= top; rj++) this.base[rj] = this.rowBucket(this.key[rj], this.index[rj], true);
+    const base = this.base;
+    const rootBase = this.rootBase;
+    const weight = this.weight;
     let rest = 1; // Π over higher orders of u_i / (n_i + u_i): the mass they pass down
-    for (let rj = top; rj >= r0; rj--) {
-      const b = this.base[rj];
-      this.rootBase[rj] = b;
-      let n: number;
-      let u: number;
-      if (rj - r0 >= SHARED_ORDERS) {
-        const root = t16[b + 1];
-        n = (root & 0xff) + (root >>> 8);
-        u = t16[b] & 0xff;
-      } else {
-        const root = t32[b + 1];
-        n = (root & 0xffff) + (root >>> 16);
-        u = t32[b] & 0xffff;
-      }
-      if (n === 0) {
-        this.weight[rj] = 0;
-        continue;
-      }
-      if (u === 0) u = 1;
-      const share = rest / (n + u);
-      this.weight[rj] = share;
-      rest = share * u;
+    // Highest order first: the per-row orders (uint16), then the shared ones (int32).
+    for (let rj = top; rj >= r0 + SHARED_ORDERS; rj--) {
+      const b = base[rj];
+      rootBase[rj] = b;
+      const root = t16[b + 1];
+      const n = (root & 0xff) + (root >>> 8);
+      const u = t16[b] & 0xff || 1;
+      const share = n === 0 ? 0 : rest / (n + u);
+      weight[rj] = share;
+      if (n !== 0) rest = share * u;
+    }
+    for (let rj = Math.min(top, r0 + SHARED_ORDERS - 1); rj >= r0; rj--) {
+      const b = base[rj];
+      rootBase[rj] = b;
+      const root = t32[b + 1];
+      const n = (root & 0xffff) + (root >>> 16);
+      const u = t32[b] & 0xffff || 1;
+      const share = n === 0 ? 0 : rest / (n + u);
+      weight[rj] = share;
+      if (n !== 0) rest = share * u;
     }
     this.rest[r] = rest;
     this.low[r] = 0;
