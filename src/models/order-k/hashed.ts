@@ -16,14 +16,16 @@
  * split identically: the model gives the coder its interval directly, with no 256-entry table
  * and no logits (O(8·(k+1)) per byte instead of O(256·(k+1))).
  *
- * Storage: buckets of 16 int32 (one 64-byte cache line), one per (context, nibble): slot 0
- * holds a check tag and, in a context's high-nibble bucket, its distinct-byte count; slots 1..15
- * the 15 nodes of a nibble's tree as two 15-bit counts. Orders 0 and 1 (257 contexts) sit in a
- * direct table after the hashed one; higher orders hash to a pair of neighbouring buckets, a
- * miss taking the one whose root has seen less. Orders 0..2 are shared by all rows of a batch
- * (one model of the whole input, and one copy in the cache), orders 3 and up are each row's own
- * (its segment's recent text); version 1 kept every order per row, which cost bits and cache.
- * Rows are updated in the same order on both sides, so sharing keeps them identical.
+ * Storage, one buffer: orders 0 and 1 (257 contexts) in a direct table; order 2 hashed in a
+ * quarter of `memory` (all of it when k ≤ 2), one bucket of 16 int32 (a 64-byte line) per
+ * (context, nibble): slot 0 a check tag and, for a high nibble, the context's distinct-byte
+ * count, slots 1..15 the nibble tree's nodes as two 15-bit counts; orders 3 and up hashed in the
+ * rest, in buckets of 16 uint16 (two per line) with 7-bit counts, halved sooner. A context hashes
+ * to a pair of neighbouring buckets; a miss takes the one whose root has seen less and clears it.
+ * Orders 0..2 are shared by all rows (segments) of a batch: one model of the whole input, one
+ * copy in the cache. Orders 3 and up are each row's own (its segment's recent text). Rows are
+ * updated in the same order on both sides, so sharing keeps them identical. (Version 1 kept
+ * every order per row in 64-byte buckets: 6% more bits on 10 MB of text, half the speed.)
  */
 import type { CodingAnswer, CodingQuery, ModelBatch } from '../../step/language-model.js';
 import { FREQUENCY_TOTAL } from '../../step/frequencies.js';
@@ -111,7 +113,10 @@ export class HashedOrderKBatch implements ModelBatch {
   private readonly sharedBuckets: number;
   private readonly sharedStart: number;
   private readonly directStart: number;
+  /** Per-row slots in the per-order arrays: k + 1, at least 4 (orders 0..3 are always read; see `scratch`). */
   private readonly k1: number;
+  /** A bucket outside the tables that stands for orders 1 and 2 before a row has seen enough bytes: weight 0, so its counts never matter. */
+  private readonly scratch: number;
   /** Per row: the last 8 bytes (lo: the 4 newest, newest lowest) and how many bytes it has seen. */
   private readonly lo: Int32Array;
   private readonly hi: Int32Array;
@@ -155,11 +160,12 @@ export class HashedOrderKBatch implements ModelBatch {
     this.directStart = this.sharedStart + this.sharedBuckets * BUCKET;
     // A fresh buffer is zero pages from the OS: RSS grows with the buckets touched, up to the tables.
     const words = this.directStart + DIRECT_WORDS;
-    const buffer = new ArrayBuffer(words * 4 + ALIGN_PAD);
-    this.t32 = new Int32Array(buffer, ALIGN_PAD, words);
-    this.t16 = new Uint16Array(buffer, ALIGN_PAD, words * 2);
+    const buffer = new ArrayBuffer((words + BUCKET) * 4 + ALIGN_PAD);
+    this.t32 = new Int32Array(buffer, ALIGN_PAD, words + BUCKET);
+    this.t16 = new Uint16Array(buffer, ALIGN_PAD, (words + BUCKET) * 2);
     this.tableBytes = words * 4;
-    this.k1 = order + 1;
+    this.k1 = Math.max(order + 1, SHARED_ORDERS + 1);
+    this.scratch = words;
     this.lo = new Int32Array(batch);
     this.hi = new Int32Array(batch);
     this.seen = new Float64Array(batch);
@@ -266,7 +272,8 @@ export class HashedOrderKBatch implements ModelBatch {
     const lo = this.lo[r];
     const hi = this.hi[r];
     this.base[r0] = this.directStart;
-    if (usable >= 1) this.base[r0 + 1] = this.directStart + (1 + (lo & 255)) * CONTEXT;
+    this.base[r0 + 1] = usable >= 1 ? this.directStart + (1 + (lo & 255)) * CONTEXT : this.scratch;
+    if (usable < DIRECT_ORDERS) this.base[r0 + DIRECT_ORDERS] = this.scratch;
     const salt = Math.imul(r + 1, 0x9e3779b1);
     for (let j = DIRECT_ORDERS; j <= usable; j++) {
       // The last j bytes, the order, and for per-row orders the row.
@@ -290,6 +297,7 @@ export class HashedOrderKBatch implements ModelBatch {
     const h = this.bits[r] + 1; // 1..16
     this.base[r0] = this.rootBase[r0] + h * BUCKET;
     if (usable >= 1) this.base[r0 + 1] = this.rootBase[r0 + 1] + h * BUCKET;
+    // (below that, orders 1 and 2 keep the scratch bucket from prepareHigh)
     const mix = Math.imul(h, 0x27d4eb2f);
     for (let rj = r0 + DIRECT_ORDERS; rj <= r0 + usable; rj++) {
       const key = fmix((this.key[rj] + mix) | 0);
@@ -371,6 +379,7 @@ export class HashedOrderKBatch implements ModelBatch {
       weight[rj] = share;
       if (n !== 0) rest = share * u;
     }
+    for (let rj = r0 + SHARED_ORDERS - 1; rj > top; rj--) weight[rj] = 0; // the scratch bucket's
     for (let rj = Math.min(top, r0 + SHARED_ORDERS - 1); rj >= r0; rj--) {
       const b = base[rj];
       rootBase[rj] = b;
@@ -394,15 +403,6 @@ export class HashedOrderKBatch implements ModelBatch {
    * −1), and count that bit in every order.
    */
   private codeNibble(r: number, from: number, symbol: number, target: number): void {
-    if (this.usable[r] >= SHARED_ORDERS - 1) this.codeNibbleShared3(r, from, symbol, target);
-    else this.codeNibbleAny(r, from, symbol, target);
-  }
-
-  /**
-   * `codeNibble` where all three shared orders are usable (every byte but a row's first two):
-   * the same arithmetic in the same order, with the shared orders' buckets and weights in locals.
-   */
-  private codeNibbleShared3(r: number, from: number, symbol: number, target: number): void {
     const t32 = this.t32;
     const t16 = this.t16;
     const base = this.base;
@@ -414,7 +414,7 @@ export class HashedOrderKBatch implements ModelBatch {
     const b2 = base[r0 + 2];
     const w0 = w[r0];
     const w1 = w[r0 + 1];
-    const w2 = w[r0 + 2];
+    const w2 = w[r0 + 2]; // 0 before a row's third byte (b1, b2: the scratch bucket)
     // Order 3 (the first per-row order) too where usable; else a weight of 0 adds exactly nothing.
     const has3 = r1 >= r0 + SHARED_ORDERS;
     const b3 = has3 ? base[r0 + SHARED_ORDERS] : 0;
@@ -466,7 +466,7 @@ export class HashedOrderKBatch implements ModelBatch {
       let u1 = (v1 + inc) | 0;
       if ((u1 & FULL) !== 0) u1 = (u1 >>> 1) & 0x7fff7fff;
       t32[b1 + node] = u1;
-      let u2 = (v2 + inc) | 0; // the three buckets are distinct: two direct contexts and a hashed one
+      let u2 = (v2 + inc) | 0; // distinct buckets (two direct, one hashed), or the scratch one at weight 0
       if ((u2 & FULL) !== 0) u2 = (u2 >>> 1) & 0x7fff7fff;
       t32[b2 + node] = u2;
       const inc16 = 1 + bit * 0xff;
@@ -476,67 +476,6 @@ export class HashedOrderKBatch implements ModelBatch {
         t16[b3 + node] = u3;
       }
       for (let rj = r0 + SHARED_ORDERS + 1; rj <= r1; rj++) {
-        const i = base[rj] + node;
-        let v = t16[i] + inc16;
-        if ((v & ROW_FULL) !== 0) v = (v >>> 1) & 0x7f7f;
-        t16[i] = v;
-      }
-      node = (node << 1) | bit;
-    }
-    this.finishNibble(r, from, node, low, range, p, r0, r1);
-  }
-
-  private codeNibbleAny(r: number, from: number, symbol: number, target: number): void {
-    const t32 = this.t32;
-    const t16 = this.t16;
-    const base = this.base;
-    const w = this.weight;
-    const r0 = r * this.k1;
-    const r1 = r0 + this.usable[r];
-    const s1 = Math.min(r1, r0 + SHARED_ORDERS - 1); // the last shared order
-    const uniform = this.rest[r] / 256;
-    let low = this.low[r];
-    let range = this.range[r];
-    let p = this.prob[r];
-    let node = 1; // 1..15 in the nibble's tree
-    for (let level = from; level < from + 4; level++) {
-      const half = 128 >>> level; // bytes below each child
-      // P(left) / P(node) under the blend: each order's subtree counts plus the uniform share.
-      let left = uniform * half;
-      let all = left + left;
-      for (let rj = r0; rj <= s1; rj++) {
-        const v = t32[base[rj] + node];
-        const c0 = v & 0xffff;
-        const wj = w[rj];
-        left += wj * c0;
-        all += wj * (c0 + (v >>> 16));
-      }
-      for (let rj = s1 + 1; rj <= r1; rj++) {
-        const v = t16[base[rj] + node];
-        const c0 = v & 0xff;
-        const wj = w[rj];
-        left += wj * c0;
-        all += wj * (c0 + (v >>> 8));
-      }
-      const q = left / all;
-      // Each child keeps ≥ 1 unit of the total per byte below it.
-      let split = Math.floor(range * q);
-      if (split < half) split = half;
-      else if (split > range - half) split = range - half;
-      const bit = symbol >= 0 ? (symbol >>> (7 - level)) & 1 : target - low >= split ? 1 : 0;
-      // Branch-free (the bit is the least predictable value here): bit 0 keeps [low, low + split), bit 1 the rest.
-      low += bit * split;
-      range = split + bit * (range - split - split);
-      p *= q + bit * (1 - q - q);
-      const inc = 1 + bit * 0xffff;
-      for (let rj = r0; rj <= s1; rj++) {
-        const i = base[rj] + node;
-        let v = (t32[i] + inc) | 0; // int32: a count's flag bit may be the sign
-        if ((v & FULL) !== 0) v = (v >>> 1) & 0x7fff7fff;
-        t32[i] = v;
-      }
-      const inc16 = 1 + bit * 0xff;
-      for (let rj = s1 + 1; rj <= r1; rj++) {
         const i = base[rj] + node;
         let v = t16[i] + inc16;
         if ((v & ROW_FULL) !== 0) v = (v >>> 1) & 0x7f7f;
