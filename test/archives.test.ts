@@ -26,3 +26,14 @@ describe('archives made before the layout move decode byte-exact', () => {
   test.skipIf(!HAVE_SHARED)('gpt2-docmix-7m on 3 KB of alice29.txt (needs ../shared)', () =>
     decode('alice-3k.gpt2-docmix-7m.cbz', 'alice-3k.txt', ['--model-dir', SHARED_MODELS]));
 });
+
+describe('archives of a retired coding step are refused in one line naming both steps', () => {
+  test('order-k-hash/1 (the first hashed order-k) on 4 KB of geo.protodata', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cb-fixture-')), 'out');
+    const run = promisify(execFile)(process.execPath, [CLI, 'decompress', join(FIXTURES, 'geo-4k.order-k-hash1.cbz'), '-o', out, '-q'], { cwd: ROOT });
+    const failed = await run.then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed?.stderr).toMatch(/coding step: archive expects order-k-hash\/1:64MiB, this model runs order-k-hash\/2:64MiB or js-quantizer\/1/);
+  });
+});

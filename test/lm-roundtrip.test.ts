@@ -10,7 +10,7 @@ import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor } from '../src/compressors/lm.js';
 import { createOrderKModel } from '../src/models/order-k.js';
 import { parseModelSpec } from '../src/common/model-spec.js';
-import { HashedOrderKBatch } from '../src/models/order-k/hashed.js';
+import { DIRECT_BYTES, HashedOrderKBatch } from '../src/models/order-k/hashed.js';
 import { readArchive } from '../src/coding/container.js';
 import { ModelMismatchError } from '../src/compressors/lm.js';
 import type { LanguageModel } from '../src/step/language-model.js';
@@ -59,7 +59,7 @@ describe('order-k in bounded memory: one hashed table of a fixed size, recorded 
     const { archive } = await roundTrip(new LmCompressor(createOrderKModel(3, { memoryMiB: 1 }), { segments: 3 }), input);
     const { header } = readArchive(archive);
     expect(header.modelId).toBe('order-k:3:1MiB');
-    expect(header.codingStep).toBe('order-k-hash/1:1MiB');
+    expect(header.codingStep).toBe('order-k-hash/2:1MiB');
   });
 
   test('the table is the memory setting, whatever the input size or the segment count', async () => {
@@ -67,10 +67,10 @@ describe('order-k in bounded memory: one hashed table of a fixed size, recorded 
     for (const batch of [1, 32]) {
       const step = model.open(batch) as HashedOrderKBatch;
       expect(step).toBeInstanceOf(HashedOrderKBatch);
-      expect(step.tableBytes).toBe(4 * 2 ** 20);
-      expect(step.codingStep).toBe('order-k-hash/1:4MiB');
+      expect(step.tableBytes).toBe(4 * 2 ** 20 + DIRECT_BYTES); // the hashed tables + orders 0 and 1 (273 KiB)
+      expect(step.codingStep).toBe('order-k-hash/2:4MiB');
     }
-    expect(createOrderKModel(3).codingSteps[0]).toBe('order-k-hash/1:64MiB');
+    expect(createOrderKModel(3).codingSteps[0]).toBe('order-k-hash/2:64MiB');
     expect(createOrderKModel(3).identity.id).toBe('order-k:3'); // the default memory keeps the row's name
   });
 
@@ -102,7 +102,7 @@ describe('order-k in bounded memory: one hashed table of a fixed size, recorded 
     const archive = await new LmCompressor(createOrderKModel(3, { memoryMiB: 2 })).compress(text.subarray(0, 5000));
     const other = new LmCompressor(createOrderKModel(3));
     await expect(other.decompress(archive)).rejects.toThrow(ModelMismatchError);
-    await expect(other.decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/1:2MiB, this model runs order-k-hash\/1:64MiB or js-quantizer\/1/);
+    await expect(other.decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/2:2MiB, this model runs order-k-hash\/2:64MiB or js-quantizer\/1/);
   });
 
   test('spec order-k[:K[:MEMMiB]]; memory a power of two from 1 to 2048 MiB', async () => {
@@ -110,7 +110,7 @@ describe('order-k in bounded memory: one hashed table of a fixed size, recorded 
     expect(parseModelSpec('order-k:4:256MiB')).toEqual({ kind: 'order-k', k: 4, memoryMiB: 256 });
     expect(parseModelSpec('order-k:4:256MB')).toEqual({ kind: 'named', name: 'order-k:4:256MB' });
     const model = await loadModel({ model: 'order-k:2:8MiB', offline: true });
-    expect([model.identity.id, model.codingSteps[0]]).toEqual(['order-k:2:8MiB', 'order-k-hash/1:8MiB']);
+    expect([model.identity.id, model.codingSteps[0]]).toEqual(['order-k:2:8MiB', 'order-k-hash/2:8MiB']);
     expect(() => createOrderKModel(3, { memoryMiB: 3 })).toThrow(/memory must be a power of two from 1 to 2048 MiB, got 3/);
     expect(() => createOrderKModel(3, { memoryMiB: 4096 })).toThrow(/power of two/);
   });

@@ -60,7 +60,7 @@ describe('mix over the order-k model (no weights)', () => {
 
   test('a pure-model archive is not decoded by the mix', async () => {
     const archive = await new LmCompressor(createOrderKModel(3)).compress(new TextEncoder().encode('plain order-k archive'));
-    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/1:64MiB, this model runs mix\/2/);
+    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/2:64MiB, this model runs mix\/2/);
   });
 
   test('the name, family and default of one segment', async () => {
