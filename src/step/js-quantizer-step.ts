@@ -5,7 +5,7 @@
  * of JavaScript per row and token, which is why ONNX models normally run `onnx-graph/1`; where
  * the logits sit in native memory, rows are spread over worker threads (table-workers.ts).
  */
-import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch } from './language-model.js';
+import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch, TableBatch } from './language-model.js';
 import { Quantizer, cumulativeBelow, findSymbol, idealBits } from './frequencies.js';
 import { TableWorkers } from './table-workers.js';
 
@@ -42,6 +42,36 @@ export function answerFromTable(freq: Uint32Array, r: number, query: Pick<Coding
   out.low[r] = low;
   out.freq[r] = freq[symbol];
   return symbol;
+}
+
+/** `js-quantizer/1` as whole tables (`TableBatch`): a runtime's logits quantized row by row in JavaScript. */
+export class JsQuantizerTables implements TableBatch {
+  readonly codingStep = JS_QUANTIZER_KIND;
+  runSeconds = 0;
+  private readonly quantizer: Quantizer;
+  private readonly tables: Uint32Array;
+
+  constructor(
+    private readonly logits: LogitsBatch,
+    private readonly batch: number,
+    private readonly vocabSize: number,
+  ) {
+    this.quantizer = new Quantizer(vocabSize);
+    this.tables = new Uint32Array(batch * vocabSize);
+  }
+
+  async forward(tokens: Int32Array, n: number, reset: boolean): Promise<Uint32Array> {
+    const t0 = performance.now();
+    const logits = await this.logits.forward(tokens, n, reset);
+    this.runSeconds += (performance.now() - t0) / 1000;
+    const V = this.vocabSize;
+    for (let r = 0; r < this.batch; r++) this.quantizer.quantize(logits, r * V, this.tables.subarray(r * V, (r + 1) * V));
+    return this.tables;
+  }
+
+  dispose(): void {
+    this.logits.dispose?.();
+  }
 }
 
 export class JsQuantizerBatch implements ModelBatch {

@@ -26,6 +26,7 @@
 import type { CodingAnswer, CodingQuery, ModelBatch } from '../../step/language-model.js';
 import { FREQUENCY_TOTAL } from '../../step/frequencies.js';
 import { START } from './legacy.js';
+import { fmix } from '../../common/int-hash.js';
 
 export const HASHED_STEP_PREFIX = 'order-k-hash/1:';
 /** The coding step that names this model and its table size, e.g. `order-k-hash/1:64MiB`. */
@@ -34,15 +35,6 @@ export const hashedStep = (memoryMiB: number) => `${HASHED_STEP_PREFIX}${memoryM
 const BUCKET = 16; // uint32 per bucket: tag + 15 nibble-tree nodes
 /** A node's counts halve when one reaches this, so recent statistics weigh more (and fit 16 bits). */
 const LIMIT = 1 << 15;
-
-/** murmur3's finalizer: every input bit reaches every output bit. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
 
 export class HashedOrderKBatch implements ModelBatch {
   readonly codingStep: string;
