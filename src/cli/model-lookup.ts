@@ -11,7 +11,7 @@ import { UsageError } from './options.js';
 import { cliMessage } from './setting-flags.js';
 import { MixModel } from '../mix/mix-model.js';
 import { STATIC_KV_TABLE_KIND } from '../models/onnx/coding-graph.js';
-import type { MixSettings } from '../mix/settings.js';
+import { DEFAULT_MIX_SETTINGS, type MixSettings } from '../mix/settings.js';
 
 /** `mix:<model>` names the mix compressor over that model (src/mix/); the grammar is common/model-spec.ts. */
 export { MIX_PREFIX };
@@ -31,12 +31,12 @@ export function modelSpecOf(text: string | undefined): ModelSpec {
  * loaded with its table graph, the mix's fast path; without one the mix quantizes its logits).
  * `settings`: the mixer an archive names.
  */
-export async function loadModelOrMix(req: ModelRequest, hint?: string, settings?: MixSettings): Promise<LanguageModel> {
+export async function loadModelOrMix(req: ModelRequest & { mixMemoryMB?: number }, hint?: string, settings?: MixSettings): Promise<LanguageModel> {
   const spec = modelSpecOf(req.model);
   if (spec.kind !== 'mix') return loadModelExplained(req, hint);
   const model = await loadModelExplained({ ...req, model: formatModelSpec(spec.inner), codingStep: STATIC_KV_TABLE_KIND }, hint);
   try {
-    return new MixModel(model, settings);
+    return new MixModel(model, settings ?? { ...DEFAULT_MIX_SETTINGS, memoryMB: req.mixMemoryMB ?? DEFAULT_MIX_SETTINGS.memoryMB });
   } catch (e) {
     await model.dispose();
     throw new UsageError(e instanceof Error ? e.message : String(e));

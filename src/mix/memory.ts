@@ -13,7 +13,7 @@
  *    per-row fixed part (mixer weights, order-0 counts).
  */
 import { BUCKET_BYTES } from './context-table.js';
-import { MixSettingsError } from './settings-error.js';
+import { SettingError } from '../common/setting-error.js';
 
 /** Default budget; measured in docs/mix.md ("Memory"). */
 export const DEFAULT_MIX_MEMORY_MB = 256;
@@ -47,7 +47,7 @@ export function mixTableSizes(memoryMB: number, rows: number, matchModels: numbe
   const contextBuckets = Math.floor(rest / BUCKET_BYTES);
   if (contextBuckets < 1024) {
     const need = Math.ceil((rows * (MIN_HISTORY * 4 + fixedPerRow) + matchModels * MIN_MATCH_ENTRIES * 4 + 1024 * BUCKET_BYTES) / 2 ** 20);
-    throw new MixSettingsError(`mixer memory of ${memoryMB} MB is too small for ${rows} segment${rows > 1 ? 's' : ''} (at least ${need} MB)`);
+    throw new SettingError('mixMemory', String(memoryMB), `too small for ${rows} segment${rows > 1 ? 's' : ''}: the mix needs at least ${need} MB there`);
   }
   return { historyTokens, matchEntries, contextBuckets, bytes: rows * (historyTokens * 4 + fixedPerRow) + matchModels * matchEntries * 4 + contextBuckets * BUCKET_BYTES };
 }
