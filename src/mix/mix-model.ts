@@ -41,29 +41,61 @@ export function mixTablesFor(settings: MixSettings, rows: number, vocabSize: num
   return mixTableSizes(settings.memoryMB, Math.max(1, rows), settings.matchMin.length, fixedBytesPerRow(vocabSize, settings));
 }
 
+/**
+ * The shared tables of the last batch, kept for the next one of the same sizes (chunks of one
+ * input, encode then decode): cleared and reused, so a run holds one set of tables, never a
+ * second set while the first waits for the garbage collector.
+ */
+class TablePool {
+  private spare?: { key: string; tables: MixTables };
+
+  take(sizes: MixTableSizes, matchModels: number): MixTables {
+    const key = `${sizes.historyTokens}/${sizes.matchEntries}/${sizes.contextBuckets}/${matchModels}`;
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare?.key === key) {
+      spare.tables.contexts.t.fill(0);
+      for (const m of spare.tables.matches) m.fill(-1);
+      return spare.tables;
+    }
+    return {
+      contexts: new ContextTable(sizes.contextBuckets),
+      matches: Array.from({ length: matchModels }, () => new Int32Array(sizes.matchEntries).fill(-1)),
+      historyTokens: sizes.historyTokens,
+    };
+  }
+
+  give(sizes: MixTableSizes, matchModels: number, tables: MixTables): void {
+    this.spare = { key: `${sizes.historyTokens}/${sizes.matchEntries}/${sizes.contextBuckets}/${matchModels}`, tables };
+  }
+
+  clear(): void {
+    this.spare = undefined;
+  }
+}
+
 class MixBatch implements ModelBatch {
   private readonly q: Float64Array;
   private readonly freq: Uint32Array;
   private readonly rows: MixPredictor[];
   private started = false;
   private readonly answer: CodingAnswer;
+  private readonly sizes: MixTableSizes;
+  private readonly shared: MixTables;
 
   constructor(
     readonly codingStep: string,
     private readonly tables: TableBatch,
     private readonly batch: number,
     private readonly vocabSize: number,
-    settings: MixSettings,
+    private readonly settings: MixSettings,
     tokenBytes: readonly Uint8Array[],
+    private readonly pool: TablePool,
   ) {
     this.q = new Float64Array(vocabSize);
     this.freq = new Uint32Array(vocabSize);
-    const sizes = mixTablesFor(settings, batch, vocabSize);
-    const shared: MixTables = {
-      contexts: new ContextTable(sizes.contextBuckets),
-      matches: settings.matchMin.map(() => new Int32Array(sizes.matchEntries).fill(-1)),
-      historyTokens: sizes.historyTokens,
-    };
+    this.sizes = mixTablesFor(settings, batch, vocabSize);
+    const shared = (this.shared = pool.take(this.sizes, settings.matchMin.length));
     this.rows = Array.from({ length: batch }, (_, r) => new MixPredictor(vocabSize, settings, (t) => tokenBytes[t], shared, r));
     this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
   }
@@ -74,6 +106,7 @@ class MixBatch implements ModelBatch {
 
   dispose(): void {
     this.tables.dispose?.();
+    this.pool.give(this.sizes, this.settings.matchMin.length, this.shared);
   }
 
   async step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer> {
@@ -164,10 +197,13 @@ export class MixModel implements LanguageModel {
     if (!this.codingSteps.includes(codingStep)) throw new MixUnsupportedError(`mix:${this.identity.id} runs coding step ${this.codingSteps.join(' or ')}, not ${codingStep}`);
     const lmStep = codingStep.slice(codingStep.indexOf('+') + 1);
     const tables = lmStep === JS_QUANTIZER_KIND ? new JsQuantizerTables(this.inner.openLogits!(batch), batch, this.vocabSize) : this.inner.openTables!(batch);
-    return new MixBatch(codingStep, tables, batch, this.vocabSize, this.settings, this.tokenBytes());
+    return new MixBatch(codingStep, tables, batch, this.vocabSize, this.settings, this.tokenBytes(), this.pool);
   }
 
+  private readonly pool = new TablePool();
+
   dispose(): Promise<void> {
+    this.pool.clear();
     return this.inner.dispose();
   }
 }
