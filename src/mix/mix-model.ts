@@ -115,17 +115,21 @@ class MixBatch implements ModelBatch {
       for (let r = 0; r < this.batch; r++) for (let i = 1; i < n; i++) this.rows[r].prime(tokens[r * n + i]);
       this.started = true;
     }
-    const tables = await this.tables.forward(tokens, n, reset);
+    const { tables, max } = await this.tables.forward(tokens, n, reset);
     const V = this.vocabSize;
     const a = this.answer;
     for (let r = 0; r < this.batch; r++) {
       if (!query.active[r]) continue;
       const lmFreq = tables.subarray(r * V, (r + 1) * V);
-      let max = 0;
-      for (let i = 0; i < V; i++) if (lmFreq[i] > max) max = lmFreq[i];
       const row = this.rows[r];
-      row.predict(lmFreq, max, this.q, this.freq);
-      const symbol = answerFromTable(this.freq, r, query, a);
+      let symbol = query.symbols[r];
+      const below = row.predict(lmFreq, max[r], this.q, this.freq, symbol);
+      if (symbol >= 0) {
+        // The encoder's interval came out of the table pass itself.
+        a.symbols[r] = symbol;
+        a.low[r] = below;
+        a.freq[r] = this.freq[symbol];
+      } else symbol = answerFromTable(this.freq, r, query, a);
       a.log2p[r] = Math.log2(this.q[symbol]); // statistics only: never feeds a table
       row.learn(symbol, lmFreq, this.q);
     }

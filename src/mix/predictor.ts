@@ -156,8 +156,12 @@ export class MixPredictor {
     }
   }
 
-  /** Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). `maxFreq`: the LM table's largest frequency. */
-  predict(lmFreq: Uint32Array, maxFreq: number, q: Float64Array, out: Uint32Array): void {
+  /**
+   * Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). `maxFreq`: the
+   * LM table's largest frequency. `symbol` ≥ 0 (the encoder's): returns the cumulative
+   * frequency below it, found in the same pass (else 0; the decoder searches `out`).
+   */
+  predict(lmFreq: Uint32Array, maxFreq: number, q: Float64Array, out: Uint32Array, symbol = -1): number {
     const V = lmFreq.length;
     const { K, C } = this;
     this.findContexts();
@@ -200,29 +204,62 @@ export class MixPredictor {
     const wLm = cw[0];
     const a = wLm / T;
     const counts = this.unigram.counts;
-    if (n0 > 0) {
-      const b = cw[1] / n0;
-      for (let i = 0; i < V; i++) q[i] = a * lmFreq[i] + b * counts[i];
-    } else for (let i = 0; i < V; i++) q[i] = a * lmFreq[i];
+    // One pass over the vocabulary for the dense experts (LM, order 0): q, its integer table
+    // (a floor of 1 for every token), their sum, the likeliest token and the encoder's
+    // cumulative frequency. The sparse experts then touch a few tokens each, and only those
+    // entries are recomputed: the table a second full pass would give (up to which of tied
+    // likeliest tokens takes the leftover), at O(slots) instead of O(V).
+    const scale = T - V - MARGIN;
+    const b0 = n0 > 0 ? cw[1] / n0 : 0;
+    const split = symbol < 0 ? 0 : symbol;
+    let assigned = 0;
+    let best = 0;
+    let cum = 0;
+    let qTop = -1;
+    for (let i = 0; i < split; i++) {
+      const x = a * lmFreq[i] + b0 * counts[i];
+      q[i] = x;
+      const f = 1 + Math.floor(x * scale);
+      out[i] = f;
+      cum += f;
+      if (x > qTop) {
+        qTop = x;
+        best = i;
+      }
+    }
+    assigned = cum;
+    for (let i = split; i < V; i++) {
+      const x = a * lmFreq[i] + b0 * counts[i];
+      q[i] = x;
+      const f = 1 + Math.floor(x * scale);
+      out[i] = f;
+      assigned += f;
+      if (x > qTop) {
+        qTop = x;
+        best = i;
+      }
+    }
+    const touch = (token: number, w: number) => {
+      const x = (q[token] += w);
+      const f = 1 + Math.floor(x * scale);
+      const d = f - out[token];
+      out[token] = f;
+      assigned += d;
+      if (token < split) cum += d;
+      if (x > q[best]) best = token; // q[best] may itself have grown
+    };
     for (let c = 0; c < C; c++) {
       const b = e[c];
       if (b < 0) continue;
       const f = cw[2 + c] / totalOf(t, b);
       const used = usedOf(t, b);
-      for (let j = 0; j < used; j++) q[tokenAt(t, b, j)] += f * countAt(t, b, j);
+      for (let j = 0; j < used; j++) touch(tokenAt(t, b, j), f * countAt(t, b, j));
     }
-    for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] >= 0) q[this.predicted[j]] += cw[C + 2 + j];
-    // Integer table: a floor of 1 for every token, rounding's leftover to the likeliest one.
-    const scale = T - V - MARGIN;
-    let assigned = 0;
-    let best = 0;
-    for (let i = 0; i < V; i++) {
-      const f = 1 + Math.floor(q[i] * scale);
-      out[i] = f;
-      assigned += f;
-      if (q[i] > q[best]) best = i;
-    }
+    for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] >= 0) touch(this.predicted[j], cw[C + 2 + j]);
+    // Rounding's leftover goes to the likeliest token.
     out[best] += T - assigned;
+    if (best < split) cum += T - assigned;
+    return cum;
   }
 
   /** Learn the coded token: mixer weights first (from this step's prediction), then every model. */

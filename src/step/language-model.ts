@@ -113,10 +113,16 @@ export interface LogitsBatch {
 export interface TableBatch {
   /** The step that made the tables, as archives record it (`onnx-graph-static-kv-table/1`, `js-quantizer/1`). */
   readonly codingStep: string;
-  forward(tokens: Int32Array, n: number, reset: boolean): Promise<Uint32Array>;
+  forward(tokens: Int32Array, n: number, reset: boolean): Promise<TableRows>;
   /** Seconds inside the runtime's own call. */
   readonly runSeconds?: number;
   dispose?(): void;
+}
+
+/** One `TableBatch.forward`: the tables (batch × vocabSize) and each row's largest frequency. */
+export interface TableRows {
+  tables: Uint32Array;
+  max: Uint32Array;
 }
 
 export interface ModelIdentity {

@@ -1,8 +1,8 @@
 /** The ONNX backend's batch kinds: the coding step in a derived graph, its whole tables (for the mix), and the logits for the JS quantizer. */
 import type { Tensor } from 'onnxruntime-common';
 import type { InferenceSession } from 'onnxruntime-common';
-import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch, TableBatch } from '../../step/language-model.js';
-import { CODING_INPUTS, CODING_OUTPUTS, TABLE_OUTPUT } from './coding-graph.js';
+import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch, TableBatch, TableRows } from '../../step/language-model.js';
+import { CODING_INPUTS, CODING_OUTPUTS, TABLE_MAX_OUTPUT, TABLE_OUTPUT } from './coding-graph.js';
 import { OnnxFeeds, int64Tensor, type FeedLayout, type StepFeeds } from './kv-feeds.js';
 
 /** What the logits batch reads of its model (model.ts's `OnnxLanguageModel`). */
@@ -70,7 +70,7 @@ export class TableGraphBatch implements TableBatch {
     this.words = new Int32Array(2 * batch);
   }
 
-  async forward(tokens: Int32Array, n: number, reset: boolean): Promise<Uint32Array> {
+  async forward(tokens: Int32Array, n: number, reset: boolean): Promise<TableRows> {
     const B = this.batch;
     const feeds = this.feeds.make(tokens, n, reset);
     feeds[CODING_INPUTS.symbol] = int64Tensor(this.words, this.zeros, [B, 1]);
@@ -80,8 +80,9 @@ export class TableGraphBatch implements TableBatch {
     const out = await session.run(feeds);
     this.runSeconds += (performance.now() - t0) / 1000;
     this.feeds.keep(out);
-    const table = out[TABLE_OUTPUT].data as Int32Array; // every entry in [1, T): the same bits read unsigned
-    return new Uint32Array(table.buffer, table.byteOffset, table.length);
+    // Every entry lies in [1, T): the same bits read unsigned.
+    const unsigned = (x: Int32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+    return { tables: unsigned(out[TABLE_OUTPUT].data as Int32Array), max: unsigned(out[TABLE_MAX_OUTPUT].data as Int32Array) };
   }
 }
 

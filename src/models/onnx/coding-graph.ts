@@ -52,8 +52,9 @@ export const kvNewOutput = (pastInput: string): string => pastInput.replace('pas
 
 export const CODING_INPUTS = { symbol: 'coding_symbol', target: 'coding_target' } as const;
 export const CODING_OUTPUTS = { symbol: 'coding_symbol_out', low: 'coding_low', freq: 'coding_freq', log2p: 'coding_log2p' } as const;
-/** `STATIC_KV_TABLE_KIND`'s extra output: the whole table per row. */
+/** `STATIC_KV_TABLE_KIND`'s extra outputs: the whole table per row, and its largest entry (the mix's confidence context). */
 export const TABLE_OUTPUT = 'coding_table';
+export const TABLE_MAX_OUTPUT = 'coding_table_max';
 
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
@@ -187,6 +188,7 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
     const whole = b.node('Add', [b.node('Reshape', [freq, b.i64('flatfreq', [-1, nb * K])]), b.node('Mul', [lastHot, leftover])]);
     if (padded) b.node('Slice', [whole, b.i64('t0', [0]), b.i64('tV', [V]), b.i64('taxis', [1])], {}, TABLE_OUTPUT);
     else b.node('Identity', [whole], {}, TABLE_OUTPUT);
+    b.node('Identity', [b.reduce('ReduceMax', whole, [1], 1, opsetVersion)], {}, TABLE_MAX_OUTPUT);
   }
 
   // Outputs: the KV cache and the four per-row numbers; the full logits are no longer returned.
@@ -195,7 +197,10 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   b.output(CODING_OUTPUTS.low, T.INT32);
   b.output(CODING_OUTPUTS.freq, T.INT32);
   b.output(CODING_OUTPUTS.log2p, T.DOUBLE);
-  if (options.table) b.output(TABLE_OUTPUT, T.INT32, V);
+  if (options.table) {
+    b.output(TABLE_OUTPUT, T.INT32, V);
+    b.output(TABLE_MAX_OUTPUT, T.INT32);
+  }
   return { bytes: onnx.ModelProto.encode(model).finish(), headSlice, externalData: externalDataFiles(graph) };
 }
 
