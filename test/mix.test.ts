@@ -205,6 +205,15 @@ describe('the CLI', () => {
     const d = await cli(['decompress', archive, '-o', back, '-q']);
     expect(d.code, d.stderr).toBe(0);
     expect(readFileSync(back).equals(readFileSync(file))).toBe(true);
+    // --mix-memory is recorded in the archive, and the decoder builds the same tables from it.
+    const small = join(dir, 'small.cbz');
+    expect((await cli(['compress', '-m', 'mix:order-k', '--mix-memory', '8', file, '-o', small, '-q'])).code).toBe(0);
+    expect(readArchive(readFileSync(small)).header.codingStep).toMatch(/^mix\/3:\S+:mem8\+js-quantizer\/1$/);
+    const back8 = join(dir, 'back8.txt');
+    expect((await cli(['decompress', small, '-o', back8, '-q'])).code).toBe(0);
+    expect(readFileSync(back8).equals(readFileSync(file))).toBe(true);
+    const tiny = await cli(['compress', '-m', 'mix:order-k', '--mix-memory', '2', file, '-o', small, '-f']);
+    expect([tiny.code, tiny.stderr.trim()]).toEqual([2, 'compress-bench: --mix-memory: "2" is not accepted; accepted values: a whole number of MB from 4 to 4096']);
     const bad = await cli(['compress', '-m', 'mix:', file, '-o', archive]);
     expect([bad.code, bad.stderr.trim()]).toEqual([2, 'compress-bench: -m mix:: name the model to mix, e.g. mix:gpt2-docmix-7m']);
   });
