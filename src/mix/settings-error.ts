@@ -1,2 +1,2 @@
-/** A mixer setting that cannot be used (a bad value, an archive's unknown mixer version, a budget too small). */
+/** A mixer setting that cannot be used: a bad value, or an archive's mixer version this build does not have. */
 export class MixSettingsError extends Error {}
