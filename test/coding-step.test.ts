@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from '../src/models/onnx/coding-graph.js';
+import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, TABLE_MAX_OUTPUT, TABLE_OUTPUT } from '../src/models/onnx/coding-graph.js';
 import { sessionOptions } from '../src/models/onnx/load.js';
 import { FREQUENCY_TOTAL, Quantizer } from '../src/step/frequencies.js';
 import { JS_QUANTIZER_KIND } from '../src/step/js-quantizer-step.js';
@@ -120,6 +120,39 @@ function graphChecks(name: string, dir: () => string | null) {
         expect(Number((ends.coding_symbol_out.data as BigInt64Array)[0])).toBe(0);
         expect(Number((ends.coding_symbol_out.data as BigInt64Array)[1])).toBe(V - 1);
         await graph.release();
+      },
+    );
+
+    test.each([['natural blocks', undefined], ['padded blocks (K = 64)', 64]] as const)(
+      '%s: the table graph (the mix\'s) returns the very table the coding step codes with, and its largest entry',
+      async (_, blockSize) => {
+        const plain = await ort.InferenceSession.create(deriveCodingGraph(bytes, T, { blockSize }).bytes, sessionOptions('cpu'));
+        const withTable = await ort.InferenceSession.create(deriveCodingGraph(bytes, T, { blockSize, table: true }).bytes, sessionOptions('cpu'));
+        const history = [V - 1, 5, 99, 3];
+        const symbols = [0, 1, V >> 1, V - 2, V - 1, 198 % V];
+        const enc = await stepRows(plain, history, symbols.map((symbol) => ({ symbol, target: 0 })));
+        const out = await stepRows(withTable, history, symbols.map((symbol) => ({ symbol, target: 0 })));
+        const tables = out[TABLE_OUTPUT].data as Int32Array;
+        expect(out[TABLE_OUTPUT].dims).toEqual([symbols.length, V]);
+        symbols.forEach((s, r) => {
+          const row = tables.subarray(r * V, (r + 1) * V);
+          let sum = 0;
+          let below = 0;
+          let max = 0;
+          let min = T;
+          for (let i = 0; i < V; i++) {
+            min = Math.min(min, row[i]);
+            if (i < s) below += row[i];
+            sum += row[i];
+            max = Math.max(max, row[i]);
+          }
+          expect(min).toBeGreaterThanOrEqual(1);
+          expect(sum).toBe(T);
+          expect([below, row[s]]).toEqual([(enc.coding_low.data as Int32Array)[r], (enc.coding_freq.data as Int32Array)[r]]);
+          expect((out[TABLE_MAX_OUTPUT].data as Int32Array)[r]).toBe(max);
+        });
+        await plain.release();
+        await withTable.release();
       },
     );
   });

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { loadModel } from '../src/models/lookup.js';
 import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
 import { KV_SHIFT_KIND } from '../src/models/llama-cpp/model.js';
+import { MixModel } from '../src/mix/mix-model.js';
+import { readArchive } from '../src/coding/container.js';
 import { encodeTokens, resolveSettings } from '../src/coding/lm-codec.js';
 import { docmixGguf, docmixGgufs, llamaGguf } from './helpers/test-models.js';
 import type { LanguageModel } from '../src/step/language-model.js';
@@ -117,6 +119,16 @@ describe.skipIf(skip !== null)('llama.cpp backend (GGUF export of the shared 7m 
       expect(Buffer.from(await new LmCompressor(model).decompress(serial)).equals(Buffer.from(input))).toBe(true);
     } finally {
       delete process.env.COMPRESS_BENCH_TABLE_THREADS;
+    }
+  });
+
+  test('mix: over the GGUF quantizes its logits (js-quantizer/1) and round-trips, at one segment and at three', async () => {
+    const mix = new MixModel(model);
+    expect(mix.codingSteps).toEqual(['mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+js-quantizer/1']);
+    const input = corpusPrefix('alice29.txt', 1200);
+    for (const segments of [1, 3]) {
+      const { archive } = await roundTrip(new LmCompressor(mix, { segments }), input);
+      expect(readArchive(archive).header.segments.length).toBe(segments);
     }
   });
 

@@ -8,6 +8,7 @@ import { LmCompressor } from '../src/compressors/lm.js';
 import { MixModel } from '../src/mix/mix-model.js';
 import { loadModel } from '../src/models/lookup.js';
 import type { LanguageModel } from '../src/step/language-model.js';
+import { readArchive } from '../src/coding/container.js';
 import { EDGE_CASES, HAVE_SHARED, SHARED_MODELS, SMALL_MODEL, corpusPrefix, randomBytes } from './helpers/shared.js';
 
 async function roundTrip(c: LmCompressor, input: Uint8Array) {
@@ -37,7 +38,7 @@ describe.skipIf(!HAVE_SHARED)(`mix:${SMALL_MODEL}`, () => {
   });
   const mix = () => new LmCompressor(new MixModel(inner));
 
-  // Short prefixes keep this file fast: the mix runs the model's logits path at batch 1.
+  // Short prefixes keep this file fast.
   test.each([
     ['alice29.txt', 1200],
     ['geo.protodata', 500],
@@ -53,6 +54,31 @@ describe.skipIf(!HAVE_SHARED)(`mix:${SMALL_MODEL}`, () => {
 
   test('round-trips random binary (200 bytes)', async () => {
     await roundTrip(mix(), randomBytes(200, 7));
+  });
+
+  test('the LM tables come from the static-KV table graph; the JS quantizer variant round-trips too; each refuses the other', async () => {
+    const m = new MixModel(inner);
+    expect(m.codingSteps).toEqual([
+      'mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+onnx-graph-static-kv-table/1',
+      'mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+js-quantizer/1',
+    ]);
+    const input = corpusPrefix('alice29.txt', 1500);
+    const graph = await roundTrip(new LmCompressor(m), input);
+    const js = await roundTrip(new LmCompressor(m, { codingStep: m.codingSteps[1] }), input);
+    expect(readArchive(graph).header.codingStep).toBe(m.codingSteps[0]);
+    expect(readArchive(js).header.codingStep).toBe(m.codingSteps[1]);
+    // Two ways of computing one table: within a few bytes of each other (the graph's float32 sums).
+    expect(Math.abs(graph.length - js.length)).toBeLessThan(40);
+    // The same model without its table graph (as where the rewrite does not apply) runs the JS variant only.
+    const logitsOnly = new MixModel(Object.create(inner, { tableStep: { value: undefined } }) as LanguageModel);
+    expect(logitsOnly.codingSteps).toEqual([m.codingSteps[1]]);
+    await expect(new LmCompressor(logitsOnly).decompress(graph)).rejects.toThrow(/coding step: archive expects mix\/3:\S+\+onnx-graph-static-kv-table\/1, this model runs mix\/3:\S+\+js-quantizer\/1/);
+  });
+
+  test('several segments round-trip, each with its own predictor (the count recorded)', async () => {
+    const input = corpusPrefix('lcet10.txt', 3000);
+    const archive = await roundTrip(new LmCompressor(new MixModel(inner), { segments: 3 }), input);
+    expect(readArchive(archive).header.segments.length).toBe(3);
   });
 
   test('English: never worse than the pure model by more than a small constant', async () => {

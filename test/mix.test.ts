@@ -10,6 +10,10 @@ import { LmCompressor, ModelMismatchError } from '../src/compressors/lm.js';
 import { MixModel } from '../src/mix/mix-model.js';
 import { DEFAULT_MIX_SETTINGS, parseMixStep } from '../src/mix/settings.js';
 import { RecordModel } from '../src/mix/record-model.js';
+import { ContextTable, SLOTS, countAt, countOf, totalOf, usedOf } from '../src/mix/context-table.js';
+import { History, MatchModel } from '../src/mix/token-models.js';
+import { mixTableSizes } from '../src/mix/memory.js';
+import { SettingError } from '../src/common/setting-error.js';
 import { parseBaseline } from '../src/compressors/baselines.js';
 import { createOrderKModel } from '../src/models/order-k.js';
 import { readArchive } from '../src/coding/container.js';
@@ -49,18 +53,21 @@ describe('mix over the order-k model (no weights)', () => {
     const archive = await roundTrip(mix(), input);
     const { header } = readArchive(archive);
     expect(parseMixStep(header.codingStep).settings).toEqual(DEFAULT_MIX_SETTINGS);
-    expect(header.codingStep).toMatch(/^mix\/2:o1\.2\.4\.6:m3\.6\.12\.24:r512\+js-quantizer\/1$/);
+    expect(header.codingStep).toMatch(/^mix\/3:o1\.2\.4\.6:m3\.6\.12\.24:r512:mem256\+js-quantizer\/1$/);
 
     const other = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, matchMin: [4, 8] }));
     await expect(other.decompress(archive)).rejects.toThrow(ModelMismatchError);
-    await expect(other.decompress(archive)).rejects.toThrow(/archive expects mix\/2:o1\.2\.4\.6:m3\.6\.12\.24:r512\+js-quantizer\/1, this model runs mix\/2:o1\.2\.4\.6:m4\.8:r512/);
+    await expect(other.decompress(archive)).rejects.toThrow(/archive expects mix\/3:o1\.2\.4\.6:m3\.6\.12\.24:r512:mem256\+js-quantizer\/1, this model runs mix\/3:o1\.2\.4\.6:m4\.8:r512:mem256/);
+    // Another memory budget builds other tables: refused the same way.
+    const smaller = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, memoryMB: 64 }));
+    await expect(smaller.decompress(archive)).rejects.toThrow(/archive expects mix\/3:\S+:mem256\+js-quantizer\/1, this model runs mix\/3:\S+:mem64\+js-quantizer\/1/);
     await expect(new LmCompressor(createOrderKModel(3)).decompress(archive)).rejects.toThrow(/a mix: archive: decode it with mix:order-k:3/);
     await expect(new LmCompressor(new MixModel(createOrderKModel(2))).decompress(archive)).rejects.toThrow(/weights: archive expects/);
   });
 
   test('a pure-model archive is not decoded by the mix', async () => {
     const archive = await new LmCompressor(createOrderKModel(3)).compress(new TextEncoder().encode('plain order-k archive'));
-    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/2:64MiB, this model runs mix\/2/);
+    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/2:64MiB, this model runs mix\/3/);
   });
 
   test('the name, family and default of one segment', async () => {
@@ -68,6 +75,80 @@ describe('mix over the order-k model (no weights)', () => {
     expect([c.name, c.family]).toEqual(['mix:order-k:3', 'mix']);
     await c.compress(randomBytes(20000, 3));
     expect(c.lastStats()!.codec!.segments).toBe(1);
+  });
+});
+
+describe('bounded memory', () => {
+  test('the context table keeps its size, finds what it counted, and replaces the less counted bucket of a pair', () => {
+    const table = new ContextTable(64);
+    const bytes = table.bytes;
+    const keys = Array.from({ length: 2000 }, (_, i) => Math.imul(i + 1, 0x9e3779b1));
+    // A context counted often, then many counted once: the often-counted one survives its pair.
+    for (let i = 0; i < 50; i++) table.add(keys[0], 7);
+    for (const k of keys.slice(1)) table.add(k, 3);
+    expect(table.bytes).toBe(bytes);
+    const b = table.find(keys[0]);
+    expect(b).toBeGreaterThanOrEqual(0);
+    expect([totalOf(table.t, b), usedOf(table.t, b), countOf(table.t, b, 7)]).toEqual([50, 1, 50]);
+    // 2,000 contexts in 64 buckets: most are gone, and a lookup never invents counts for them.
+    const found = keys.filter((k) => table.find(k) >= 0).length;
+    expect(found).toBeLessThanOrEqual(64);
+    expect(found).toBeGreaterThan(16);
+  });
+
+  test('a full bucket gives the least counted slot to a new token, and counts halve at the limit', () => {
+    const table = new ContextTable(2);
+    const key = 12345;
+    for (let t = 0; t < SLOTS; t++) for (let i = 0; i <= t; i++) table.add(key, 100 + t); // token 100 + t counted t + 1 times
+    table.add(key, 999);
+    const b = table.find(key);
+    expect(usedOf(table.t, b)).toBe(SLOTS);
+    expect([countOf(table.t, b, 100), countOf(table.t, b, 999), countOf(table.t, b, 101)]).toEqual([0, 1, 2]);
+    for (let i = 0; i < 1100; i++) table.add(key, 101);
+    expect(countOf(table.t, b, 101)).toBeLessThan(1024);
+    // The total stays the sum of the slots' counts through the halvings.
+    let sum = 0;
+    for (let j = 0; j < SLOTS; j++) sum += countAt(table.t, b, j);
+    expect(totalOf(table.t, b)).toBe(sum);
+  });
+
+  test('the history ring: a match within the ring is found and followed, one older than the ring is not', () => {
+    const run = (distance: number) => {
+      const h = new History(1024);
+      const m = new MatchModel(h, 6, new Int32Array(1 << 12).fill(-1), 0);
+      const noise = randomBytes(distance, 5);
+      const phrase = [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010];
+      const tokens = [...phrase, ...Array.from(noise, (x) => x), ...phrase];
+      let predictedRight = 0;
+      for (const t of tokens) {
+        if (m.predicted() === t) predictedRight++;
+        h.push(t);
+        m.update(t);
+      }
+      return predictedRight;
+    };
+    expect(run(500)).toBeGreaterThanOrEqual(4); // the phrase's last 4 tokens follow its first 6
+    expect(run(1500)).toBe(0); // its first copy has left the 1,024-token ring
+  });
+
+  test('the split stays within the budget and refuses a budget too small for the segments', () => {
+    for (const [mb, rows] of [[4, 1], [256, 1], [256, 12], [64, 32]]) {
+      const s = mixTableSizes(mb, rows, 4, 400_000);
+      expect(s.bytes).toBeLessThanOrEqual(mb * 2 ** 20);
+      expect(s.bytes).toBeGreaterThan(mb * 2 ** 20 * 0.9);
+    }
+    expect(() => mixTableSizes(4, 32, 4, 400_000)).toThrow(SettingError);
+    expect(() => mixTableSizes(4, 32, 4, 400_000)).toThrow(/mixMemory 4: too small for 32 segments: the mix needs at least \d+ MB there/);
+  });
+
+  test.skipIf(!HAVE_SHARED)('at the smallest budget, with several segments: byte-exact, the segments recorded, and within 3% of the default budget here', async () => {
+    const input = corpusPrefix('alice29.txt', 24000);
+    const small = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, memoryMB: 4 }), { segments: 3 });
+    const archive = await roundTrip(small, input);
+    expect(readArchive(archive).header.segments.length).toBe(3);
+    expect(readArchive(archive).header.codingStep).toMatch(/:mem4\+/);
+    const big = await new LmCompressor(new MixModel(createOrderKModel(3)), { segments: 3 }).compress(input);
+    expect(archive.length).toBeLessThan(big.length * 1.03);
   });
 });
 
@@ -99,8 +180,12 @@ describe('the record model', () => {
     expect(archive.length).toBeLessThan(1.1 * xz.length);
   });
 
-  test('an archive of an earlier mixer version is refused by name', () => {
-    expect(() => parseMixStep('mix/1:o1.2.3:m4:r512+js-quantizer/1')).toThrow(/mixer version 1 is not supported \(this build mixes with version 2\)/);
+  test('an archive of an earlier mixer version is refused in one line naming both steps', () => {
+    for (const old of ['mix/1:o1.2.3:m4:r512+js-quantizer/1', 'mix/2:o1.2.4.6:m3.6.12.24:r512+js-quantizer/1']) {
+      expect(() => parseMixStep(old)).toThrow(
+        `archive's coding step ${old} is mixer version ${old[4]}; this build mixes with version 3 (mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+…): decode it with the release that made it`,
+      );
+    }
   });
 });
 
@@ -120,6 +205,15 @@ describe('the CLI', () => {
     const d = await cli(['decompress', archive, '-o', back, '-q']);
     expect(d.code, d.stderr).toBe(0);
     expect(readFileSync(back).equals(readFileSync(file))).toBe(true);
+    // --mix-memory is recorded in the archive, and the decoder builds the same tables from it.
+    const small = join(dir, 'small.cbz');
+    expect((await cli(['compress', '-m', 'mix:order-k', '--mix-memory', '8', file, '-o', small, '-q'])).code).toBe(0);
+    expect(readArchive(readFileSync(small)).header.codingStep).toMatch(/^mix\/3:\S+:mem8\+js-quantizer\/1$/);
+    const back8 = join(dir, 'back8.txt');
+    expect((await cli(['decompress', small, '-o', back8, '-q'])).code).toBe(0);
+    expect(readFileSync(back8).equals(readFileSync(file))).toBe(true);
+    const tiny = await cli(['compress', '-m', 'mix:order-k', '--mix-memory', '2', file, '-o', small, '-f']);
+    expect([tiny.code, tiny.stderr.trim()]).toEqual([2, 'compress-bench: --mix-memory: "2" is not accepted; accepted values: a whole number of MB from 4 to 4096']);
     const bad = await cli(['compress', '-m', 'mix:', file, '-o', join(dir, 'bad.cbz')]);
     expect([bad.code, bad.stderr.trim()]).toEqual([2, 'compress-bench: -m mix:: name the model to mix, e.g. mix:gpt2-docmix-7m']);
   });

@@ -11,11 +11,15 @@
  *    vs the ideal vs the quantized tables.
  * Each model runs in a child process so that its peak RSS is its own.
  *
+ * `--mix`: mix:<model> beside the pure model at the same segment counts (`--mix-segments`, default 1,
+ * the mix's default), encode + decode, and the mix's peak RSS, each model's mix in a child
+ * process of its own loaded as the CLI loads it (ONNX: with its table graph).
+ *
  * A `.gguf` model (--model PATH.gguf) runs on llama.cpp; it has no bare loop or scorer row. With
  * the default (shared) models, or `--gguf`, their GGUF exports (f32 and q8_0) run too, in the same run.
  *
  *   npm run bench -- [--file F] [--limit N] [--model M ...] [--model-dir D] [--segments S|auto]
- *                    [--no-js] [--batch-sweep] [--mix] [--no-gguf]
+ *                    [--no-js] [--batch-sweep] [--mix [--mix-segments S ...]] [--no-gguf]
  * Defaults: gpt2-docmix-7m and -30m when a COMPRESS_BENCH_MODEL_DIR folder holds them, else the
  * embedded model; alice29.txt when a COMPRESS_BENCH_DATA_DIR folder holds it, else the shipped sample. Each model's raw figures go to stderr as JSON as soon
  * as they exist.
@@ -37,6 +41,7 @@ import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
 import { cacheDir } from '../common/cache-dir.js';
 import { dataDirsFromEnv } from '../corpora/index.js';
 import { MixModel } from '../mix/mix-model.js';
+import { STATIC_KV_TABLE_KIND } from '../models/onnx/coding-graph.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // The docmix models and alice29.txt are found where the user points (no path is built in).
@@ -53,7 +58,9 @@ const argv = yargs(hideBin(process.argv))
   .option('segments', { type: 'string', default: 'auto' })
   .option('threads', { type: 'number' })
   .option('js', { type: 'boolean', default: true, describe: 'Also encode with the JS quantizer (the first release\'s coding step)' })
-  .option('mix', { type: 'boolean', default: false, describe: 'Also code with mix:<model> (one segment: the mix\'s default) beside the pure model at one segment' })
+  .option('mix', { type: 'boolean', default: false, describe: 'Also code with mix:<model> beside the pure model at the same segments (--mix-segments)' })
+  .option('mix-segments', { type: 'number', array: true, default: [1], describe: 'Segment counts for --mix (1: the mix\'s default)' })
+  .option('one-mix', { type: 'string', hidden: true, describe: 'internal: run one model\'s --mix rows and print their JSON' })
   .option('batch-sweep', { type: 'boolean', default: false, describe: 'Encode tokens/s against batch size (the default coding step)' })
   .option('sweep', { type: 'boolean', default: false, describe: 'Coded bpb against the segment count (real encodes of the whole input)' })
   .option('sweep-segments', { type: 'number', array: true, default: [1, 8, 16, 32, 64], describe: 'Segment counts for --sweep' })
@@ -90,8 +97,8 @@ interface ModelFigures {
   harnessRssMiB: number;
   peakRssMiB: number;
   sweep?: { batch: number; tokens: number; tokPerS: number; outside: number }[];
-  /** `--mix`: the pure model and the mix, both at one segment (the mix's default), encode + decode. */
-  mix?: { pure: OneSegment; mix: OneSegment };
+  /** `--mix`: per segment count, the pure model and the mix, encode + decode; the mix child's peak RSS. */
+  mix?: MixFigures;
   bpbSweep?: { segments: number; archiveBytes: number; tokPerS: number }[];
 }
 
@@ -123,10 +130,17 @@ async function main(): Promise<void> {
     if (argv.threads !== undefined) args.push('--threads', String(argv.threads));
     if (!argv.js) args.push('--no-js');
     if (argv['batch-sweep']) args.push('--batch-sweep');
-    if (argv.mix) args.push('--mix');
     if (argv.sweep) args.push('--sweep', '--sweep-segments', ...argv['sweep-segments'].map(String));
     const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     figures.push(JSON.parse(out.trim().split('\n').at(-1)!));
+    if (argv.mix) {
+      // The mix in a process of its own: its peak RSS is the mix's (model + tables), not the pure runs'.
+      const mixArgs = [fileURLToPath(import.meta.url), '--one-mix', id, '--file', argv.file, '--model-dir', argv['model-dir'], '--mix-segments', ...argv['mix-segments'].map(String)];
+      if (argv.limit !== undefined) mixArgs.push('--limit', String(argv.limit));
+      if (argv.threads !== undefined) mixArgs.push('--threads', String(argv.threads));
+      const mixOut = execFileSync(process.execPath, mixArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+      figures.at(-1)!.mix = JSON.parse(mixOut.trim().split('\n').at(-1)!);
+    }
     // Each model's raw figures as soon as they exist: a long run loses nothing when stopped.
     process.stderr.write(`${JSON.stringify(figures.at(-1))}\n`);
   }
@@ -172,13 +186,25 @@ async function main(): Promise<void> {
   }
   const mixed = figures.filter((f) => f.mix);
   if (mixed.length) {
-    console.log('\nmix:<model> beside the pure model, both at one segment (encode + decode):');
+    console.log('\nmix:<model> beside the pure model at the same segments (encode + decode; mix peak RSS: its own process, model + tables):');
     printTable(
-      ['model', 'pure enc tok/s', 'mix enc tok/s', 'pure dec tok/s', 'mix dec tok/s', 'mix/pure time', 'pure bpb', 'mix bpb', 'round trips'],
-      mixed.map(({ model, tokens, mix }) => {
-        const { pure, mix: m } = mix!;
-        return [label(model), f1(tokens / pure.encodeS), f1(tokens / m.encodeS), f1(tokens / pure.decodeS), f1(tokens / m.decodeS), ((m.encodeS + m.decodeS) / (pure.encodeS + pure.decodeS)).toFixed(2), bpb(pure.archiveBytes * 8), bpb(m.archiveBytes * 8), pure.roundTrip && m.roundTrip ? '✓' : '✗'];
-      }),
+      ['model', 'segments', 'mix coding step', 'pure enc tok/s', 'mix enc tok/s', 'mix/pure enc time', 'pure dec tok/s', 'mix dec tok/s', 'pure bpb', 'mix bpb', 'mix peak RSS MiB', 'round trips'],
+      mixed.flatMap(({ model, tokens, mix }) =>
+        mix!.rows.map(({ segments, pure, mix: m }) => [
+          label(model),
+          String(segments),
+          mix!.codingStep,
+          f1(tokens / pure.encodeS),
+          f1(tokens / m.encodeS),
+          (m.encodeS / pure.encodeS).toFixed(2),
+          f1(tokens / pure.decodeS),
+          f1(tokens / m.decodeS),
+          bpb(pure.archiveBytes * 8),
+          bpb(m.archiveBytes * 8),
+          f1(mix!.peakRssMiB),
+          pure.roundTrip && m.roundTrip ? '✓' : '✗',
+        ]),
+      ),
     );
   }
   for (const f of figures.filter((f) => f.sweep)) {
@@ -221,7 +247,6 @@ async function measure(id: string): Promise<ModelFigures> {
   const bareS = onnx ? await bareLoop(model, recorder.calls) : 0;
   const scoreS = onnx ? await strideScorer(model, tokens) : 0;
   const sweep = argv['batch-sweep'] ? await batchSweep(model, tokens) : undefined;
-  const mix = argv.mix ? { pure: await oneSegment(model), mix: await oneSegment(new MixModel(model)) } : undefined;
   const bpbSweep = argv.sweep ? await segmentSweep(model) : undefined;
   const figures: ModelFigures = {
     model: id,
@@ -246,10 +271,32 @@ async function measure(id: string): Promise<ModelFigures> {
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     sweep,
     bpbSweep,
-    mix,
   };
   await model.dispose();
   return figures;
+}
+
+interface MixFigures {
+  codingStep: string;
+  /** Peak RSS of the mix's own process, after its encodes and decodes (the pure runs come after). */
+  peakRssMiB: number;
+  rows: { segments: number; pure: OneSegment; mix: OneSegment }[];
+}
+
+/**
+ * `--mix`, in this (child) process: the model loaded as the CLI loads it for the mix (ONNX:
+ * with its table graph), the mix at every segment count, then the pure model at the same.
+ */
+async function measureMix(id: string): Promise<MixFigures> {
+  const model = await loadModel({ model: id, modelDirs: [argv['model-dir']], offline: true, threads: argv.threads, codingStep: STATIC_KV_TABLE_KIND });
+  const mix = new MixModel(model);
+  const mixed = [];
+  for (const segments of argv['mix-segments']) mixed.push(await oneSegment(mix, segments));
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  const rows = [];
+  for (const [i, segments] of argv['mix-segments'].entries()) rows.push({ segments, pure: await oneSegment(model, segments), mix: mixed[i] });
+  await model.dispose();
+  return { codingStep: mix.codingSteps[0], peakRssMiB, rows };
 }
 
 interface OneSegment {
@@ -259,9 +306,9 @@ interface OneSegment {
   roundTrip: boolean;
 }
 
-/** Encode + decode at one segment, tokenizing excluded. */
-async function oneSegment(model: LanguageModel): Promise<OneSegment> {
-  const lm = new LmCompressor(model, { segments: 1 });
+/** Encode + decode at `segments` segments, tokenizing excluded. */
+async function oneSegment(model: LanguageModel, segments = 1): Promise<OneSegment> {
+  const lm = new LmCompressor(model, { segments });
   const t0 = performance.now();
   const archive = await lm.compress(data);
   const t1 = performance.now();
@@ -382,4 +429,5 @@ function printTable(head: string[], body: string[][]) {
 }
 
 if (argv.one) console.log(JSON.stringify(await measure(argv.one)));
+else if (argv['one-mix']) console.log(JSON.stringify(await measureMix(argv['one-mix'])));
 else await main();

@@ -10,8 +10,8 @@ import { MIX_PREFIX, ModelSpecError, formatModelSpec, parseModelSpec, type Model
 import { UsageError } from './options.js';
 import { cliMessage } from './setting-flags.js';
 import { MixModel } from '../mix/mix-model.js';
-import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
-import type { MixSettings } from '../mix/settings.js';
+import { STATIC_KV_TABLE_KIND } from '../models/onnx/coding-graph.js';
+import { DEFAULT_MIX_SETTINGS, type MixSettings } from '../mix/settings.js';
 
 /** `mix:<model>` names the mix compressor over that model (src/mix/); the grammar is common/model-spec.ts. */
 export { MIX_PREFIX };
@@ -27,15 +27,16 @@ export function modelSpecOf(text: string | undefined): ModelSpec {
 }
 
 /**
- * `loadModelExplained`, and for `mix:<model>` that model wrapped as the mix (loaded for its
- * logits path: no coding graph is derived). `settings`: the mixer an archive names.
+ * `loadModelExplained`, and for `mix:<model>` that model wrapped as the mix (an ONNX model is
+ * loaded with its table graph, the mix's fast path; without one the mix quantizes its logits).
+ * `settings`: the mixer an archive names.
  */
-export async function loadModelOrMix(req: ModelRequest, hint?: string, settings?: MixSettings): Promise<LanguageModel> {
+export async function loadModelOrMix(req: ModelRequest & { mixMemoryMB?: number }, hint?: string, settings?: MixSettings): Promise<LanguageModel> {
   const spec = modelSpecOf(req.model);
   if (spec.kind !== 'mix') return loadModelExplained(req, hint);
-  const model = await loadModelExplained({ ...req, model: formatModelSpec(spec.inner), codingStep: JS_QUANTIZER_KIND }, hint);
+  const model = await loadModelExplained({ ...req, model: formatModelSpec(spec.inner), codingStep: STATIC_KV_TABLE_KIND }, hint);
   try {
-    return new MixModel(model, settings);
+    return new MixModel(model, settings ?? { ...DEFAULT_MIX_SETTINGS, memoryMB: req.mixMemoryMB ?? DEFAULT_MIX_SETTINGS.memoryMB });
   } catch (e) {
     await model.dispose();
     throw new UsageError(e instanceof Error ? e.message : String(e));

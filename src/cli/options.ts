@@ -4,6 +4,7 @@
  * and `number` checks are not used for this: their messages span lines, and `number` turns
  * "abc" into NaN silently.
  */
+import { DEFAULT_MIX_MEMORY_MB, MAX_MIX_MEMORY_MB, MIN_MIX_MEMORY_MB } from '../mix/memory.js';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { Shard } from '../runner/chunks.js';
 import { RUNTIMES, type ModelRequest, type Runtime } from '../models/lookup.js';
@@ -154,6 +155,7 @@ export const modelOptions = <T>(y: Argv<T>) =>
     .option('offline', { type: 'boolean', default: false, describe: 'Never download models (also HF_HUB_OFFLINE=1)' })
     .option('threads', { type: 'string', coerce: wholeNumber('threads', 1, 'a positive whole number of threads'), describe: 'onnxruntime intra-op threads / llama.cpp threads (default: one per core; llama.cpp one less, for the JS tables)' })
     .option('runtime', { type: 'string', choices: RUNTIMES, coerce: oneOf('runtime', RUNTIMES), describe: 'Model runtime (default: llama.cpp for a .gguf file or folder, else onnxruntime)' })
+    .option('mix-memory', { type: 'string', coerce: wholeNumber('mix-memory', MIN_MIX_MEMORY_MB, `a whole number of MB from ${MIN_MIX_MEMORY_MB} to ${MAX_MIX_MEMORY_MB}`), describe: `mix: the tables' memory budget in MB, all segments together, recorded in the archive (default ${DEFAULT_MIX_MEMORY_MB})` })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress bar' });
 
 const CONTEXT_SHIFTS = ['reprime', 'kv'] as const;
@@ -182,10 +184,11 @@ export interface ModelArgs {
   threads?: number;
   runtime?: Runtime;
   quiet?: boolean;
+  mixMemory?: number;
 }
 
 /** What `loadModelOrMix` needs, from the shared model options. */
-export function modelRequest(argv: ModelArgs, model?: string): ModelRequest {
+export function modelRequest(argv: ModelArgs, model?: string): ModelRequest & { mixMemoryMB?: number } {
   const download = progressBar(`download ${model ?? ''}`.trim(), progressEnabled(!!argv.quiet), { roundTrip: false });
   return {
     model,
@@ -195,6 +198,7 @@ export function modelRequest(argv: ModelArgs, model?: string): ModelRequest {
     offline: !!argv.offline,
     threads: argv.threads,
     runtime: argv.runtime,
+    ...(argv.mixMemory !== undefined ? { mixMemoryMB: argv.mixMemory } : {}),
     download,
     warn: (message) => process.stderr.write(`compress-bench: warning: ${message}\n`),
   };

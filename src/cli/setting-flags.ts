@@ -9,6 +9,7 @@ const FLAGS: Record<string, string> = {
   primeTokens: '--prime',
   contextLength: '--context',
   contextShift: '--context-shift',
+  mixMemory: '--mix-memory',
 };
 
 /** An error's message as the CLI prints it: a setting error names the flag. */

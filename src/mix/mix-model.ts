@@ -2,59 +2,111 @@
  * `mix:<model>`: a `LanguageModel` whose next-token table mixes the wrapped LM's distribution
  * with online models (matches, order 0, hashed token contexts, record contexts over the
  * tokens' bytes; predictor.ts) that learn the segment as it is coded. It plugs into the
- * unchanged LM codec and container: its one coding step is named `mix/2:…+js-quantizer/1`
- * (settings.ts), so a mix archive records the mixer, and the LM's identity as usual, and
- * decoding with another model, mixer or step is refused.
+ * unchanged LM codec and container: its coding step is named `mix/3:…:mem<MB>+<the LM's table
+ * step>` (settings.ts), so a mix archive records the mixer, its memory and how the LM's tables
+ * were made, beside the LM's identity as usual; decoding with another model, mixer, budget or
+ * step is refused.
  *
- * The LM's whole distribution is needed per row, so the mix runs the LM's logits path
- * (`LanguageModel.openLogits`) and the JS `Quantizer` — the `js-quantizer/1` step — and
- * mixes that integer table; the in-graph steps return only the coded symbol's interval.
+ * The LM's whole table is needed per row. Where the model has one (ONNX models whose attention
+ * the static-KV rewrite knows), it comes from the `onnx-graph-static-kv-table/1` graph: the pure
+ * model's fast static-KV step, with the integer table computed in onnxruntime and returned
+ * whole. Otherwise (GGUF on llama.cpp, order-k, other ONNX graphs) the model's logits are
+ * quantized in JavaScript (`js-quantizer/1`).
  *
- * History: each row (segment) mixes over its own tokens so far, primer included. Rows are
- * coded in lockstep, so a copy in another segment sits at the same step as its source and
- * could not be predicted from it; the `mix:` compressor therefore codes one segment by
- * default, and its match model sees the whole input.
+ * Segments: each row (segment) has its own predictor over its own tokens so far, primer
+ * included, as the decoder must; the rows share the fixed-size context and match tables
+ * (memory.ts), so the budget holds whatever the segment count.
  *
- * Cost per token and row: the LM step, the JS quantizer (O(V)), one O(V) mixing pass and
- * one O(V) table pass, plus O(contexts × slots) for the sparse models and O(256) per byte
- * for the record-length search.
+ * Cost per token and row: the LM step, one O(V) mixing pass and one O(V) table pass, plus
+ * O(contexts × slots) for the sparse models and O(256) per byte for the record-length search.
  */
-import type { CodingAnswer, CodingQuery, LanguageModel, LogitsBatch, ModelBatch } from '../step/language-model.js';
-import { Quantizer } from '../step/frequencies.js';
-import { JS_QUANTIZER_KIND, answerFromTable } from '../step/js-quantizer-step.js';
-import { MixPredictor } from './predictor.js';
+import type { CodingAnswer, CodingQuery, LanguageModel, ModelBatch, TableBatch } from '../step/language-model.js';
+import { JS_QUANTIZER_KIND, JsQuantizerTables, answerFromTable } from '../step/js-quantizer-step.js';
+import { MIXER_SETS, MixPredictor, type MixTables } from './predictor.js';
+import { ContextTable, MAX_TABLE_VOCAB } from './context-table.js';
+import { mixTableSizes, type MixTableSizes } from './memory.js';
+import { RECORD_CONTEXTS } from './record-model.js';
 import { checkMixSettings, mixerName, DEFAULT_MIX_SETTINGS, type MixSettings } from './settings.js';
 
 export class MixUnsupportedError extends Error {}
 
+/** Bytes a row holds besides the shared tables: mixer weights (doubles) and use counts, order-0 counts, scratch. */
+function fixedBytesPerRow(vocabSize: number, settings: MixSettings): number {
+  const experts = 2 + settings.orders.length + RECORD_CONTEXTS + settings.matchMin.length;
+  return MIXER_SETS * (experts * 8 + 4) + vocabSize * 4 + 4096;
+}
+
+/** The shared tables' sizes for `rows` segments under the settings' budget. */
+export function mixTablesFor(settings: MixSettings, rows: number, vocabSize: number): MixTableSizes {
+  return mixTableSizes(settings.memoryMB, Math.max(1, rows), settings.matchMin.length, fixedBytesPerRow(vocabSize, settings));
+}
+
+/**
+ * The shared tables of the last batch, kept for the next one of the same sizes (chunks of one
+ * input, encode then decode): cleared and reused, so a run holds one set of tables, never a
+ * second set while the first waits for the garbage collector.
+ */
+class TablePool {
+  private spare?: { key: string; tables: MixTables };
+
+  take(sizes: MixTableSizes, matchModels: number): MixTables {
+    const key = `${sizes.historyTokens}/${sizes.matchEntries}/${sizes.contextBuckets}/${matchModels}`;
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare?.key === key) {
+      spare.tables.contexts.t.fill(0);
+      for (const m of spare.tables.matches) m.fill(-1);
+      return spare.tables;
+    }
+    return {
+      contexts: new ContextTable(sizes.contextBuckets),
+      matches: Array.from({ length: matchModels }, () => new Int32Array(sizes.matchEntries).fill(-1)),
+      historyTokens: sizes.historyTokens,
+    };
+  }
+
+  give(sizes: MixTableSizes, matchModels: number, tables: MixTables): void {
+    this.spare = { key: `${sizes.historyTokens}/${sizes.matchEntries}/${sizes.contextBuckets}/${matchModels}`, tables };
+  }
+
+  clear(): void {
+    this.spare = undefined;
+  }
+}
+
 class MixBatch implements ModelBatch {
-  runSeconds = 0;
-  private readonly quantizer: Quantizer;
-  private readonly lmFreq: Uint32Array;
   private readonly q: Float64Array;
   private readonly freq: Uint32Array;
   private readonly rows: MixPredictor[];
   private started = false;
   private readonly answer: CodingAnswer;
+  private readonly sizes: MixTableSizes;
+  private readonly shared: MixTables;
 
   constructor(
     readonly codingStep: string,
-    private readonly logits: LogitsBatch,
+    private readonly tables: TableBatch,
     private readonly batch: number,
     private readonly vocabSize: number,
-    settings: MixSettings,
+    private readonly settings: MixSettings,
     tokenBytes: readonly Uint8Array[],
+    private readonly pool: TablePool,
   ) {
-    this.quantizer = new Quantizer(vocabSize);
-    this.lmFreq = new Uint32Array(vocabSize);
     this.q = new Float64Array(vocabSize);
     this.freq = new Uint32Array(vocabSize);
-    this.rows = Array.from({ length: batch }, () => new MixPredictor(vocabSize, settings, (t) => tokenBytes[t]));
+    this.sizes = mixTablesFor(settings, batch, vocabSize);
+    const shared = (this.shared = pool.take(this.sizes, settings.matchMin.length));
+    this.rows = Array.from({ length: batch }, (_, r) => new MixPredictor(vocabSize, settings, (t) => tokenBytes[t], shared, r));
     this.answer = { symbols: new Int32Array(batch), low: new Int32Array(batch), freq: new Int32Array(batch), log2p: new Float64Array(batch) };
   }
 
+  get runSeconds(): number {
+    return this.tables.runSeconds ?? 0;
+  }
+
   dispose(): void {
-    this.logits.dispose?.();
+    this.tables.dispose?.();
+    this.pool.give(this.sizes, this.settings.matchMin.length, this.shared);
   }
 
   async step(tokens: Int32Array, n: number, reset: boolean, query: CodingQuery): Promise<CodingAnswer> {
@@ -63,26 +115,31 @@ class MixBatch implements ModelBatch {
       for (let r = 0; r < this.batch; r++) for (let i = 1; i < n; i++) this.rows[r].prime(tokens[r * n + i]);
       this.started = true;
     }
-    const t0 = performance.now();
-    const logits = await this.logits.forward(tokens, n, reset);
-    this.runSeconds += (performance.now() - t0) / 1000;
+    const { tables, max } = await this.tables.forward(tokens, n, reset);
     const V = this.vocabSize;
     const a = this.answer;
     for (let r = 0; r < this.batch; r++) {
       if (!query.active[r]) continue;
-      const { argmax } = this.quantizer.quantize(logits, r * V, this.lmFreq);
+      const lmFreq = tables.subarray(r * V, (r + 1) * V);
       const row = this.rows[r];
-      row.predict(this.lmFreq, this.lmFreq[argmax], this.q, this.freq);
-      const symbol = answerFromTable(this.freq, r, query, a);
+      let symbol = query.symbols[r];
+      const below = row.predict(lmFreq, max[r], this.q, this.freq, symbol);
+      if (symbol >= 0) {
+        // The encoder's interval came out of the table pass itself.
+        a.symbols[r] = symbol;
+        a.low[r] = below;
+        a.freq[r] = this.freq[symbol];
+      } else symbol = answerFromTable(this.freq, r, query, a);
       a.log2p[r] = Math.log2(this.q[symbol]); // statistics only: never feeds a table
-      row.learn(symbol, this.lmFreq, this.q);
+      row.learn(symbol, lmFreq, this.q);
     }
     return a;
   }
 }
 
-/** Wrap `inner` as the mix (throws when its runtime returns no logits). */
+/** Wrap `inner` as the mix (throws when its runtime returns neither tables nor logits). */
 export class MixModel implements LanguageModel {
+  /** The mixer over the model's table step, then over `js-quantizer/1` where the model also has logits. */
   readonly codingSteps: readonly string[];
   readonly settings: MixSettings;
 
@@ -90,17 +147,19 @@ export class MixModel implements LanguageModel {
     readonly inner: LanguageModel,
     settings: MixSettings = DEFAULT_MIX_SETTINGS,
   ) {
-    if (!inner.openLogits) {
-      throw new MixUnsupportedError(`mix:${inner.identity.id}: this model's runtime (${inner.identity.runtime}) returns no logits, which the mix needs`);
+    const lmSteps = [...(inner.tableStep && inner.openTables ? [inner.tableStep] : []), ...(inner.openLogits ? [JS_QUANTIZER_KIND] : [])];
+    if (!lmSteps.length) {
+      throw new MixUnsupportedError(`mix:${inner.identity.id}: this model's runtime (${inner.identity.runtime}) returns neither tables nor logits, which the mix needs`);
     }
+    if (inner.vocabSize > MAX_TABLE_VOCAB) throw new MixUnsupportedError(`mix:${inner.identity.id}: a vocabulary of ${inner.vocabSize} exceeds the mix's ${MAX_TABLE_VOCAB}`);
     this.settings = checkMixSettings({ ...settings, orders: [...settings.orders], matchMin: [...settings.matchMin] });
-    this.codingSteps = [`${mixerName(this.settings)}+${JS_QUANTIZER_KIND}`];
+    this.codingSteps = lmSteps.map((s) => `${mixerName(this.settings)}+${s}`);
   }
 
   readonly family = 'mix';
-  /** The match model reaches over its whole segment: `auto` means one segment. */
+  /** Segments for `--segments auto` (docs/mix.md, "Segments": the measured bpb cost of more). */
   readonly defaultSegments = 1;
-  readonly reachNote = 'the mixed match and context models see the whole segment';
+  readonly reachNote = 'the mixed match and context models see the whole segment, as far as the history ring holds';
 
   get identity() {
     return this.inner.identity;
@@ -139,11 +198,16 @@ export class MixModel implements LanguageModel {
   }
 
   open(batch: number, codingStep = this.codingSteps[0]): ModelBatch {
-    if (codingStep !== this.codingSteps[0]) throw new MixUnsupportedError(`mix:${this.identity.id} runs coding step ${this.codingSteps[0]}, not ${codingStep}`);
-    return new MixBatch(codingStep, this.inner.openLogits!(batch), batch, this.vocabSize, this.settings, this.tokenBytes());
+    if (!this.codingSteps.includes(codingStep)) throw new MixUnsupportedError(`mix:${this.identity.id} runs coding step ${this.codingSteps.join(' or ')}, not ${codingStep}`);
+    const lmStep = codingStep.slice(codingStep.indexOf('+') + 1);
+    const tables = lmStep === JS_QUANTIZER_KIND ? new JsQuantizerTables(this.inner.openLogits!(batch), batch, this.vocabSize) : this.inner.openTables!(batch);
+    return new MixBatch(codingStep, tables, batch, this.vocabSize, this.settings, this.tokenBytes(), this.pool);
   }
 
+  private readonly pool = new TablePool();
+
   dispose(): Promise<void> {
+    this.pool.clear();
     return this.inner.dispose();
   }
 }

@@ -19,9 +19,12 @@ import { hashSeed, hashStep } from './token-models.js';
 
 const MAX_DISTANCE = 256;
 const PERIOD_EVERY = 2048;
+const RING = 512;
+const RING_MASK = RING - 1;
 
 export class RecordModel {
-  private bytes = new Uint8Array(4096);
+  /** The last RING bytes (the contexts read at most MAX_DISTANCE + 1 back): fixed memory. */
+  private readonly bytes = new Uint8Array(RING);
   length = 0;
   private readonly hits = new Uint32Array(MAX_DISTANCE + 1);
   /** The chosen record lengths (0 until the first choice). */
@@ -33,17 +36,12 @@ export class RecordModel {
   }
 
   private pushByte(b: number): void {
-    if (this.length === this.bytes.length) {
-      const next = new Uint8Array(this.bytes.length * 2);
-      next.set(this.bytes);
-      this.bytes = next;
-    }
     const p = this.length;
     const buf = this.bytes;
-    buf[p] = b;
+    buf[p & RING_MASK] = b;
     this.length = p + 1;
     const top = Math.min(MAX_DISTANCE, p);
-    for (let d = 2; d <= top; d++) if (buf[p - d] === b) this.hits[d]++;
+    for (let d = 2; d <= top; d++) if (buf[(p - d) & RING_MASK] === b) this.hits[d]++;
     if (this.length % PERIOD_EVERY === 0) this.choose();
   }
 
@@ -71,7 +69,7 @@ export class RecordModel {
   /** The byte `back` positions before the next one (1 = the last), or 256 before the start. */
   at(back: number): number {
     const i = this.length - back;
-    return i >= 0 ? this.bytes[i] : 256;
+    return i >= 0 ? this.bytes[i & RING_MASK] : 256;
   }
 
   /** Hashes of the record contexts for the next token into `out`; false while no record length is chosen. */

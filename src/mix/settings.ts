@@ -1,10 +1,18 @@
 /**
  * The mixer's settings and how an archive names them. A mix archive's coding step is
- * `mix/<version>:o<orders>:m<match min>:r<rate>+<the LM's own step>`, e.g.
- * `mix/2:o1.2.4.6:m3.6.12.24:r512+js-quantizer/1`: decoding with another version, other settings or
- * another LM step builds other tables, so it is refused (the step names differ).
+ * `mix/<version>:o<orders>:m<match min>:r<rate>:mem<MB>+<the LM's table step>`, e.g.
+ * `mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+onnx-graph-static-kv-table/1`: decoding with another
+ * version, other settings, another memory budget or another LM step builds other tables, so it
+ * is refused (the step names differ).
  */
-export const MIX_VERSION = 2;
+import { DEFAULT_MIX_MEMORY_MB, MAX_MIX_MEMORY_MB, MIN_MIX_MEMORY_MB } from './memory.js';
+import { MixSettingsError } from './settings-error.js';
+
+/**
+ * 3: fixed-size hashed tables under a memory budget (version 2's grew with the input), and the
+ * LM's tables from the static-KV graph where the model has one.
+ */
+export const MIX_VERSION = 3;
 
 export interface MixSettings {
   /** Orders (tokens of context) of the hashed token-context models, e.g. [1, 2, 3]. */
@@ -13,11 +21,13 @@ export interface MixSettings {
   matchMin: number[];
   /** The mixer's learning rate never drops below 1/rate. */
   rate: number;
+  /** The tables' memory budget in MiB, all segments together (memory.ts splits it). */
+  memoryMB: number;
 }
 
-export const DEFAULT_MIX_SETTINGS: MixSettings = { orders: [1, 2, 4, 6], matchMin: [3, 6, 12, 24], rate: 512 };
+export const DEFAULT_MIX_SETTINGS: MixSettings = { orders: [1, 2, 4, 6], matchMin: [3, 6, 12, 24], rate: 512, memoryMB: DEFAULT_MIX_MEMORY_MB };
 
-export class MixSettingsError extends Error {}
+export { MixSettingsError };
 
 export function checkMixSettings(s: MixSettings): MixSettings {
   const bad = (why: string) => new MixSettingsError(`mixer settings: ${why}`);
@@ -30,21 +40,29 @@ export function checkMixSettings(s: MixSettings): MixSettings {
     if (!Number.isInteger(m) || m < 1 || m > 32 || (i > 0 && m <= s.matchMin[i - 1])) throw bad(`match minimums must rise within 1..32 tokens, got ${s.matchMin.join(',')}`);
   });
   if (!Number.isInteger(s.rate) || s.rate < 2 || s.rate > 65536) throw bad(`rate must be 2..65536, got ${s.rate}`);
+  if (!Number.isInteger(s.memoryMB) || s.memoryMB < MIN_MIX_MEMORY_MB || s.memoryMB > MAX_MIX_MEMORY_MB) {
+    throw bad(`memory must be a whole number of MB from ${MIN_MIX_MEMORY_MB} to ${MAX_MIX_MEMORY_MB}, got ${s.memoryMB}`);
+  }
   return s;
 }
 
-/** `mix/2:o1.2.4.6:m3.6.12.24:r512`: the mixer half of the coding-step name. */
+/** `mix/3:o1.2.4.6:m3.6.12.24:r512:mem256`: the mixer half of the coding-step name. */
 export function mixerName(s: MixSettings): string {
-  return `mix/${MIX_VERSION}:o${s.orders.join('.')}:m${s.matchMin.join('.')}:r${s.rate}`;
+  return `mix/${MIX_VERSION}:o${s.orders.join('.')}:m${s.matchMin.join('.')}:r${s.rate}:mem${s.memoryMB}`;
 }
 
 export { isMixStep } from '../step/coding-steps.js';
 
-/** Split a mix coding step into its mixer settings and the LM's step; throws on other versions. */
+/** Split a mix coding step into its mixer settings and the LM's step; throws on other versions, naming both steps. */
 export function parseMixStep(step: string): { settings: MixSettings; lmStep: string } {
-  const m = /^mix\/(\d+):o([\d.]+):m([\d.]+):r(\d+)\+(.+)$/.exec(step);
+  const version = /^mix\/(\d+):/.exec(step)?.[1];
+  if (version !== undefined && Number(version) !== MIX_VERSION) {
+    throw new MixSettingsError(
+      `archive's coding step ${step} is mixer version ${version}; this build mixes with version ${MIX_VERSION} (${mixerName(DEFAULT_MIX_SETTINGS)}+…): decode it with the release that made it`,
+    );
+  }
+  const m = /^mix\/(\d+):o([\d.]+):m([\d.]+):r(\d+):mem(\d+)\+(.+)$/.exec(step);
   if (!m) throw new MixSettingsError(`not a mix coding step: ${step}`);
-  if (Number(m[1]) !== MIX_VERSION) throw new MixSettingsError(`mixer version ${m[1]} is not supported (this build mixes with version ${MIX_VERSION})`);
-  const settings = checkMixSettings({ orders: m[2].split('.').map(Number), matchMin: m[3].split('.').map(Number), rate: Number(m[4]) });
-  return { settings, lmStep: m[5] };
+  const settings = checkMixSettings({ orders: m[2].split('.').map(Number), matchMin: m[3].split('.').map(Number), rate: Number(m[4]), memoryMB: Number(m[5]) });
+  return { settings, lmStep: m[6] };
 }

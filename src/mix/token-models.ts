@@ -4,28 +4,44 @@
  * the same tokens in the same order, so they hold the same counts.
  *
  * - `MatchModel`: the token that followed the latest earlier occurrence of the last
- *   `matchMin` tokens (a hash of them → the position after them; the mix runs several lengths), kept while it keeps being
- *   right. It reaches back over the whole segment, far beyond the LM's window.
- * - `ContextCounts`: for one order k, a hash of the last k tokens → a few (token, count) slots.
+ *   `matchMin` tokens (a hash of them → the position after them, in a fixed-size table the rows
+ *   share; the mix runs several lengths), kept while it keeps being right. It reaches back as
+ *   far as the row's history ring holds, far beyond the LM's window.
+ * - The contexts' counts (a hash of the last k tokens → a few (token, count) slots) live in
+ *   context-table.ts's fixed-size table.
  * - `UnigramCounts`: order 0, one count per vocabulary entry.
  */
+import { fmix } from '../common/int-hash.js';
 
-/** Growable token history of one segment. */
+/**
+ * A row's token history as a ring of its last `size` tokens (a power of two): the match models
+ * reach back as far as it holds, the contexts read its last few. Positions are absolute (0 = the
+ * row's first token); those older than `oldest` are gone.
+ */
 export class History {
-  data = new Int32Array(1024);
+  readonly data: Int32Array;
+  private readonly mask: number;
   length = 0;
+  constructor(readonly size: number) {
+    this.data = new Int32Array(size);
+    this.mask = size - 1;
+  }
   push(token: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = token;
+    this.data[this.length & this.mask] = token;
+    this.length++;
   }
   /** Token `back` positions before the end (1 = the last), or −1 before the start. */
   last(back: number): number {
     const i = this.length - back;
-    return i >= 0 ? this.data[i] : -1;
+    return i >= 0 ? this.data[i & this.mask] : -1;
+  }
+  /** Token at absolute position `i`, which must lie in [oldest, length). */
+  at(i: number): number {
+    return this.data[i & this.mask];
+  }
+  /** The oldest position still held. */
+  get oldest(): number {
+    return Math.max(0, this.length - this.size);
   }
 }
 
@@ -43,59 +59,6 @@ export function hashSeed(tag: number): number {
 export function hashStep(x: number, value: number): number {
   x = Math.imul(x ^ value, 0x85ebca6b);
   return x ^ (x >>> 15);
-}
-
-/** Slots per context: the few tokens seen most after it (a sparse prediction, O(SLOTS) per token). */
-const SLOTS = 12;
-/** Counts are halved when one reaches this, so old statistics fade (non-stationary inputs). */
-const COUNT_LIMIT = 1024;
-
-export class ContextEntry {
-  readonly tokens = new Int32Array(SLOTS);
-  readonly counts = new Int32Array(SLOTS);
-  used = 0;
-  total = 0;
-
-  countOf(token: number): number {
-    for (let i = 0; i < this.used; i++) if (this.tokens[i] === token) return this.counts[i];
-    return 0;
-  }
-
-  add(token: number): void {
-    let i = 0;
-    while (i < this.used && this.tokens[i] !== token) i++;
-    if (i === this.used) {
-      if (this.used < SLOTS) this.used++;
-      else {
-        // Full: the least counted slot (the first of equals) makes room.
-        i = 0;
-        for (let j = 1; j < SLOTS; j++) if (this.counts[j] < this.counts[i]) i = j;
-        this.total -= this.counts[i];
-      }
-      this.tokens[i] = token;
-      this.counts[i] = 0;
-    }
-    this.counts[i]++;
-    this.total++;
-    if (this.counts[i] >= COUNT_LIMIT) {
-      this.total = 0;
-      for (let j = 0; j < this.used; j++) this.total += this.counts[j] = (this.counts[j] + 1) >> 1;
-    }
-  }
-}
-
-export class ContextCounts {
-  private readonly table = new Map<number, ContextEntry>();
-
-  get(hash: number): ContextEntry | undefined {
-    return this.table.get(hash);
-  }
-
-  add(hash: number, token: number): void {
-    let e = this.table.get(hash);
-    if (!e) this.table.set(hash, (e = new ContextEntry()));
-    e.add(token);
-  }
 }
 
 export class UnigramCounts {
@@ -117,9 +80,8 @@ const MAX_VERIFY = 400;
 const MAX_MISSES = 8;
 
 export class MatchModel {
-  private readonly table: Int32Array;
   private readonly mask: number;
-  /** Index in the history of the predicted token, or −1 when no match. */
+  /** Absolute position in the history of the predicted token, or −1 when no match. */
   private ptr = -1;
   /** Tokens the current match has agreed on since its last miss. */
   length = 0;
@@ -127,25 +89,30 @@ export class MatchModel {
    * that differ in one field, as LZMA's repeated distance), until a verified match replaces it. */
   misses = 0;
 
+  /**
+   * `table`: hash → position after it, shared by the rows of a batch (−1: empty; `salt` keeps
+   * the rows' keys apart). Another row's position found under a collision fails verification
+   * against this row's own history, as any collision does.
+   */
   constructor(
     private readonly history: History,
     private readonly minLength: number,
-    tableBits = 20,
+    private readonly table: Int32Array,
+    private readonly salt: number,
   ) {
-    this.table = new Int32Array(1 << tableBits).fill(-1);
-    this.mask = (1 << tableBits) - 1;
+    this.mask = table.length - 1;
   }
 
   /** The predicted next token, or −1. */
   predicted(): number {
-    return this.ptr >= 0 ? this.history.data[this.ptr] : -1;
+    return this.ptr >= 0 ? this.history.at(this.ptr) : -1;
   }
 
   /** After `token` was pushed onto the history: follow or drop the match, then index the new position. */
   update(token: number): void {
     const h = this.history;
     if (this.ptr >= 0) {
-      if (h.data[this.ptr] === token) {
+      if (h.at(this.ptr) === token) {
         if (this.length < MAX_VERIFY) this.length++;
         this.misses = 0;
       } else {
@@ -159,13 +126,16 @@ export class MatchModel {
       }
     }
     if (h.length < this.minLength) return;
-    const slot = contextHash(h, this.minLength) & this.mask;
+    const slot = fmix(contextHash(h, this.minLength) + this.salt) & this.mask;
     if (this.length < this.minLength) {
       const cand = this.table[slot];
-      if (cand >= 0 && cand !== this.ptr) {
+      // A candidate the ring still holds, this row's own (a later one is another row's).
+      if (cand >= 0 && cand !== this.ptr && cand < h.length && cand > h.oldest) {
         // Verify backwards: a hash collision gives length < minLength and is not taken.
+        const end = h.length - 1;
+        const limit = Math.min(MAX_VERIFY, cand - h.oldest);
         let n = 0;
-        while (n < MAX_VERIFY && cand - 1 - n >= 0 && h.data[cand - 1 - n] === h.data[h.length - 1 - n]) n++;
+        while (n < limit && h.at(cand - 1 - n) === h.at(end - n)) n++;
         if (n >= this.minLength) {
           this.ptr = cand;
           this.length = n;

@@ -5,7 +5,7 @@
  * of JavaScript per row and token, which is why ONNX models normally run `onnx-graph/1`; where
  * the logits sit in native memory, rows are spread over worker threads (table-workers.ts).
  */
-import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch } from './language-model.js';
+import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch, TableBatch, TableRows } from './language-model.js';
 import { Quantizer, cumulativeBelow, findSymbol, idealBits } from './frequencies.js';
 import { TableWorkers } from './table-workers.js';
 
@@ -42,6 +42,40 @@ export function answerFromTable(freq: Uint32Array, r: number, query: Pick<Coding
   out.low[r] = low;
   out.freq[r] = freq[symbol];
   return symbol;
+}
+
+/** `js-quantizer/1` as whole tables (`TableBatch`): a runtime's logits quantized row by row in JavaScript. */
+export class JsQuantizerTables implements TableBatch {
+  readonly codingStep = JS_QUANTIZER_KIND;
+  runSeconds = 0;
+  private readonly quantizer: Quantizer;
+  private readonly rows: TableRows;
+
+  constructor(
+    private readonly logits: LogitsBatch,
+    private readonly batch: number,
+    private readonly vocabSize: number,
+  ) {
+    this.quantizer = new Quantizer(vocabSize);
+    this.rows = { tables: new Uint32Array(batch * vocabSize), max: new Uint32Array(batch) };
+  }
+
+  async forward(tokens: Int32Array, n: number, reset: boolean): Promise<TableRows> {
+    const t0 = performance.now();
+    const logits = await this.logits.forward(tokens, n, reset);
+    this.runSeconds += (performance.now() - t0) / 1000;
+    const V = this.vocabSize;
+    const { tables, max } = this.rows;
+    for (let r = 0; r < this.batch; r++) {
+      const { argmax } = this.quantizer.quantize(logits, r * V, tables.subarray(r * V, (r + 1) * V));
+      max[r] = tables[r * V + argmax]; // the likeliest token's entry, rounding's leftover included
+    }
+    return this.rows;
+  }
+
+  dispose(): void {
+    this.logits.dispose?.();
+  }
 }
 
 export class JsQuantizerBatch implements ModelBatch {

@@ -48,6 +48,13 @@ export interface LanguageModel {
    * for compressors that combine the LM's whole distribution with other models (`mix:`).
    */
   openLogits?(batch: number): LogitsBatch;
+  /**
+   * Optional: the coding step whose whole integer tables `openTables` returns (the ONNX
+   * static-KV graph's `onnx-graph-static-kv-table/1`). Absent: no tables, only `openLogits`.
+   */
+  readonly tableStep?: string;
+  /** Optional: `batch` rows' whole next-token tables computed in the runtime (the mix's fast path). */
+  openTables?(batch: number): TableBatch;
   dispose(): Promise<void>;
 }
 
@@ -95,6 +102,27 @@ export interface LogitsBatch {
   /** Where the last `forward`'s logits lie in native memory, if they do (worker threads read them there). */
   logitsAddress?(): bigint | undefined;
   dispose?(): void;
+}
+
+/**
+ * A runtime's integer tables, whole: for every row the next-token frequencies (each ≥ 1,
+ * Σ = FREQUENCY_TOTAL), batch × vocabSize, row-major. The same `step` contract as
+ * `ModelBatch` (same calls, same shapes on both sides), without the symbol lookup: the caller
+ * (the mix) combines the tables with its own models first.
+ */
+export interface TableBatch {
+  /** The step that made the tables, as archives record it (`onnx-graph-static-kv-table/1`, `js-quantizer/1`). */
+  readonly codingStep: string;
+  forward(tokens: Int32Array, n: number, reset: boolean): Promise<TableRows>;
+  /** Seconds inside the runtime's own call. */
+  readonly runSeconds?: number;
+  dispose?(): void;
+}
+
+/** One `TableBatch.forward`: the tables (batch × vocabSize) and each row's largest frequency. */
+export interface TableRows {
+  tables: Uint32Array;
+  max: Uint32Array;
 }
 
 export interface ModelIdentity {

@@ -1,8 +1,8 @@
-/** The ONNX backend's two batch kinds: the coding step in a derived graph, and the logits for the JS quantizer. */
+/** The ONNX backend's batch kinds: the coding step in a derived graph, its whole tables (for the mix), and the logits for the JS quantizer. */
 import type { Tensor } from 'onnxruntime-common';
 import type { InferenceSession } from 'onnxruntime-common';
-import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch } from '../../step/language-model.js';
-import { CODING_INPUTS, CODING_OUTPUTS } from './coding-graph.js';
+import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch, TableBatch, TableRows } from '../../step/language-model.js';
+import { CODING_INPUTS, CODING_OUTPUTS, TABLE_MAX_OUTPUT, TABLE_OUTPUT } from './coding-graph.js';
 import { OnnxFeeds, int64Tensor, type FeedLayout, type StepFeeds } from './kv-feeds.js';
 
 /** What the logits batch reads of its model (model.ts's `OnnxLanguageModel`). */
@@ -48,6 +48,41 @@ export class GraphBatch implements ModelBatch {
     a.freq.set(out[CODING_OUTPUTS.freq].data as Int32Array);
     a.log2p.set(out[CODING_OUTPUTS.log2p].data as Float64Array);
     return a;
+  }
+}
+
+/**
+ * `onnx-graph-static-kv-table/1`: one `session.run` of the static-KV coding graph per step, for
+ * its whole tables (the symbol inputs are fed as 0: the caller codes from its own mixed table).
+ */
+export class TableGraphBatch implements TableBatch {
+  runSeconds = 0;
+  private readonly zeros: Int32Array;
+  private readonly words: Int32Array;
+
+  constructor(
+    readonly codingStep: string,
+    private readonly session: Promise<InferenceSession>,
+    private readonly feeds: StepFeeds,
+    private readonly batch: number,
+  ) {
+    this.zeros = new Int32Array(batch);
+    this.words = new Int32Array(2 * batch);
+  }
+
+  async forward(tokens: Int32Array, n: number, reset: boolean): Promise<TableRows> {
+    const B = this.batch;
+    const feeds = this.feeds.make(tokens, n, reset);
+    feeds[CODING_INPUTS.symbol] = int64Tensor(this.words, this.zeros, [B, 1]);
+    feeds[CODING_INPUTS.target] = feeds[CODING_INPUTS.symbol];
+    const session = await this.session;
+    const t0 = performance.now();
+    const out = await session.run(feeds);
+    this.runSeconds += (performance.now() - t0) / 1000;
+    this.feeds.keep(out);
+    // Every entry lies in [1, T): the same bits read unsigned.
+    const unsigned = (x: Int32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+    return { tables: unsigned(out[TABLE_OUTPUT].data as Int32Array), max: unsigned(out[TABLE_MAX_OUTPUT].data as Int32Array) };
   }
 }
 

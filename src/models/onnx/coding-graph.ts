@@ -40,11 +40,21 @@ export const CODING_GRAPH_KIND = `onnx-graph/${CODING_GRAPH_VERSION}`;
  * and new parts, so its float sums associate differently: a coding step of its own.
  */
 export const STATIC_KV_GRAPH_KIND = `onnx-graph-static-kv/${CODING_GRAPH_VERSION}`;
+/**
+ * The static-KV coding step that also returns every row's whole integer table (`coding_table`,
+ * [batch, V] int32, Σ = T): what `mix:` mixes with its online models. The table is the
+ * static-KV step's arithmetic, but a graph with one more output may be fused differently by
+ * onnxruntime, so it is a coding step of its own (a mix archive names it after its mixer).
+ */
+export const STATIC_KV_TABLE_KIND = `onnx-graph-static-kv-table/${CODING_GRAPH_VERSION}`;
 /** Output carrying the new positions' keys/values in place of `present.{i}.{key,value}`. */
 export const kvNewOutput = (pastInput: string): string => pastInput.replace('past_key_values.', 'kv_new.');
 
 export const CODING_INPUTS = { symbol: 'coding_symbol', target: 'coding_target' } as const;
 export const CODING_OUTPUTS = { symbol: 'coding_symbol_out', low: 'coding_low', freq: 'coding_freq', log2p: 'coding_log2p' } as const;
+/** `STATIC_KV_TABLE_KIND`'s extra outputs: the whole table per row, and its largest entry (the mix's confidence context). */
+export const TABLE_OUTPUT = 'coding_table';
+export const TABLE_MAX_OUTPUT = 'coding_table_max';
 
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
@@ -77,6 +87,8 @@ export interface DeriveOptions {
   blockSize?: number;
   /** Also rewrite attention for a static KV cache (`STATIC_KV_GRAPH_KIND`); throws where the pattern is not found. */
   staticKv?: boolean;
+  /** Also return the whole integer table per row (`TABLE_OUTPUT`, `STATIC_KV_TABLE_KIND` with `staticKv`). */
+  table?: boolean;
 }
 
 export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number, options: DeriveOptions = {}): DerivedGraph {
@@ -170,6 +182,14 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   const lnSum = b.node('Log', [b.node('Reshape', [sum, b.i64('b1b', [-1, 1])])]);
   const log2p = b.node('Mul', [b.node('Sub', [xs, lnSum]), b.f32('log2e', [Math.LOG2E], [])]);
   b.node('Cast', [log2p], { to: T.DOUBLE }, CODING_OUTPUTS.log2p);
+  if (options.table) {
+    // The table as the coder would use it: the leftover added to the last symbol, padding cut off.
+    const lastHot = b.i32('lasthot', Array.from({ length: nb * K }, (_, i) => (i === V - 1 ? 1 : 0)), [1, nb * K]);
+    const whole = b.node('Add', [b.node('Reshape', [freq, b.i64('flatfreq', [-1, nb * K])]), b.node('Mul', [lastHot, leftover])]);
+    if (padded) b.node('Slice', [whole, b.i64('t0', [0]), b.i64('tV', [V]), b.i64('taxis', [1])], {}, TABLE_OUTPUT);
+    else b.node('Identity', [whole], {}, TABLE_OUTPUT);
+    b.node('Identity', [b.reduce('ReduceMax', whole, [1], 1, opsetVersion)], {}, TABLE_MAX_OUTPUT);
+  }
 
   // Outputs: the KV cache and the four per-row numbers; the full logits are no longer returned.
   graph.output = (graph.output ?? []).filter((o) => o.name !== 'logits');
@@ -177,6 +197,10 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   b.output(CODING_OUTPUTS.low, T.INT32);
   b.output(CODING_OUTPUTS.freq, T.INT32);
   b.output(CODING_OUTPUTS.log2p, T.DOUBLE);
+  if (options.table) {
+    b.output(TABLE_OUTPUT, T.INT32, V);
+    b.output(TABLE_MAX_OUTPUT, T.INT32);
+  }
   return { bytes: onnx.ModelProto.encode(model).finish(), headSlice, externalData: externalDataFiles(graph) };
 }
 
@@ -419,14 +443,14 @@ class Builder {
     return this.constant(hint, T.DOUBLE, [values.length], (t) => (t.doubleData = values));
   }
 
-  private valueInfo(name: string, elemType: number) {
-    const dims = [{ dimParam: 'batch_size' }, { dimValue: 1 }];
+  private valueInfo(name: string, elemType: number, width = 1) {
+    const dims = [{ dimParam: 'batch_size' }, { dimValue: width }];
     return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim: dims } } } });
   }
   input(name: string, elemType: number): void {
     this.graph.input!.push(this.valueInfo(name, elemType));
   }
-  output(name: string, elemType: number): void {
-    this.graph.output!.push(this.valueInfo(name, elemType));
+  output(name: string, elemType: number, width = 1): void {
+    this.graph.output!.push(this.valueInfo(name, elemType, width));
   }
 }

@@ -11,6 +11,8 @@
  * (models whose attention the rewrite does not recognise, and older archives);
  * `js-quantizer/1` runs the model as exported and quantizes its logits in JavaScript (the
  * fallback when no graph can be derived, and the reader of v1 archives).
+ * Beside them, the mix's `onnx-graph-static-kv-table/1` (`codingStep` asks for it): the static-KV
+ * graph that also returns every row's whole table, which the mix combines with its own models.
  *
  * The backend's files: load.ts (this: a folder → a `LanguageModel`, session settings, load
  * errors), graph-cache.ts (derived coding graphs on disk), model.ts (the model and its
@@ -25,7 +27,7 @@ import { HfLosslessTokenizer } from '../hf-tokenizer.js';
 import { sha256, sha256File } from '../../common/hash.js';
 import { JS_QUANTIZER_KIND } from '../../step/js-quantizer-step.js';
 import { countOnnxParameters } from './parameters.js';
-import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from './coding-graph.js';
+import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_TABLE_KIND } from './coding-graph.js';
 import { CausalLmError } from './errors.js';
 import { SettingError } from '../../common/setting-error.js';
 import { codingGraphFile } from './graph-cache.js';
@@ -167,8 +169,11 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     for (const kind of kinds.filter((k) => k !== JS_QUANTIZER_KIND)) {
       try {
         const session = await open(await graphFile(kind));
-        const derivable = kind === STATIC_KV_GRAPH_KIND ? [STATIC_KV_GRAPH_KIND, CODING_GRAPH_KIND] : [kind];
-        lm.attachCodingGraph(kind, session, derivable, async (k) => open(await graphFile(k)), () => open(weights));
+        // The table graph (the mix's, `codingStep: STATIC_KV_TABLE_KIND`) is no coding step of
+        // the pure model; where it or the static-KV graph derives, so do the other two.
+        const staticKv = kind === STATIC_KV_GRAPH_KIND || kind === STATIC_KV_TABLE_KIND;
+        const derivable = staticKv ? [STATIC_KV_GRAPH_KIND, CODING_GRAPH_KIND] : [kind];
+        lm.attachCodingGraph(kind, session, derivable, async (k) => open(await graphFile(k)), () => open(weights), staticKv);
         break;
       } catch (e) {
         failures.push(e instanceof Error ? e.message.split('\n')[0] : String(e));

@@ -3,12 +3,12 @@
  * on demand) and which batch each coding step opens. Loading is load.ts's.
  */
 import type { InferenceSession } from 'onnxruntime-common';
-import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity, LosslessTokenizer } from '../../step/language-model.js';
+import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity, LosslessTokenizer, TableBatch } from '../../step/language-model.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../step/js-quantizer-step.js';
-import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND } from './coding-graph.js';
+import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_TABLE_KIND } from './coding-graph.js';
 import { CausalLmError } from './errors.js';
 import { OnnxFeeds, StaticKvFeeds, feedLayoutOf, type PastSpec } from './kv-feeds.js';
-import { GraphBatch, LogitsOnnxBatch } from './batch.js';
+import { GraphBatch, LogitsOnnxBatch, TableGraphBatch } from './batch.js';
 
 export class OnnxLanguageModel implements LanguageModel {
   readonly past: PastSpec[];
@@ -22,6 +22,8 @@ export class OnnxLanguageModel implements LanguageModel {
   private original: Promise<InferenceSession> | null;
   private reopen?: () => Promise<InferenceSession>;
   codingSteps: string[] = [JS_QUANTIZER_KIND];
+  /** `STATIC_KV_TABLE_KIND` where the static-KV rewrite applies to this model (its graph opened on demand), for the mix. */
+  tableStep?: string;
 
   constructor(
     session: InferenceSession,
@@ -36,8 +38,9 @@ export class OnnxLanguageModel implements LanguageModel {
   }
 
   /**
-   * Use a derived graph (`kinds`: the graph kinds this model can derive, preferred first); the
-   * exported model's session is released (its weights are not held twice).
+   * Use a derived graph (`kinds`: the coding steps this model can derive, preferred first; the
+   * table graph is not one of them, it serves the mix); the exported model's session is released
+   * (its weights are not held twice). `tables`: the static-KV rewrite applies, so the table graph can be derived too.
    */
   attachCodingGraph(
     kind: string,
@@ -45,8 +48,10 @@ export class OnnxLanguageModel implements LanguageModel {
     kinds: string[],
     openGraph: (kind: string) => Promise<InferenceSession>,
     reopen: () => Promise<InferenceSession>,
+    tables: boolean,
   ): void {
     this.graphs.set(kind, Promise.resolve(graph));
+    if (tables) this.tableStep = STATIC_KV_TABLE_KIND;
     this.openGraph = openGraph;
     this.codingSteps = [...kinds, JS_QUANTIZER_KIND];
     void this.original?.then((s) => s.release());
@@ -74,6 +79,11 @@ export class OnnxLanguageModel implements LanguageModel {
     }
     if (codingStep === JS_QUANTIZER_KIND) return new JsQuantizerBatch(new LogitsOnnxBatch(this, batch), batch, this.vocabSize);
     throw new CausalLmError(`model ${this.identity.id} cannot run coding step ${codingStep} here (it has: ${this.codingSteps.join(', ')})`);
+  }
+
+  openTables(batch: number): TableBatch {
+    if (!this.tableStep) throw new CausalLmError(`model ${this.identity.id} has no table graph (its attention is not the pattern the static-KV rewrite knows)`);
+    return new TableGraphBatch(this.tableStep, this.graph(this.tableStep), new StaticKvFeeds(this, batch), batch);
   }
 
   openLogits(batch: number): LogitsBatch {

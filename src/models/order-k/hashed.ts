@@ -30,6 +30,7 @@
 import type { CodingAnswer, CodingQuery, ModelBatch } from '../../step/language-model.js';
 import { FREQUENCY_TOTAL } from '../../step/frequencies.js';
 import { START } from './legacy.js';
+import { fmix } from '../../common/int-hash.js';
 
 export const HASHED_STEP_PREFIX = 'order-k-hash/2:';
 /** The coding step that names this model and its table size, e.g. `order-k-hash/2:64MiB`. */
@@ -90,15 +91,6 @@ function log2(x: number): number {
   const f = ((high & 255) * 4294967296 + U32[1 - HIGH]) / 1099511627776;
   const a = LOG2_TABLE[i];
   return (high >>> 20) - 1023 + a + f * (LOG2_TABLE[i + 1] - a);
-}
-
-/** murmur3's finalizer: every input bit reaches every output bit. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 export class HashedOrderKBatch implements ModelBatch {
