@@ -59,7 +59,7 @@ async function readRange(path: string, start: number, end: number): Promise<Uint
     let done = 0;
     while (done < bytes.length) {
       const { bytesRead } = await fh.read(bytes, done, bytes.length - done, start + done);
-      if (bytesRead === 0) throw Object.assign(new Error(`the file shrank: ${start + done} of ${end} bytes`), { code: 'ESHRANK' });
+      if (bytesRead === 0) throw new Error(`it shrank since it was opened: ${start + done} of ${end} bytes`);
       done += bytesRead;
     }
   } finally {

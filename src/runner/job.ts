@@ -18,7 +18,7 @@ import { generalizationGaps } from '../records/generalization.js';
 import { sha256 } from '../common/hash.js';
 import type { SuiteRunRecord } from '../suites/suite.js';
 import { chunkRange, inShard, keyOfChunk, sumChunks, unitKey, unitsOf, workOf, type Shard, type Unit } from './chunks.js';
-import type { InputBytes, LoadedInput } from './inputs.js';
+import { InputError, type InputBytes, type LoadedInput } from './inputs.js';
 import { bytesDefiningSettings, ResumeMismatchError, runOne, settingsDiff } from './run.js';
 
 export interface JobRecord {
@@ -213,7 +213,12 @@ async function job(spec: JobSpec, hooks: JobHooks): Promise<RunRecord> {
  * the unit's bytes are read, at their offset: a chunked run never holds the whole input.
  */
 async function runUnit(work: WorkRecord, u: Unit, input: LoadedInput, c: Compressor, chunked: boolean, hooks: JobHooks): Promise<UnitResult> {
-  if (!chunked) return runOne(c, { bytes: await input.read(), record: input.record }, hooks);
+  if (!chunked) {
+    const bytes = await input.read();
+    // The record names the bytes hashed when the input was opened: a file changed since then is refused, not scored under that name.
+    if (sha256(bytes) !== input.record.sliceSha256) throw new InputError(`${input.record.name}: changed since it was opened (its SHA-256 differs); rerun on a file that is not being written`);
+    return runOne(c, { bytes, record: input.record }, hooks);
+  }
   const spec = work.inputs[u.input];
   const [start, end] = chunkRange(u.chunk, work.chunkSize, input.size);
   const bytes = await input.read(start, end);
