@@ -8,7 +8,7 @@ import type { Argv } from 'yargs';
 import { yargs, helpWidth, EXIT_CODES_EPILOGUE } from './cli/yargs.js';
 import { hideBin } from 'yargs/helpers';
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { writeOutput, resolveOutput, STDIO_ARG, isStdio } from './common/output.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -255,6 +255,8 @@ async function compressCommand(a: { input: string; output?: string; force?: bool
     const keep = target.kind === 'file';
     if (a.resume && !keep) throw new UsageError(`--resume: ${isStdio(output) ? '-o -' : output} keeps no chunks to resume from; resume works for an output file`);
     const journal = keep ? `${target.path}.chunks` : await mkdtemp(join(tmpdir(), 'compress-bench-chunks-'));
+    // A temp journal (stdout, a device) goes however the process ends, Ctrl-C included.
+    if (!keep) process.once('exit', () => rmSync(journal, { recursive: true, force: true }));
     const args = hideBin(process.argv);
     onInterrupt(() =>
       keep && existsSync(journal)
