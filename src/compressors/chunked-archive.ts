@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ArchiveError, crc32Of, readArchive, Reader, Writer, type ArchiveHeader } from '../coding/container.js';
@@ -94,6 +94,18 @@ function journalDiff(then: Journal, now: Journal): string {
   return d ? `${d[0]}: ${d[1]} → ${d[2]}` : '';
 }
 
+/** A file's first 4 bytes (an archive's magic), without reading the rest. */
+async function fileHead(path: string): Promise<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const head = new Uint8Array(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Finished chunks in a journal folder: the files written whole (atomically) so far. */
 async function finishedChunks(dir: string, count: number): Promise<Set<number>> {
   const names = new Set(await readdir(dir));
@@ -135,8 +147,7 @@ export async function packChunked(
   let stored = 0;
   for (let i = 0; i < now.chunks; i++) {
     if (done.has(i)) {
-      const head = await readFile(chunkFile(dir, i)).then((b) => b.subarray(0, 4));
-      if (isStoredArchive(head)) stored++;
+      if (isStoredArchive(await fileHead(chunkFile(dir, i)))) stored++;
       continue;
     }
     const bytes = await source.read(i * chunkSize, Math.min(source.size, (i + 1) * chunkSize));

@@ -41,6 +41,9 @@ export function mixTablesFor(settings: MixSettings, rows: number, vocabSize: num
   return mixTableSizes(settings.memoryMB, Math.max(1, rows), settings.matchMin.length, fixedBytesPerRow(vocabSize, settings));
 }
 
+/** Tables of the same sizes are interchangeable: this names the sizes. */
+const poolKey = (sizes: MixTableSizes, matchModels: number) => `${sizes.historyTokens}/${sizes.matchEntries}/${sizes.contextBuckets}/${matchModels}`;
+
 /**
  * The shared tables of the last batch, kept for the next one of the same sizes (chunks of one
  * input, encode then decode): cleared and reused, so a run holds one set of tables, never a
@@ -50,7 +53,7 @@ class TablePool {
   private spare?: { key: string; tables: MixTables };
 
   take(sizes: MixTableSizes, matchModels: number): MixTables {
-    const key = `${sizes.historyTokens}/${sizes.matchEntries}/${sizes.contextBuckets}/${matchModels}`;
+    const key = poolKey(sizes, matchModels);
     const spare = this.spare;
     this.spare = undefined;
     if (spare?.key === key) {
@@ -66,7 +69,7 @@ class TablePool {
   }
 
   give(sizes: MixTableSizes, matchModels: number, tables: MixTables): void {
-    this.spare = { key: `${sizes.historyTokens}/${sizes.matchEntries}/${sizes.contextBuckets}/${matchModels}`, tables };
+    this.spare = { key: poolKey(sizes, matchModels), tables };
   }
 
   clear(): void {
