@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, TABLE_MAX_OUTPUT, TABLE_OUTPUT } from '../src/models/onnx/coding-graph.js';
+import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, CUM_OUTPUT, STATIC_KV_GRAPH_KIND, TABLE_MAX_OUTPUT } from '../src/models/onnx/coding-graph.js';
 import { sessionOptions } from '../src/models/onnx/load.js';
 import { FREQUENCY_TOTAL, Quantizer } from '../src/step/frequencies.js';
 import { JS_QUANTIZER_KIND } from '../src/step/js-quantizer-step.js';
@@ -124,35 +124,38 @@ function graphChecks(name: string, dir: () => string | null) {
     );
 
     test.each([['natural blocks', undefined], ['padded blocks (K = 64)', 64]] as const)(
-      '%s: the table graph (the mix\'s) returns the very table the coding step codes with, and its largest entry',
+      '%s: the cumulative graph (the mix\'s) returns the very table the coding step codes with, summed, and its likeliest entry',
       async (_, blockSize) => {
         const plain = await ort.InferenceSession.create(deriveCodingGraph(bytes, T, { blockSize }).bytes, sessionOptions('cpu'));
-        const withTable = await ort.InferenceSession.create(deriveCodingGraph(bytes, T, { blockSize, table: true }).bytes, sessionOptions('cpu'));
+        const withCum = await ort.InferenceSession.create(deriveCodingGraph(bytes, T, { blockSize, cum: true }).bytes, sessionOptions('cpu'));
         const history = [V - 1, 5, 99, 3];
         const symbols = [0, 1, V >> 1, V - 2, V - 1, 198 % V];
         const enc = await stepRows(plain, history, symbols.map((symbol) => ({ symbol, target: 0 })));
-        const out = await stepRows(withTable, history, symbols.map((symbol) => ({ symbol, target: 0 })));
-        const tables = out[TABLE_OUTPUT].data as Int32Array;
-        expect(out[TABLE_OUTPUT].dims).toEqual([symbols.length, V]);
+        const out = await stepRows(withCum, history, symbols.map((symbol) => ({ symbol, target: 0 })));
+        const cum = out[CUM_OUTPUT].data as Int32Array;
+        const stride = out[CUM_OUTPUT].dims[1];
+        const { K, nb } = blockSize ? { K: blockSize, nb: Math.ceil(V / blockSize) } : blockLayout(V);
+        expect(out[CUM_OUTPUT].dims).toEqual([symbols.length, nb * K]);
         symbols.forEach((s, r) => {
-          const row = tables.subarray(r * V, (r + 1) * V);
-          let sum = 0;
-          let below = 0;
-          let max = 0;
+          const row = cum.subarray(r * stride, (r + 1) * stride);
+          // The coder's table from the sums: each entry ≥ 1, the last one's interval ends at T.
+          const freqOf = (i: number) => (i === V - 1 ? T : row[i]) - (i > 0 ? row[i - 1] : 0);
           let min = T;
+          let max = 0;
           for (let i = 0; i < V; i++) {
-            min = Math.min(min, row[i]);
-            if (i < s) below += row[i];
-            sum += row[i];
-            max = Math.max(max, row[i]);
+            min = Math.min(min, freqOf(i));
+            if (i < V - 1) max = Math.max(max, freqOf(i));
           }
           expect(min).toBeGreaterThanOrEqual(1);
-          expect(sum).toBe(T);
-          expect([below, row[s]]).toEqual([(enc.coding_low.data as Int32Array)[r], (enc.coding_freq.data as Int32Array)[r]]);
-          expect((out[TABLE_MAX_OUTPUT].data as Int32Array)[r]).toBe(max);
+          // Padding adds nothing: the sums stay flat after the last symbol.
+          for (let i = V; i < stride; i++) expect(row[i]).toBe(row[V - 1]);
+          expect([s > 0 ? row[s - 1] : 0, freqOf(s)]).toEqual([(enc.coding_low.data as Int32Array)[r], (enc.coding_freq.data as Int32Array)[r]]);
+          // The confidence output is the likeliest token's entry (its exp(x − max) is 1), leftover aside.
+          const conf = (out[TABLE_MAX_OUTPUT].data as Int32Array)[r];
+          expect(Math.abs(conf - max)).toBeLessThanOrEqual(1);
         });
         await plain.release();
-        await withTable.release();
+        await withCum.release();
       },
     );
   });

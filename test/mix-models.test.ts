@@ -56,12 +56,9 @@ describe.skipIf(!HAVE_SHARED)(`mix:${SMALL_MODEL}`, () => {
     await roundTrip(mix(), randomBytes(200, 7));
   });
 
-  test('the LM tables come from the static-KV table graph; the JS quantizer variant round-trips too; each refuses the other', async () => {
+  test('the LM tables come from the static-KV cumulative graph; the JS quantizer variant round-trips too; each refuses the other', async () => {
     const m = new MixModel(inner);
-    expect(m.codingSteps).toEqual([
-      'mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+onnx-graph-static-kv-table/1',
-      'mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+js-quantizer/1',
-    ]);
+    expect(m.codingSteps).toEqual(['mix/4+onnx-graph-static-kv-cum/1', 'mix/4+js-quantizer/1']);
     const input = corpusPrefix('alice29.txt', 1500);
     const graph = await roundTrip(new LmCompressor(m), input);
     const js = await roundTrip(new LmCompressor(m, { codingStep: m.codingSteps[1] }), input);
@@ -72,7 +69,7 @@ describe.skipIf(!HAVE_SHARED)(`mix:${SMALL_MODEL}`, () => {
     // The same model without its table graph (as where the rewrite does not apply) runs the JS variant only.
     const logitsOnly = new MixModel(Object.create(inner, { tableStep: { value: undefined } }) as LanguageModel);
     expect(logitsOnly.codingSteps).toEqual([m.codingSteps[1]]);
-    await expect(new LmCompressor(logitsOnly).decompress(graph)).rejects.toThrow(/coding step: archive expects mix\/3:\S+\+onnx-graph-static-kv-table\/1, this model runs mix\/3:\S+\+js-quantizer\/1/);
+    await expect(new LmCompressor(logitsOnly).decompress(graph)).rejects.toThrow(/coding step: archive expects mix\/4\+onnx-graph-static-kv-cum\/1, this model runs mix\/4\+js-quantizer\/1/);
   });
 
   test('several segments round-trip, each with its own predictor (the count recorded)', async () => {

@@ -13,6 +13,9 @@ import { RecordModel } from '../src/mix/record-model.js';
 import { ContextTable, SLOTS, countAt, countOf, totalOf, usedOf } from '../src/mix/context-table.js';
 import { History, MatchModel } from '../src/mix/token-models.js';
 import { mixTableSizes } from '../src/mix/memory.js';
+import { LmRow, MixPredictor } from '../src/mix/predictor.js';
+import { mixTablesFor } from '../src/mix/mix-model.js';
+import { FREQUENCY_TOTAL } from '../src/step/frequencies.js';
 import { SettingError } from '../src/common/setting-error.js';
 import { parseBaseline } from '../src/compressors/baselines.js';
 import { createOrderKModel } from '../src/models/order-k.js';
@@ -53,21 +56,21 @@ describe('mix over the order-k model (no weights)', () => {
     const archive = await roundTrip(mix(), input);
     const { header } = readArchive(archive);
     expect(parseMixStep(header.codingStep).settings).toEqual(DEFAULT_MIX_SETTINGS);
-    expect(header.codingStep).toMatch(/^mix\/3:o1\.2\.4\.6:m3\.6\.12\.24:r512:mem256\+js-quantizer\/1$/);
+    expect(header.codingStep).toBe('mix/4+js-quantizer/1');
 
     const other = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, matchMin: [4, 8] }));
     await expect(other.decompress(archive)).rejects.toThrow(ModelMismatchError);
-    await expect(other.decompress(archive)).rejects.toThrow(/archive expects mix\/3:o1\.2\.4\.6:m3\.6\.12\.24:r512:mem256\+js-quantizer\/1, this model runs mix\/3:o1\.2\.4\.6:m4\.8:r512:mem256/);
+    await expect(other.decompress(archive)).rejects.toThrow(/archive expects mix\/4\+js-quantizer\/1, this model runs mix\/4:o1\.2\.4\.6:m4\.8:r512:mem256\+js-quantizer\/1/);
     // Another memory budget builds other tables: refused the same way.
     const smaller = new LmCompressor(new MixModel(createOrderKModel(3), { ...DEFAULT_MIX_SETTINGS, memoryMB: 64 }));
-    await expect(smaller.decompress(archive)).rejects.toThrow(/archive expects mix\/3:\S+:mem256\+js-quantizer\/1, this model runs mix\/3:\S+:mem64\+js-quantizer\/1/);
+    await expect(smaller.decompress(archive)).rejects.toThrow(/archive expects mix\/4\+js-quantizer\/1, this model runs mix\/4:o1\.2\.4\.6:m3\.6\.12\.24:r512:mem64\+js-quantizer\/1/);
     await expect(new LmCompressor(createOrderKModel(3)).decompress(archive)).rejects.toThrow(/a mix: archive: decode it with mix:order-k:3/);
     await expect(new LmCompressor(new MixModel(createOrderKModel(2))).decompress(archive)).rejects.toThrow(/weights: archive expects/);
   });
 
   test('a pure-model archive is not decoded by the mix', async () => {
     const archive = await new LmCompressor(createOrderKModel(3)).compress(new TextEncoder().encode('plain order-k archive'));
-    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/2:64MiB, this model runs mix\/3/);
+    await expect(mix().decompress(archive)).rejects.toThrow(/coding step: archive expects order-k-hash\/2:64MiB, this model runs mix\/4/);
   });
 
   test('the name, family and default of one segment', async () => {
@@ -75,6 +78,52 @@ describe('mix over the order-k model (no weights)', () => {
     expect([c.name, c.family]).toEqual(['mix:order-k:3', 'mix']);
     await c.compress(randomBytes(20000, 3));
     expect(c.lastStats()!.codec!.segments).toBe(1);
+  });
+});
+
+describe('the mixed table', () => {
+  test('never built, yet a table: C(0) = 0, C(V) = T, every token ≥ 1, find inverts C, an interval-only LM row gives the whole row\'s intervals', () => {
+    const V = 300;
+    const T = FREQUENCY_TOTAL;
+    const settings = DEFAULT_MIX_SETTINGS;
+    const sizes = mixTablesFor(settings, 1, V);
+    const tables = { contexts: new ContextTable(sizes.contextBuckets), matches: settings.matchMin.map(() => new Int32Array(sizes.matchEntries).fill(-1)), historyTokens: sizes.historyTokens };
+    const tokenBytes = (t: number) => new Uint8Array([t & 255]);
+    const decoder = new MixPredictor(V, settings, tokenBytes, tables, 0);
+    // A skewed LM row (cumulative, the leftover the last token's) and a text with repeats, so
+    // every expert has counts: contexts, order 0, matches.
+    const lmCum = new Uint32Array(V);
+    const text = Array.from({ length: 400 }, (_, i) => ((i % 37) * 7) % V);
+    const whole = new LmRow(V);
+    const part = new LmRow(V);
+    let bits = 0;
+    for (const [step, token] of text.entries()) {
+      let c = 0;
+      for (let i = 0; i < V; i++) lmCum[i] = c += 1 + ((i * 2654435761 + step * 97) % 65536) * (i === (step * 13) % V ? 2000 : 1);
+      decoder.predict(whole.whole(lmCum, 0), 1000);
+      if (step % 50 === 0) {
+        let prev = decoder.cumulative(0);
+        expect(prev).toBe(0);
+        for (let sym = 1; sym <= V; sym++) {
+          const next = decoder.cumulative(sym);
+          expect(next - prev).toBeGreaterThanOrEqual(1);
+          prev = next;
+        }
+        expect(prev).toBe(T);
+      }
+      const low = decoder.cumulative(token);
+      const high = decoder.cumulative(token + 1);
+      for (const target of [low, high - 1, low + ((high - low) >> 1)]) expect(decoder.find(target)).toBe(token);
+      // The encoder's view: only the symbol's LM interval, as the graph returns it when fed the symbol.
+      const lmLow = token > 0 ? lmCum[token - 1] : 0;
+      const lmHigh = token === V - 1 ? T : lmCum[token];
+      decoder.predict(part.interval(token, lmLow, lmHigh - lmLow), 1000);
+      expect([decoder.cumulative(token), decoder.cumulative(token + 1)]).toEqual([low, high]);
+      bits -= Math.log2((high - low) / T);
+      decoder.learn(token);
+    }
+    // The repeated text is learned: far below the 8.2 bits of a uniform table.
+    expect(bits / text.length).toBeLessThan(3);
   });
 });
 
@@ -181,11 +230,21 @@ describe('the record model', () => {
   });
 
   test('an archive of an earlier mixer version is refused in one line naming both steps', () => {
-    for (const old of ['mix/1:o1.2.3:m4:r512+js-quantizer/1', 'mix/2:o1.2.4.6:m3.6.12.24:r512+js-quantizer/1']) {
+    const olds = ['mix/1:o1.2.3:m4:r512+js-quantizer/1', 'mix/2:o1.2.4.6:m3.6.12.24:r512+js-quantizer/1', 'mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+onnx-graph-static-kv-table/1'];
+    for (const old of olds) {
       expect(() => parseMixStep(old)).toThrow(
-        `archive's coding step ${old} is mixer version ${old[4]}; this build mixes with version 3 (mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+…): decode it with the release that made it`,
+        `archive's coding step ${old} is mixer version ${old[4]}; this build mixes with version 4 (mix/4+…): decode it with the release that made it`,
       );
     }
+  });
+
+  test('one spelling per setting: the defaults are plain mix/4, any other setting spells them all', () => {
+    expect(parseMixStep('mix/4+js-quantizer/1')).toEqual({ settings: DEFAULT_MIX_SETTINGS, lmStep: 'js-quantizer/1' });
+    const other = parseMixStep('mix/4:o1.2.4.6:m3.6.12.24:r512:mem64+onnx-graph-static-kv-cum/1');
+    expect(other).toEqual({ settings: { ...DEFAULT_MIX_SETTINGS, memoryMB: 64 }, lmStep: 'onnx-graph-static-kv-cum/1' });
+    expect(new MixModel(createOrderKModel(3), other.settings).codingSteps[0]).toBe('mix/4:o1.2.4.6:m3.6.12.24:r512:mem64+js-quantizer/1');
+    // The defaults spelled out are not a name this build writes: refused rather than read two ways.
+    expect(() => parseMixStep('mix/4:o1.2.4.6:m3.6.12.24:r512:mem256+js-quantizer/1')).toThrow(/these are the default settings, spelled mix\/4/);
   });
 });
 
@@ -208,7 +267,7 @@ describe('the CLI', () => {
     // --mix-memory is recorded in the archive, and the decoder builds the same tables from it.
     const small = join(dir, 'small.cbz');
     expect((await cli(['compress', '-m', 'mix:order-k', '--mix-memory', '8', file, '-o', small, '-q'])).code).toBe(0);
-    expect(readArchive(readFileSync(small)).header.codingStep).toMatch(/^mix\/3:\S+:mem8\+js-quantizer\/1$/);
+    expect(readArchive(readFileSync(small)).header.codingStep).toMatch(/^mix\/4:\S+:mem8\+js-quantizer\/1$/);
     const back8 = join(dir, 'back8.txt');
     expect((await cli(['decompress', small, '-o', back8, '-q'])).code).toBe(0);
     expect(readFileSync(back8).equals(readFileSync(file))).toBe(true);

@@ -41,7 +41,7 @@ import { JS_QUANTIZER_KIND } from '../step/js-quantizer-step.js';
 import { cacheDir } from '../common/cache-dir.js';
 import { dataDirsFromEnv } from '../corpora/index.js';
 import { MixModel } from '../mix/mix-model.js';
-import { STATIC_KV_TABLE_KIND } from '../models/onnx/coding-graph.js';
+import { STATIC_KV_CUM_KIND } from '../models/onnx/coding-graph.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // The docmix models and alice29.txt are found where the user points (no path is built in).
@@ -288,7 +288,7 @@ interface MixFigures {
  * with its table graph), the mix at every segment count, then the pure model at the same.
  */
 async function measureMix(id: string): Promise<MixFigures> {
-  const model = await loadModel({ model: id, modelDirs: [argv['model-dir']], offline: true, threads: argv.threads, codingStep: STATIC_KV_TABLE_KIND });
+  const model = await loadModel({ model: id, modelDirs: [argv['model-dir']], offline: true, threads: argv.threads, codingStep: STATIC_KV_CUM_KIND });
   const mix = new MixModel(model);
   const mixed = [];
   for (const segments of argv['mix-segments']) mixed.push(await oneSegment(mix, segments));

@@ -10,7 +10,7 @@ import { MIX_PREFIX, ModelSpecError, formatModelSpec, parseModelSpec, type Model
 import { UsageError } from './options.js';
 import { cliMessage } from './setting-flags.js';
 import { MixModel } from '../mix/mix-model.js';
-import { STATIC_KV_TABLE_KIND } from '../models/onnx/coding-graph.js';
+import { STATIC_KV_CUM_KIND } from '../models/onnx/coding-graph.js';
 import { DEFAULT_MIX_SETTINGS, type MixSettings } from '../mix/settings.js';
 
 /** `mix:<model>` names the mix compressor over that model (src/mix/); the grammar is common/model-spec.ts. */
@@ -34,7 +34,7 @@ export function modelSpecOf(text: string | undefined): ModelSpec {
 export async function loadModelOrMix(req: ModelRequest & { mixMemoryMB?: number }, hint?: string, settings?: MixSettings): Promise<LanguageModel> {
   const spec = modelSpecOf(req.model);
   if (spec.kind !== 'mix') return loadModelExplained(req, hint);
-  const model = await loadModelExplained({ ...req, model: formatModelSpec(spec.inner), codingStep: STATIC_KV_TABLE_KIND }, hint);
+  const model = await loadModelExplained({ ...req, model: formatModelSpec(spec.inner), codingStep: STATIC_KV_CUM_KIND }, hint);
   try {
     return new MixModel(model, settings ?? { ...DEFAULT_MIX_SETTINGS, memoryMB: req.mixMemoryMB ?? DEFAULT_MIX_SETTINGS.memoryMB });
   } catch (e) {

@@ -7,22 +7,23 @@
  * were made, beside the LM's identity as usual; decoding with another model, mixer, budget or
  * step is refused.
  *
- * The LM's whole table is needed per row. Where the model has one (ONNX models whose attention
- * the static-KV rewrite knows), it comes from the `onnx-graph-static-kv-table/1` graph: the pure
- * model's fast static-KV step, with the integer table computed in onnxruntime and returned
- * whole. Otherwise (GGUF on llama.cpp, order-k, other ONNX graphs) the model's logits are
- * quantized in JavaScript (`js-quantizer/1`).
+ * The LM's whole table is needed per row, as cumulative sums. Where the model has one (ONNX
+ * models whose attention the static-KV rewrite knows), it comes from the
+ * `onnx-graph-static-kv-cum/1` graph: the pure model's fast static-KV step, with the integer
+ * table and its cumulative sums computed in onnxruntime. Otherwise (GGUF on llama.cpp, order-k,
+ * other ONNX graphs) the model's logits are quantized and summed in JavaScript (`js-quantizer/1`).
  *
  * Segments: each row (segment) has its own predictor over its own tokens so far, primer
  * included, as the decoder must; the rows share the fixed-size context and match tables
  * (memory.ts), so the budget holds whatever the segment count.
  *
- * Cost per token and row: the LM step, one O(V) mixing pass and one O(V) table pass, plus
- * O(contexts × slots) for the sparse models and O(256) per byte for the record-length search.
+ * Cost per token and row besides the LM step: O(contexts × slots) to mix and to find the
+ * encoder's interval, O(log V) times that for the decoder's search, O(256) per byte for the
+ * record-length search; no pass over the vocabulary (the LM's runtime did its one).
  */
 import type { CodingAnswer, CodingQuery, LanguageModel, ModelBatch, TableBatch } from '../step/language-model.js';
-import { JS_QUANTIZER_KIND, JsQuantizerTables, answerFromTable } from '../step/js-quantizer-step.js';
-import { MIXER_SETS, MixPredictor, type MixTables } from './predictor.js';
+import { JS_QUANTIZER_KIND, JsQuantizerTables } from '../step/js-quantizer-step.js';
+import { LmRow, MIXER_SETS, MixPredictor, type MixTables } from './predictor.js';
 import { ContextTable, MAX_TABLE_VOCAB } from './context-table.js';
 import { mixTableSizes, type MixTableSizes } from './memory.js';
 import { RECORD_CONTEXTS } from './record-model.js';
@@ -30,10 +31,10 @@ import { checkMixSettings, mixerName, DEFAULT_MIX_SETTINGS, type MixSettings } f
 
 export class MixUnsupportedError extends Error {}
 
-/** Bytes a row holds besides the shared tables: mixer weights (doubles) and use counts, order-0 counts, scratch. */
+/** Bytes a row holds besides the shared tables: mixer weights (doubles) and use counts, order-0 counts and their Fenwick tree, scratch. */
 function fixedBytesPerRow(vocabSize: number, settings: MixSettings): number {
   const experts = 2 + settings.orders.length + RECORD_CONTEXTS + settings.matchMin.length;
-  return MIXER_SETS * (experts * 8 + 4) + vocabSize * 4 + 4096;
+  return MIXER_SETS * (experts * 8 + 4) + vocabSize * 8 + 4096;
 }
 
 /** The shared tables' sizes for `rows` segments under the settings' budget. */
@@ -78,8 +79,7 @@ class TablePool {
 }
 
 class MixBatch implements ModelBatch {
-  private readonly q: Float64Array;
-  private readonly freq: Uint32Array;
+  private readonly lm: LmRow;
   private readonly rows: MixPredictor[];
   private started = false;
   private readonly answer: CodingAnswer;
@@ -95,8 +95,7 @@ class MixBatch implements ModelBatch {
     tokenBytes: readonly Uint8Array[],
     private readonly pool: TablePool,
   ) {
-    this.q = new Float64Array(vocabSize);
-    this.freq = new Uint32Array(vocabSize);
+    this.lm = new LmRow(vocabSize);
     this.sizes = mixTablesFor(settings, batch, vocabSize);
     const shared = (this.shared = pool.take(this.sizes, settings.matchMin.length));
     this.rows = Array.from({ length: batch }, (_, r) => new MixPredictor(vocabSize, settings, (t) => tokenBytes[t], shared, r));
@@ -118,23 +117,24 @@ class MixBatch implements ModelBatch {
       for (let r = 0; r < this.batch; r++) for (let i = 1; i < n; i++) this.rows[r].prime(tokens[r * n + i]);
       this.started = true;
     }
-    const { tables, max } = await this.tables.forward(tokens, n, reset);
-    const V = this.vocabSize;
+    // The encoder knows its symbols (every active row's ≥ 0) and reads the LM's tables only there.
+    let encoding = false;
+    for (let r = 0; r < this.batch; r++) if (query.active[r] && query.symbols[r] >= 0) encoding = true;
+    const { cum, stride, low: lmLow, freq: lmFreq, max } = await this.tables.forward(tokens, n, reset, encoding ? query.symbols : undefined);
     const a = this.answer;
     for (let r = 0; r < this.batch; r++) {
       if (!query.active[r]) continue;
-      const lmFreq = tables.subarray(r * V, (r + 1) * V);
       const row = this.rows[r];
+      const lm = cum ? this.lm.whole(cum, r * stride!) : this.lm.interval(query.symbols[r], lmLow![r], lmFreq![r]);
+      row.predict(lm, max[r]);
       let symbol = query.symbols[r];
-      const below = row.predict(lmFreq, max[r], this.q, this.freq, symbol);
-      if (symbol >= 0) {
-        // The encoder's interval came out of the table pass itself.
-        a.symbols[r] = symbol;
-        a.low[r] = below;
-        a.freq[r] = this.freq[symbol];
-      } else symbol = answerFromTable(this.freq, r, query, a);
-      a.log2p[r] = Math.log2(this.q[symbol]); // statistics only: never feeds a table
-      row.learn(symbol, lmFreq, this.q);
+      if (symbol < 0) symbol = row.find(query.targets[r]);
+      const low = row.cumulative(symbol);
+      a.symbols[r] = symbol;
+      a.low[r] = low;
+      a.freq[r] = row.cumulative(symbol + 1) - low;
+      a.log2p[r] = Math.log2(row.probability(symbol)); // statistics only: never feeds a table
+      row.learn(symbol);
     }
     return a;
   }

@@ -1,15 +1,19 @@
 /**
- * The mixing predictor of one segment: everything it has learned and the two calls the coding
- * loop makes per token, `predict` (the mixed integer table from the LM's) and `learn` (the
- * coded token). Encoder and decoder call them with the same values in the same order, so they
- * hold the same state.
+ * The mixing predictor of one segment: everything it has learned and the calls the coding loop
+ * makes per token: `predict` (this step's mixture, from the LM's cumulative table), then
+ * `cumulative` (the encoder's interval) or `find` (the decoder's token), and `learn` (the coded
+ * token). Encoder and decoder call them with the same values in the same order, so they hold
+ * the same state.
  *
  * Experts: the LM, order 0, hashed contexts of the last 1, 2, 4 and 6 tokens, four record
  * contexts over the bytes (record-model.ts), and match models of 3, 6, 12 and 24 tokens
  * (token-models.ts). Four mixers each pick a weight set by their own context — match length ×
  * the LM's confidence × how much orders 2 and 6 have seen; how sure four contexts are; the
  * last token; the column within the record — and a final mixer weighs their mixtures. All are
- * linear, so the final distribution is one weighted sum of the experts' (one O(V) pass).
+ * linear, so the final distribution is one weighted sum of the experts', and so is its
+ * cumulative: the mixed table is never built. Its cumulative frequency below a token is read
+ * from the LM's cumulative table, order 0's Fenwick tree and a few context slots (O(contexts ×
+ * slots)); the decoder bisects it (O(log V) such reads). No pass over the vocabulary per token.
  *
  * Memory: the context counts and the match tables are fixed-size tables shared by the rows
  * (`MixTables`, sized by memory.ts); a row keys its contexts with its own salt. The row's own
@@ -24,8 +28,11 @@ import { ContextTable, countAt, countOf, tokenAt, totalOf, usedOf } from './cont
 import { fmix } from '../common/int-hash.js';
 
 const T = FREQUENCY_TOTAL;
-/** Table mass held back from rounding, so Σ floor(q·scale) can never exceed the total; it goes to the likeliest token. */
-const MARGIN = 4096;
+/**
+ * Table mass held back so that C(V − 1) < T whatever the doubles' rounding (G(V) = Σ weights ≈ 1
+ * to within 1e-15; the margin covers far more); it goes to the last token (≈ 2⁻²² of the mass).
+ */
+const MARGIN = 64;
 
 /** Buckets of the mixer's weight-set context. */
 const MATCH_BUCKETS = 7;
@@ -74,6 +81,50 @@ function topBucket(total: number): number {
   return total === 0 ? 0 : total < 4 ? 1 : 2;
 }
 
+/**
+ * The LM's table for one row and step, as `TableRows` gave it: whole (the decoder's: any token),
+ * or only the interval of the encoder's symbol (all the encoder reads: C at the symbol and the
+ * next, the symbol's frequency).
+ */
+export class LmRow {
+  private cum?: Uint32Array;
+  private at = 0;
+  private symbol = -1;
+  private low = 0;
+  private high = 0;
+  constructor(private readonly vocabSize: number) {}
+
+  /** Row r of whole cumulative tables (`cum`, row `at` = r·stride). */
+  whole(cum: Uint32Array, at: number): this {
+    this.cum = cum;
+    this.at = at;
+    return this;
+  }
+
+  /** Only `symbol`'s interval [low, low + freq). */
+  interval(symbol: number, low: number, freq: number): this {
+    this.cum = undefined;
+    this.symbol = symbol;
+    this.low = low;
+    this.high = low + freq;
+    return this;
+  }
+
+  /** Σ freq(i) for i < s (0 ≤ s < V). */
+  below(s: number): number {
+    if (this.cum) return s > 0 ? this.cum[this.at + s - 1] : 0;
+    if (s === this.symbol) return this.low;
+    if (s === this.symbol + 1) return this.high;
+    throw new Error(`internal: the LM row holds only token ${this.symbol}'s interval, not the sum below ${s}`);
+  }
+
+  /** The LM's frequency of `token` (the last token's interval ends at T). */
+  freq(token: number): number {
+    if (!this.cum) return this.below(token + 1) - this.below(token);
+    return (token === this.vocabSize - 1 ? T : this.cum[this.at + token]) - (token > 0 ? this.cum[this.at + token - 1] : 0);
+  }
+}
+
 export class MixPredictor {
   readonly history: History;
   readonly unigram: UnigramCounts;
@@ -103,6 +154,14 @@ export class MixPredictor {
   private haveRecord = false;
   /** Experts: LM, order 0, the C contexts, the matches. */
   private readonly E: number;
+  private readonly vocabSize: number;
+  /** C(s) = s + ⌊G(s)·scale⌋: the mass left after the floor of 1 per token and the margin. */
+  private readonly scale: number;
+  // This step's LM row and each expert's weight per count.
+  private lm!: LmRow;
+  private lmFactor = 0;
+  private unigramFactor = 0;
+  private readonly factors: Float64Array;
   private readonly p: Float64Array;
   /** This step's effective weights (after lending), and per context (then match) whom it lent to. */
   private readonly cw: Float64Array;
@@ -125,6 +184,9 @@ export class MixPredictor {
     this.matches = settings.matchMin.map((m, j) => new MatchModel(this.history, m, tables.matches[j], this.salt));
     this.predicted = new Int32Array(this.matches.length);
     const E = (this.E = C + 2 + this.matches.length);
+    this.vocabSize = vocabSize;
+    this.scale = T - vocabSize - MARGIN;
+    this.factors = new Float64Array(C);
     // Experts: LM, order 0, the contexts, the matches. The LM starts with most of the weight.
     const initial = [0.7, 0.05, ...Array.from({ length: C }, () => 0.05), ...this.matches.map(() => 0.1)];
     this.mixers = SELECTOR_SETS.map((n) => new Mixer(E, n, 1 / settings.rate, initial));
@@ -157,13 +219,13 @@ export class MixPredictor {
   }
 
   /**
-   * Fill `q` with the mixture (Σ q = 1) and `out` with its integer table; O(V). `maxFreq`: the
-   * LM table's largest frequency. `symbol` ≥ 0 (the encoder's): returns the cumulative
-   * frequency below it, found in the same pass (else 0; the decoder searches `out`).
+   * Set up this step's mixture from the LM's row and its confidence `maxFreq`: contexts, weight
+   * sets, the experts' effective weights. O(contexts), never O(V): `cumulative`, `find` and
+   * `probability` then read it.
    */
-  predict(lmFreq: Uint32Array, maxFreq: number, q: Float64Array, out: Uint32Array, symbol = -1): number {
-    const V = lmFreq.length;
+  predict(lm: LmRow, maxFreq: number): void {
     const { K, C } = this;
+    this.lm = lm;
     this.findContexts();
     for (let j = 0; j < this.matches.length; j++) this.predicted[j] = this.matches[j].predicted();
     const t = this.table.t;
@@ -186,9 +248,9 @@ export class MixPredictor {
     const v = this.final.weights;
     for (let m = 0; m < this.mixers.length; m++) {
       const w = this.mixers[m].weights;
-      const at = this.sets[m] * this.E;
+      const set = this.sets[m] * this.E;
       const vm = v[this.finalSet * this.mixers.length + m];
-      for (let i = 0; i < this.E; i++) cw[i] += vm * w[at + i];
+      for (let i = 0; i < this.E; i++) cw[i] += vm * w[set + i];
     }
     const n0 = this.unigram.total;
     let below = n0 > 0 ? 1 : 0;
@@ -201,72 +263,69 @@ export class MixPredictor {
     for (let c = K; c < C; c++) if (e[c] < 0) cw[below] += cw[2 + c];
     for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] < 0) cw[below] += cw[C + 2 + j];
     if (n0 === 0) cw[0] += cw[1];
-    const wLm = cw[0];
-    const a = wLm / T;
-    const counts = this.unigram.counts;
-    // One pass over the vocabulary for the dense experts (LM, order 0): q, its integer table
-    // (a floor of 1 for every token), their sum, the likeliest token and the encoder's
-    // cumulative frequency. The sparse experts then touch a few tokens each, and only those
-    // entries are recomputed: the table a second full pass would give (up to which of tied
-    // likeliest tokens takes the leftover), at O(slots) instead of O(V).
-    const scale = T - V - MARGIN;
-    const b0 = n0 > 0 ? cw[1] / n0 : 0;
-    const split = symbol < 0 ? 0 : symbol;
-    let assigned = 0;
-    let best = 0;
-    let cum = 0;
-    let qTop = -1;
-    for (let i = 0; i < split; i++) {
-      const x = a * lmFreq[i] + b0 * counts[i];
-      q[i] = x;
-      const f = 1 + Math.floor(x * scale);
-      out[i] = f;
-      cum += f;
-      if (x > qTop) {
-        qTop = x;
-        best = i;
-      }
-    }
-    assigned = cum;
-    for (let i = split; i < V; i++) {
-      const x = a * lmFreq[i] + b0 * counts[i];
-      q[i] = x;
-      const f = 1 + Math.floor(x * scale);
-      out[i] = f;
-      assigned += f;
-      if (x > qTop) {
-        qTop = x;
-        best = i;
-      }
-    }
-    const touch = (token: number, w: number) => {
-      const x = (q[token] += w);
-      const f = 1 + Math.floor(x * scale);
-      const d = f - out[token];
-      out[token] = f;
-      assigned += d;
-      if (token < split) cum += d;
-      if (x > q[best]) best = token; // q[best] may itself have grown
-    };
-    for (let c = 0; c < C; c++) {
-      const b = e[c];
+    // Each expert's weight per count: its share of the mixture is factor × its count.
+    this.lmFactor = cw[0] / T;
+    this.unigramFactor = n0 > 0 ? cw[1] / n0 : 0;
+    for (let c = 0; c < C; c++) this.factors[c] = e[c] >= 0 ? cw[2 + c] / totalOf(t, e[c]) : 0;
+  }
+
+  /**
+   * The mixture's mass below `s`, G(s) = Σ over experts of factor × (its count below s): the LM's
+   * cumulative table, order 0's Fenwick sum, a few slots per context, the matches' tokens.
+   * One formula for every s, summed in one order, from non-negative terms that never fall as s
+   * grows: IEEE rounding is monotone, so G never falls either, on either side.
+   */
+  private massBelow(s: number): number {
+    let g = this.lmFactor * this.lm.below(s);
+    g += this.unigramFactor * this.unigram.below(s);
+    const t = this.table.t;
+    for (let c = 0; c < this.C; c++) {
+      const b = this.entries[c];
       if (b < 0) continue;
-      const f = cw[2 + c] / totalOf(t, b);
+      let n = 0;
       const used = usedOf(t, b);
-      for (let j = 0; j < used; j++) touch(tokenAt(t, b, j), f * countAt(t, b, j));
+      for (let j = 0; j < used; j++) if (tokenAt(t, b, j) < s) n += countAt(t, b, j);
+      g += this.factors[c] * n;
     }
-    for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] >= 0) touch(this.predicted[j], cw[C + 2 + j]);
-    // Rounding's leftover goes to the likeliest token.
-    out[best] += T - assigned;
-    if (best < split) cum += T - assigned;
-    return cum;
+    for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] >= 0 && this.predicted[j] < s) g += this.cw[this.C + 2 + j];
+    return g;
+  }
+
+  /**
+   * The mixed table's cumulative frequency below `s` (0 ≤ s ≤ V): C(s) = s + ⌊G(s)·scale⌋, and
+   * C(V) = T. Rising by ≥ 1 per token (every token codable), exact integers on both sides;
+   * what rounding and the margin leave over belongs to the last token, as in the LM's tables.
+   */
+  cumulative(s: number): number {
+    return s >= this.vocabSize ? T : s + Math.floor(this.massBelow(s) * this.scale);
+  }
+
+  /** The decoder's token: the one whose interval [C(s), C(s + 1)) holds `target`, by bisection (O(log V) evaluations of C). */
+  find(target: number): number {
+    let lo = 0; // C(lo) ≤ target
+    let hi = this.vocabSize; // C(hi) > target
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cumulative(mid) <= target) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The mixture's probability of `token` before quantization (the ideal column; statistics only). */
+  probability(token: number): number {
+    let q = this.lmFactor * this.lm.freq(token) + this.unigramFactor * this.unigram.counts[token];
+    const t = this.table.t;
+    for (let c = 0; c < this.C; c++) if (this.entries[c] >= 0) q += this.factors[c] * countOf(t, this.entries[c], token);
+    for (let j = 0; j < this.matches.length; j++) if (this.predicted[j] === token) q += this.cw[this.C + 2 + j];
+    return q;
   }
 
   /** Learn the coded token: mixer weights first (from this step's prediction), then every model. */
-  learn(token: number, lmFreq: Uint32Array, q: Float64Array): void {
+  learn(token: number): void {
     const C = this.C;
     const p = this.p;
-    p[0] = lmFreq[token] / T;
+    p[0] = this.lm.freq(token) / T;
     p[1] = this.unigram.total > 0 ? this.unigram.counts[token] / this.unigram.total : p[0];
     // An expert that lent its weight is scored as the model it lent to (computed lowest first).
     const t = this.table.t;

@@ -1,18 +1,23 @@
 /**
  * The mixer's settings and how an archive names them. A mix archive's coding step is
- * `mix/<version>:o<orders>:m<match min>:r<rate>:mem<MB>+<the LM's table step>`, e.g.
- * `mix/3:o1.2.4.6:m3.6.12.24:r512:mem256+onnx-graph-static-kv-table/1`: decoding with another
- * version, other settings, another memory budget or another LM step builds other tables, so it
- * is refused (the step names differ).
+ * `mix/<version>+<the LM's table step>` under the default settings, e.g.
+ * `mix/4+onnx-graph-static-kv-cum/1` (every archive's header carries it: on small inputs its
+ * bytes show), and `mix/<version>:o<orders>:m<match min>:r<rate>:mem<MB>+<step>` under any
+ * other, e.g. `mix/4:o1.2.4.6:m3.6.12.24:r512:mem64+js-quantizer/1`. One spelling per setting:
+ * decoding with another version, other settings, another memory budget or another LM step
+ * builds other tables, so it is refused (the step names differ).
  */
 import { DEFAULT_MIX_MEMORY_MB, MAX_MIX_MEMORY_MB, MIN_MIX_MEMORY_MB } from './memory.js';
 import { MixSettingsError } from './settings-error.js';
 
 /**
+ * 4: the mixed table as a cumulative C(s) = s + ⌊G(s)·scale⌋ read in O(contexts) from the LM's
+ * cumulative table (version 3 built the whole table per token, O(V) in JavaScript); the name
+ * of the default settings shortened to `mix/4`.
  * 3: fixed-size hashed tables under a memory budget (version 2's grew with the input), and the
  * LM's tables from the static-KV graph where the model has one.
  */
-export const MIX_VERSION = 3;
+export const MIX_VERSION = 4;
 
 export interface MixSettings {
   /** Orders (tokens of context) of the hashed token-context models, e.g. [1, 2, 3]. */
@@ -46,23 +51,29 @@ export function checkMixSettings(s: MixSettings): MixSettings {
   return s;
 }
 
-/** `mix/3:o1.2.4.6:m3.6.12.24:r512:mem256`: the mixer half of the coding-step name. */
+const spelled = (s: MixSettings) => `o${s.orders.join('.')}:m${s.matchMin.join('.')}:r${s.rate}:mem${s.memoryMB}`;
+
+/** The mixer half of the coding-step name: `mix/4` under the defaults, else `mix/4:o1.2.4.6:m3.6.12.24:r512:mem64`. */
 export function mixerName(s: MixSettings): string {
-  return `mix/${MIX_VERSION}:o${s.orders.join('.')}:m${s.matchMin.join('.')}:r${s.rate}:mem${s.memoryMB}`;
+  const settings = spelled(s);
+  return settings === spelled(DEFAULT_MIX_SETTINGS) ? `mix/${MIX_VERSION}` : `mix/${MIX_VERSION}:${settings}`;
 }
 
 export { isMixStep } from '../step/coding-steps.js';
 
 /** Split a mix coding step into its mixer settings and the LM's step; throws on other versions, naming both steps. */
 export function parseMixStep(step: string): { settings: MixSettings; lmStep: string } {
-  const version = /^mix\/(\d+):/.exec(step)?.[1];
+  const version = /^mix\/(\d+)[:+]/.exec(step)?.[1];
   if (version !== undefined && Number(version) !== MIX_VERSION) {
     throw new MixSettingsError(
       `archive's coding step ${step} is mixer version ${version}; this build mixes with version ${MIX_VERSION} (${mixerName(DEFAULT_MIX_SETTINGS)}+…): decode it with the release that made it`,
     );
   }
-  const m = /^mix\/(\d+):o([\d.]+):m([\d.]+):r(\d+):mem(\d+)\+(.+)$/.exec(step);
+  const plain = /^mix\/\d+\+(.+)$/.exec(step);
+  if (plain) return { settings: { ...DEFAULT_MIX_SETTINGS, orders: [...DEFAULT_MIX_SETTINGS.orders], matchMin: [...DEFAULT_MIX_SETTINGS.matchMin] }, lmStep: plain[1] };
+  const m = /^mix\/\d+:o([\d.]+):m([\d.]+):r(\d+):mem(\d+)\+(.+)$/.exec(step);
   if (!m) throw new MixSettingsError(`not a mix coding step: ${step}`);
-  const settings = checkMixSettings({ orders: m[2].split('.').map(Number), matchMin: m[3].split('.').map(Number), rate: Number(m[4]), memoryMB: Number(m[5]) });
-  return { settings, lmStep: m[6] };
+  const settings = checkMixSettings({ orders: m[1].split('.').map(Number), matchMin: m[2].split('.').map(Number), rate: Number(m[3]), memoryMB: Number(m[4]) });
+  if (mixerName(settings) !== step.slice(0, step.indexOf('+'))) throw new MixSettingsError(`not a mix coding step: ${step} (these are the default settings, spelled ${mixerName(settings)})`);
+  return { settings, lmStep: m[5] };
 }

@@ -9,7 +9,7 @@
  *   far as the row's history ring holds, far beyond the LM's window.
  * - The contexts' counts (a hash of the last k tokens → a few (token, count) slots) live in
  *   context-table.ts's fixed-size table.
- * - `UnigramCounts`: order 0, one count per vocabulary entry.
+ * - `UnigramCounts`: order 0, one count per vocabulary entry (and their sums below any token).
  */
 import { fmix } from '../common/int-hash.js';
 
@@ -61,15 +61,26 @@ export function hashStep(x: number, value: number): number {
   return x ^ (x >>> 15);
 }
 
+/** Order 0: a count per vocabulary entry, and a Fenwick tree over them for the count below any token in O(log V). */
 export class UnigramCounts {
   readonly counts: Uint32Array;
+  /** tree[i] = Σ counts over (i − lowbit(i), i], 1-based. */
+  private readonly tree: Uint32Array;
   total = 0;
   constructor(vocabSize: number) {
     this.counts = new Uint32Array(vocabSize);
+    this.tree = new Uint32Array(vocabSize + 1);
   }
   add(token: number): void {
     this.counts[token]++;
     this.total++;
+    for (let i = token + 1; i < this.tree.length; i += i & -i) this.tree[i]++;
+  }
+  /** Σ counts[i] for i < token. */
+  below(token: number): number {
+    let n = 0;
+    for (let i = token; i > 0; i -= i & -i) n += this.tree[i];
+    return n;
   }
 }
 

@@ -49,7 +49,9 @@ export class JsQuantizerTables implements TableBatch {
   readonly codingStep = JS_QUANTIZER_KIND;
   runSeconds = 0;
   private readonly quantizer: Quantizer;
-  private readonly rows: TableRows;
+  /** One row's table, summed into `rows.cum`. */
+  private readonly table: Uint32Array;
+  private readonly rows: Required<Pick<TableRows, 'cum' | 'stride' | 'max'>>;
 
   constructor(
     private readonly logits: LogitsBatch,
@@ -57,7 +59,8 @@ export class JsQuantizerTables implements TableBatch {
     private readonly vocabSize: number,
   ) {
     this.quantizer = new Quantizer(vocabSize);
-    this.rows = { tables: new Uint32Array(batch * vocabSize), max: new Uint32Array(batch) };
+    this.table = new Uint32Array(vocabSize);
+    this.rows = { cum: new Uint32Array(batch * vocabSize), stride: vocabSize, max: new Uint32Array(batch) };
   }
 
   async forward(tokens: Int32Array, n: number, reset: boolean): Promise<TableRows> {
@@ -65,10 +68,13 @@ export class JsQuantizerTables implements TableBatch {
     const logits = await this.logits.forward(tokens, n, reset);
     this.runSeconds += (performance.now() - t0) / 1000;
     const V = this.vocabSize;
-    const { tables, max } = this.rows;
+    const { cum, max } = this.rows;
+    const table = this.table;
     for (let r = 0; r < this.batch; r++) {
-      const { argmax } = this.quantizer.quantize(logits, r * V, tables.subarray(r * V, (r + 1) * V));
-      max[r] = tables[r * V + argmax]; // the likeliest token's entry, rounding's leftover included
+      const { argmax } = this.quantizer.quantize(logits, r * V, table);
+      max[r] = table[argmax]; // the likeliest token's entry, rounding's leftover included
+      let c = 0;
+      for (let i = 0, at = r * V; i < V; i++) cum[at + i] = c += table[i];
     }
     return this.rows;
   }

@@ -50,7 +50,7 @@ export interface LanguageModel {
   openLogits?(batch: number): LogitsBatch;
   /**
    * Optional: the coding step whose whole integer tables `openTables` returns (the ONNX
-   * static-KV graph's `onnx-graph-static-kv-table/1`). Absent: no tables, only `openLogits`.
+   * static-KV graph's `onnx-graph-static-kv-cum/1`). Absent: no tables, only `openLogits`.
    */
   readonly tableStep?: string;
   /** Optional: `batch` rows' whole next-token tables computed in the runtime (the mix's fast path). */
@@ -106,23 +106,38 @@ export interface LogitsBatch {
 
 /**
  * A runtime's integer tables, whole: for every row the next-token frequencies (each ≥ 1,
- * Σ = FREQUENCY_TOTAL), batch × vocabSize, row-major. The same `step` contract as
- * `ModelBatch` (same calls, same shapes on both sides), without the symbol lookup: the caller
- * (the mix) combines the tables with its own models first.
+ * Σ = FREQUENCY_TOTAL) as cumulative sums. The same `step` contract as `ModelBatch` (same
+ * calls, same shapes on both sides), without the symbol lookup: the caller (the mix) combines
+ * the tables with its own models first.
  */
 export interface TableBatch {
-  /** The step that made the tables, as archives record it (`onnx-graph-static-kv-table/1`, `js-quantizer/1`). */
+  /** The step that made the tables, as archives record it (`onnx-graph-static-kv-cum/1`, `js-quantizer/1`). */
   readonly codingStep: string;
-  forward(tokens: Int32Array, n: number, reset: boolean): Promise<TableRows>;
+  /**
+   * `symbols` (the encoder's, per row): the step may return each row's interval for its symbol
+   * (`low`/`freq`) instead of whole rows, which is all an encoder reads; without them (the
+   * decoder) it returns whole rows (`cum`). Either from the same tables.
+   */
+  forward(tokens: Int32Array, n: number, reset: boolean, symbols?: Int32Array): Promise<TableRows>;
   /** Seconds inside the runtime's own call. */
   readonly runSeconds?: number;
   dispose?(): void;
 }
 
-/** One `TableBatch.forward`: the tables (batch × vocabSize) and each row's largest frequency. */
+/**
+ * One `TableBatch.forward`. Whole rows: row r's table is `cum[r·stride + s]` = Σ freq(i) for
+ * i ≤ s, s < V (stride ≥ V); the last symbol's interval always ends at FREQUENCY_TOTAL
+ * (rounding's leftover is its own, whatever `cum` holds there), so below(s) = s > 0 ? cum[s − 1]
+ * : 0 in O(1). Or, for given symbols, per row `low` = below(symbol) and its `freq` (the last
+ * symbol's with the leftover). `max`: per row, the LM's confidence (about its largest frequency;
+ * each step says how it takes it).
+ */
 export interface TableRows {
-  tables: Uint32Array;
   max: Uint32Array;
+  cum?: Uint32Array;
+  stride?: number;
+  low?: Int32Array;
+  freq?: Int32Array;
 }
 
 export interface ModelIdentity {

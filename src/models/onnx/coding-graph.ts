@@ -41,19 +41,26 @@ export const CODING_GRAPH_KIND = `onnx-graph/${CODING_GRAPH_VERSION}`;
  */
 export const STATIC_KV_GRAPH_KIND = `onnx-graph-static-kv/${CODING_GRAPH_VERSION}`;
 /**
- * The static-KV coding step that also returns every row's whole integer table (`coding_table`,
- * [batch, V] int32, Σ = T): what `mix:` mixes with its online models. The table is the
- * static-KV step's arithmetic, but a graph with one more output may be fused differently by
- * onnxruntime, so it is a coding step of its own (a mix archive names it after its mixer).
+ * The static-KV coding step that also returns every row's whole table as cumulative sums
+ * (`coding_cum`): what `mix:` mixes with its online models. The table is the static-KV step's
+ * arithmetic, but a graph with more outputs may be fused differently by onnxruntime, so it is a
+ * coding step of its own (a mix archive names it after its mixer).
  */
-export const STATIC_KV_TABLE_KIND = `onnx-graph-static-kv-table/${CODING_GRAPH_VERSION}`;
+export const STATIC_KV_CUM_KIND = `onnx-graph-static-kv-cum/${CODING_GRAPH_VERSION}`;
 /** Output carrying the new positions' keys/values in place of `present.{i}.{key,value}`. */
 export const kvNewOutput = (pastInput: string): string => pastInput.replace('past_key_values.', 'kv_new.');
 
 export const CODING_INPUTS = { symbol: 'coding_symbol', target: 'coding_target' } as const;
 export const CODING_OUTPUTS = { symbol: 'coding_symbol_out', low: 'coding_low', freq: 'coding_freq', log2p: 'coding_log2p' } as const;
-/** `STATIC_KV_TABLE_KIND`'s extra outputs: the whole table per row, and its largest entry (the mix's confidence context). */
-export const TABLE_OUTPUT = 'coding_table';
+/**
+ * `STATIC_KV_CUM_KIND`'s extra outputs. `coding_cum` [batch, nb·K] int32: per row the inclusive
+ * cumulative sums of the table in block layout (padding entries add 0), without rounding's
+ * leftover, which belongs to the last symbol: its interval ends at T. Cumulative, so that the mix
+ * reads the LM's share below any token in O(1) and never sums a table in JavaScript.
+ * `coding_table_max` [batch, 1]: 1 + ⌊scale⌋, the entry of a token whose exp(x − max) is 1 (the
+ * likeliest), leftover aside: the mix's LM-confidence context, at no pass over the table.
+ */
+export const CUM_OUTPUT = 'coding_cum';
 export const TABLE_MAX_OUTPUT = 'coding_table_max';
 
 const T = onnx.TensorProto.DataType;
@@ -87,8 +94,8 @@ export interface DeriveOptions {
   blockSize?: number;
   /** Also rewrite attention for a static KV cache (`STATIC_KV_GRAPH_KIND`); throws where the pattern is not found. */
   staticKv?: boolean;
-  /** Also return the whole integer table per row (`TABLE_OUTPUT`, `STATIC_KV_TABLE_KIND` with `staticKv`). */
-  table?: boolean;
+  /** Also return every row's cumulative table (`CUM_OUTPUT`, `STATIC_KV_CUM_KIND` with `staticKv`). */
+  cum?: boolean;
 }
 
 export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number, options: DeriveOptions = {}): DerivedGraph {
@@ -182,13 +189,10 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   const lnSum = b.node('Log', [b.node('Reshape', [sum, b.i64('b1b', [-1, 1])])]);
   const log2p = b.node('Mul', [b.node('Sub', [xs, lnSum]), b.f32('log2e', [Math.LOG2E], [])]);
   b.node('Cast', [log2p], { to: T.DOUBLE }, CODING_OUTPUTS.log2p);
-  if (options.table) {
-    // The table as the coder would use it: the leftover added to the last symbol, padding cut off.
-    const lastHot = b.i32('lasthot', Array.from({ length: nb * K }, (_, i) => (i === V - 1 ? 1 : 0)), [1, nb * K]);
-    const whole = b.node('Add', [b.node('Reshape', [freq, b.i64('flatfreq', [-1, nb * K])]), b.node('Mul', [lastHot, leftover])]);
-    if (padded) b.node('Slice', [whole, b.i64('t0', [0]), b.i64('tV', [V]), b.i64('taxis', [1])], {}, TABLE_OUTPUT);
-    else b.node('Identity', [whole], {}, TABLE_OUTPUT);
-    b.node('Identity', [b.reduce('ReduceMax', whole, [1], 1, opsetVersion)], {}, TABLE_MAX_OUTPUT);
+  if (options.cum) {
+    // One CumSum over the padded row, nothing sliced or copied: the caller reads the first V.
+    b.node('CumSum', [b.node('Reshape', [freq, b.i64('flatfreq', [-1, nb * K])]), b.i64('cumaxis3', [1], [])], {}, CUM_OUTPUT);
+    b.node('Reshape', [b.node('Add', [b.node('Cast', [scale], { to: T.INT32 }), b.i32('one3', [1], [])]), b.i64('b1max', [-1, 1])], {}, TABLE_MAX_OUTPUT);
   }
 
   // Outputs: the KV cache and the four per-row numbers; the full logits are no longer returned.
@@ -197,8 +201,8 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   b.output(CODING_OUTPUTS.low, T.INT32);
   b.output(CODING_OUTPUTS.freq, T.INT32);
   b.output(CODING_OUTPUTS.log2p, T.DOUBLE);
-  if (options.table) {
-    b.output(TABLE_OUTPUT, T.INT32, V);
+  if (options.cum) {
+    b.output(CUM_OUTPUT, T.INT32, nb * K);
     b.output(TABLE_MAX_OUTPUT, T.INT32);
   }
   return { bytes: onnx.ModelProto.encode(model).finish(), headSlice, externalData: externalDataFiles(graph) };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir } from '../../common/cache-dir.js';
 import { FREQUENCY_TOTAL } from '../../step/frequencies.js';
-import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_TABLE_KIND, deriveCodingGraph } from './coding-graph.js';
+import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_CUM_KIND, deriveCodingGraph } from './coding-graph.js';
 import { CausalLmError } from './errors.js';
 
 /**
@@ -13,13 +13,13 @@ import { CausalLmError } from './errors.js';
  * hard-linked (or copied) beside it under its own name, where onnxruntime looks for it.
  */
 export async function codingGraphFile(weights: string, weightsSha256: string, vocabSize: number, kind: string): Promise<string> {
-  if (kind !== CODING_GRAPH_KIND && kind !== STATIC_KV_GRAPH_KIND && kind !== STATIC_KV_TABLE_KIND) throw new CausalLmError(`unknown coding step ${kind}`);
+  if (kind !== CODING_GRAPH_KIND && kind !== STATIC_KV_GRAPH_KIND && kind !== STATIC_KV_CUM_KIND) throw new CausalLmError(`unknown coding step ${kind}`);
   const dir = join(cacheDir(), 'coding-graphs', `${weightsSha256.slice(0, 32)}-${kind.replace('/', '-')}`);
   const path = join(dir, 'model.onnx');
   // Earlier builds symlinked external data, which onnxruntime now refuses: derive again then.
   const symlinked = existsSync(dir) && (await Promise.all((await readdir(dir)).map(async (f) => (await lstat(join(dir, f))).isSymbolicLink()))).some(Boolean);
   if (existsSync(path) && !symlinked) return path;
-  const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL, { vocabSize, staticKv: kind !== CODING_GRAPH_KIND, table: kind === STATIC_KV_TABLE_KIND });
+  const derived = deriveCodingGraph(await readFile(weights), FREQUENCY_TOTAL, { vocabSize, staticKv: kind !== CODING_GRAPH_KIND, cum: kind === STATIC_KV_CUM_KIND });
   await mkdir(dir, { recursive: true });
   for (const file of derived.externalData) {
     // onnxruntime ≥ 1.20 refuses external data that resolves outside the model's folder,

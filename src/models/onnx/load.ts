@@ -11,7 +11,7 @@
  * (models whose attention the rewrite does not recognise, and older archives);
  * `js-quantizer/1` runs the model as exported and quantizes its logits in JavaScript (the
  * fallback when no graph can be derived, and the reader of v1 archives).
- * Beside them, the mix's `onnx-graph-static-kv-table/1` (`codingStep` asks for it): the static-KV
+ * Beside them, the mix's `onnx-graph-static-kv-cum/1` (`codingStep` asks for it): the static-KV
  * graph that also returns every row's whole table, which the mix combines with its own models.
  *
  * The backend's files: load.ts (this: a folder → a `LanguageModel`, session settings, load
@@ -27,7 +27,7 @@ import { HfLosslessTokenizer } from '../hf-tokenizer.js';
 import { sha256, sha256File } from '../../common/hash.js';
 import { JS_QUANTIZER_KIND } from '../../step/js-quantizer-step.js';
 import { countOnnxParameters } from './parameters.js';
-import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_TABLE_KIND } from './coding-graph.js';
+import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_CUM_KIND } from './coding-graph.js';
 import { CausalLmError } from './errors.js';
 import { SettingError } from '../../common/setting-error.js';
 import { codingGraphFile } from './graph-cache.js';
@@ -169,9 +169,9 @@ export async function loadOnnxModel(opts: OnnxModelOptions): Promise<LanguageMod
     for (const kind of kinds.filter((k) => k !== JS_QUANTIZER_KIND)) {
       try {
         const session = await open(await graphFile(kind));
-        // The table graph (the mix's, `codingStep: STATIC_KV_TABLE_KIND`) is no coding step of
+        // The table graph (the mix's, `codingStep: STATIC_KV_CUM_KIND`) is no coding step of
         // the pure model; where it or the static-KV graph derives, so do the other two.
-        const staticKv = kind === STATIC_KV_GRAPH_KIND || kind === STATIC_KV_TABLE_KIND;
+        const staticKv = kind === STATIC_KV_GRAPH_KIND || kind === STATIC_KV_CUM_KIND;
         const derivable = staticKv ? [STATIC_KV_GRAPH_KIND, CODING_GRAPH_KIND] : [kind];
         lm.attachCodingGraph(kind, session, derivable, async (k) => open(await graphFile(k)), () => open(weights), staticKv);
         break;

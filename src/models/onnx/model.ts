@@ -5,7 +5,7 @@
 import type { InferenceSession } from 'onnxruntime-common';
 import type { LanguageModel, LogitsBatch, ModelBatch, ModelIdentity, LosslessTokenizer, TableBatch } from '../../step/language-model.js';
 import { JS_QUANTIZER_KIND, JsQuantizerBatch } from '../../step/js-quantizer-step.js';
-import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_TABLE_KIND } from './coding-graph.js';
+import { CODING_GRAPH_KIND, STATIC_KV_GRAPH_KIND, STATIC_KV_CUM_KIND } from './coding-graph.js';
 import { CausalLmError } from './errors.js';
 import { OnnxFeeds, StaticKvFeeds, feedLayoutOf, type PastSpec } from './kv-feeds.js';
 import { GraphBatch, LogitsOnnxBatch, TableGraphBatch } from './batch.js';
@@ -22,7 +22,7 @@ export class OnnxLanguageModel implements LanguageModel {
   private original: Promise<InferenceSession> | null;
   private reopen?: () => Promise<InferenceSession>;
   codingSteps: string[] = [JS_QUANTIZER_KIND];
-  /** `STATIC_KV_TABLE_KIND` where the static-KV rewrite applies to this model (its graph opened on demand), for the mix. */
+  /** `STATIC_KV_CUM_KIND` where the static-KV rewrite applies to this model (its graph opened on demand), for the mix. */
   tableStep?: string;
 
   constructor(
@@ -51,7 +51,7 @@ export class OnnxLanguageModel implements LanguageModel {
     tables: boolean,
   ): void {
     this.graphs.set(kind, Promise.resolve(graph));
-    if (tables) this.tableStep = STATIC_KV_TABLE_KIND;
+    if (tables) this.tableStep = STATIC_KV_CUM_KIND;
     this.openGraph = openGraph;
     this.codingSteps = [...kinds, JS_QUANTIZER_KIND];
     void this.original?.then((s) => s.release());
