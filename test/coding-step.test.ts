@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, CUM_OUTPUT, STATIC_KV_GRAPH_KIND, TABLE_MAX_OUTPUT } from '../src/models/onnx/coding-graph.js';
+import { blockLayout, deriveCodingGraph, CodingGraphError, CODING_GRAPH_KIND, CUM_OUTPUT, CUM_OUTPUTS, STATIC_KV_GRAPH_KIND, TABLE_MAX_OUTPUT } from '../src/models/onnx/coding-graph.js';
 import { sessionOptions } from '../src/models/onnx/load.js';
 import { FREQUENCY_TOTAL, Quantizer } from '../src/step/frequencies.js';
 import { JS_QUANTIZER_KIND } from '../src/step/js-quantizer-step.js';
@@ -38,7 +38,7 @@ describe('block layout of the decoder search', () => {
 });
 
 /** One step of B rows with the same history through a session: each row asks its own query. */
-async function stepRows(session: ort.InferenceSession, history: number[], queries: { symbol: number; target: number }[]) {
+async function stepRows(session: ort.InferenceSession, history: number[], queries: { symbol: number; target: number; other?: number }[]) {
   const B = queries.length;
   const L = history.length;
   const feeds: Record<string, ort.Tensor> = {
@@ -56,6 +56,7 @@ async function stepRows(session: ort.InferenceSession, history: number[], querie
     feeds.coding_symbol = new ort.Tensor('int64', BigInt64Array.from(queries, (q) => BigInt(q.symbol)), [B, 1]);
     feeds.coding_target = new ort.Tensor('int64', BigInt64Array.from(queries, (q) => BigInt(q.target)), [B, 1]);
   }
+  if (session.inputNames.includes('coding_symbol2')) feeds.coding_symbol2 = new ort.Tensor('int64', BigInt64Array.from(queries, (q) => BigInt(q.other ?? 0)), [B, 1]);
   return session.run(feeds);
 }
 
@@ -131,7 +132,9 @@ function graphChecks(name: string, dir: () => string | null) {
         const history = [V - 1, 5, 99, 3];
         const symbols = [0, 1, V >> 1, V - 2, V - 1, 198 % V];
         const enc = await stepRows(plain, history, symbols.map((symbol) => ({ symbol, target: 0 })));
-        const out = await stepRows(withCum, history, symbols.map((symbol) => ({ symbol, target: 0 })));
+        // Each row's second read (the mix's match token): another row's symbol, so every interval is checked twice.
+        const others = symbols.map((_, r) => symbols[(r + 1) % symbols.length]);
+        const out = await stepRows(withCum, history, symbols.map((symbol, r) => ({ symbol, target: 0, other: others[r] })));
         const cum = out[CUM_OUTPUT].data as Int32Array;
         const stride = out[CUM_OUTPUT].dims[1];
         const { K, nb } = blockSize ? { K: blockSize, nb: Math.ceil(V / blockSize) } : blockLayout(V);
@@ -150,6 +153,10 @@ function graphChecks(name: string, dir: () => string | null) {
           // Padding adds nothing: the sums stay flat after the last symbol.
           for (let i = V; i < stride; i++) expect(row[i]).toBe(row[V - 1]);
           expect([s > 0 ? row[s - 1] : 0, freqOf(s)]).toEqual([(enc.coding_low.data as Int32Array)[r], (enc.coding_freq.data as Int32Array)[r]]);
+          // The encoder's two reads, without the whole table: the same intervals.
+          expect([(out.coding_low.data as Int32Array)[r], (out.coding_freq.data as Int32Array)[r]]).toEqual([s > 0 ? row[s - 1] : 0, freqOf(s)]);
+          const o = others[r];
+          expect([(out[CUM_OUTPUTS.low2].data as Int32Array)[r], (out[CUM_OUTPUTS.freq2].data as Int32Array)[r]]).toEqual([o > 0 ? row[o - 1] : 0, freqOf(o)]);
           // The confidence output is the likeliest token's entry (its exp(x − max) is 1), leftover aside.
           const conf = (out[TABLE_MAX_OUTPUT].data as Int32Array)[r];
           expect(Math.abs(conf - max)).toBeLessThanOrEqual(1);

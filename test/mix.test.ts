@@ -14,6 +14,7 @@ import { ContextTable, SLOTS, countAt, countOf, totalOf, usedOf } from '../src/m
 import { History, MatchModel } from '../src/mix/token-models.js';
 import { mixTableSizes } from '../src/mix/memory.js';
 import { LmRow, MixPredictor } from '../src/mix/predictor.js';
+import { Apm } from '../src/mix/apm.js';
 import { mixTablesFor } from '../src/mix/mix-model.js';
 import { FREQUENCY_TOTAL } from '../src/step/frequencies.js';
 import { SettingError } from '../src/common/setting-error.js';
@@ -82,7 +83,7 @@ describe('mix over the order-k model (no weights)', () => {
 });
 
 describe('the mixed table', () => {
-  test('never built, yet a table: C(0) = 0, C(V) = T, every token ≥ 1, find inverts C, an interval-only LM row gives the whole row\'s intervals', () => {
+  test('never built, yet a table: C(0) = 0, C(V) = T, every token ≥ 1, find inverts C, the encoder\'s two LM intervals give the whole row\'s intervals', () => {
     const V = 300;
     const T = FREQUENCY_TOTAL;
     const settings = DEFAULT_MIX_SETTINGS;
@@ -114,16 +115,36 @@ describe('the mixed table', () => {
       const low = decoder.cumulative(token);
       const high = decoder.cumulative(token + 1);
       for (const target of [low, high - 1, low + ((high - low) >> 1)]) expect(decoder.find(target)).toBe(token);
-      // The encoder's view: only the symbol's LM interval, as the graph returns it when fed the symbol.
-      const lmLow = token > 0 ? lmCum[token - 1] : 0;
-      const lmHigh = token === V - 1 ? T : lmCum[token];
-      decoder.predict(part.interval(token, lmLow, lmHigh - lmLow), 1000);
+      // The encoder's view: only the LM intervals of the symbol and of the match token (the
+      // APM's), as the graph returns them when fed both.
+      const lmLow = (s: number) => (s > 0 ? lmCum[s - 1] : 0);
+      const lmFreq = (s: number) => (s === V - 1 ? T : lmCum[s]) - lmLow(s);
+      const other = Math.max(0, decoder.matchToken());
+      decoder.predict(part.interval(token, lmLow(token), lmFreq(token), other, lmLow(other), lmFreq(other)), 1000);
       expect([decoder.cumulative(token), decoder.cumulative(token + 1)]).toEqual([low, high]);
       bits -= Math.log2((high - low) / T);
       decoder.learn(token);
     }
     // The repeated text is learned: far below the 8.2 bits of a uniform table.
     expect(bits / text.length).toBeLessThan(3);
+  });
+});
+
+describe('the APM stage', () => {
+  test('starts as the identity, learns an event that keeps happening, and keeps its contexts apart', () => {
+    const apm = new Apm(2);
+    for (const u of [1, 0.7, 0.25, 0.01, 2 ** -19]) expect(apm.refine(u, 0)).toBeCloseTo(u, 12);
+    for (let i = 0; i < 300; i++) {
+      apm.refine(0.25, 0);
+      apm.update(true); // the match token came
+    }
+    expect(apm.refine(0.25, 0)).toBeLessThan(0.05);
+    expect(apm.refine(0.25, 1)).toBeCloseTo(0.25, 12);
+    for (let i = 0; i < 300; i++) {
+      apm.refine(0.25, 1);
+      apm.update(false);
+    }
+    expect(apm.refine(0.25, 1)).toBeGreaterThan(0.6);
   });
 });
 

@@ -13,7 +13,10 @@ const { LmCompressor } = await import(`${root}/dist/compressors/lm.js`);
 const { MixModel } = await import(`${root}/dist/mix/mix-model.js`);
 const settingsMod = await import(`${root}/dist/mix/settings.js`);
 const data = new Uint8Array(readFileSync(file));
-const inner = await loadModel({ model, modelDirs: [process.env.COMPRESS_BENCH_MODEL_DIR ?? '../shared/models'], offline: true, ...(process.env.LOGITS ? { codingStep: 'js-quantizer/1' } : process.env.TABLE ? { codingStep: 'onnx-graph-static-kv-cum/1' } : {}) });
+const graphs = await import(`${root}/dist/models/onnx/coding-graph.js`);
+// The mix's table graph of that build (mixer version 3 named it onnx-graph-static-kv-table/1).
+const tableStep = graphs.STATIC_KV_CUM_KIND ?? graphs.STATIC_KV_TABLE_KIND;
+const inner = await loadModel({ model, modelDirs: [process.env.COMPRESS_BENCH_MODEL_DIR ?? '../shared/models'], offline: true, ...(process.env.LOGITS ? { codingStep: 'js-quantizer/1' } : process.env.TABLE ? { codingStep: tableStep } : {}) });
 const settings = mem ? { ...settingsMod.DEFAULT_MIX_SETTINGS, memoryMB: Number(mem) } : undefined;
 const lm = kind === 'mix' ? new MixModel(inner, settings) : inner;
 const c = new LmCompressor(lm, { segments: segs === 'auto' ? 'auto' : Number(segs) });

@@ -80,6 +80,8 @@ class TablePool {
 
 class MixBatch implements ModelBatch {
   private readonly lm: LmRow;
+  /** Per row, the second token whose LM interval the encoder reads (its match token, else 0). */
+  private readonly others: Int32Array;
   private readonly rows: MixPredictor[];
   private started = false;
   private readonly answer: CodingAnswer;
@@ -96,6 +98,7 @@ class MixBatch implements ModelBatch {
     private readonly pool: TablePool,
   ) {
     this.lm = new LmRow(vocabSize);
+    this.others = new Int32Array(batch);
     this.sizes = mixTablesFor(settings, batch, vocabSize);
     const shared = (this.shared = pool.take(this.sizes, settings.matchMin.length));
     this.rows = Array.from({ length: batch }, (_, r) => new MixPredictor(vocabSize, settings, (t) => tokenBytes[t], shared, r));
@@ -117,15 +120,19 @@ class MixBatch implements ModelBatch {
       for (let r = 0; r < this.batch; r++) for (let i = 1; i < n; i++) this.rows[r].prime(tokens[r * n + i]);
       this.started = true;
     }
-    // The encoder knows its symbols (every active row's ≥ 0) and reads the LM's tables only there.
+    // The encoder knows its symbols (every active row's ≥ 0) and reads the LM's tables only there
+    // and at each row's match token (the APM's event).
     let encoding = false;
-    for (let r = 0; r < this.batch; r++) if (query.active[r] && query.symbols[r] >= 0) encoding = true;
-    const { cum, stride, low: lmLow, freq: lmFreq, max } = await this.tables.forward(tokens, n, reset, encoding ? query.symbols : undefined);
+    for (let r = 0; r < this.batch; r++) {
+      if (query.active[r] && query.symbols[r] >= 0) encoding = true;
+      this.others[r] = query.active[r] ? Math.max(0, this.rows[r].matchToken()) : 0;
+    }
+    const { cum, stride, low: lmLow, freq: lmFreq, low2, freq2, max } = await this.tables.forward(tokens, n, reset, encoding ? { symbols: query.symbols, others: this.others } : undefined);
     const a = this.answer;
     for (let r = 0; r < this.batch; r++) {
       if (!query.active[r]) continue;
       const row = this.rows[r];
-      const lm = cum ? this.lm.whole(cum, r * stride!) : this.lm.interval(query.symbols[r], lmLow![r], lmFreq![r]);
+      const lm = cum ? this.lm.whole(cum, r * stride!) : this.lm.interval(query.symbols[r], lmLow![r], lmFreq![r], this.others[r], low2![r], freq2![r]);
       row.predict(lm, max[r]);
       let symbol = query.symbols[r];
       if (symbol < 0) symbol = row.find(query.targets[r]);

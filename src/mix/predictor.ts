@@ -11,7 +11,8 @@
  * the LM's confidence × how much orders 2 and 6 have seen; how sure four contexts are; the
  * last token; the column within the record — and a final mixer weighs their mixtures. All are
  * linear, so the final distribution is one weighted sum of the experts', and so is its
- * cumulative: the mixed table is never built. Its cumulative frequency below a token is read
+ * cumulative: the mixed table is never built. An APM then refines the probability of the
+ * longest match's token (refineMatch). Its cumulative frequency below a token is read
  * from the LM's cumulative table, order 0's Fenwick tree and a few context slots (O(contexts ×
  * slots)); the decoder bisects it (O(log V) such reads). No pass over the vocabulary per token.
  *
@@ -26,6 +27,7 @@ import { RECORD_CONTEXTS, RecordModel } from './record-model.js';
 import { History, MatchModel, UnigramCounts, contextHash } from './token-models.js';
 import { ContextTable, countAt, countOf, tokenAt, totalOf, usedOf } from './context-table.js';
 import { fmix } from '../common/int-hash.js';
+import { Apm } from './apm.js';
 
 const T = FREQUENCY_TOTAL;
 /**
@@ -83,8 +85,8 @@ function topBucket(total: number): number {
 
 /**
  * The LM's table for one row and step, as `TableRows` gave it: whole (the decoder's: any token),
- * or only the interval of the encoder's symbol (all the encoder reads: C at the symbol and the
- * next, the symbol's frequency).
+ * or only the intervals of the encoder's symbol and of the row's match token (all the encoder
+ * reads: C at the symbol and the next, the symbol's frequency, the APM's G at x* and x* + 1).
  */
 export class LmRow {
   private cum?: Uint32Array;
@@ -92,6 +94,9 @@ export class LmRow {
   private symbol = -1;
   private low = 0;
   private high = 0;
+  private other = -1;
+  private low2 = 0;
+  private high2 = 0;
   constructor(private readonly vocabSize: number) {}
 
   /** Row r of whole cumulative tables (`cum`, row `at` = r·stride). */
@@ -101,12 +106,15 @@ export class LmRow {
     return this;
   }
 
-  /** Only `symbol`'s interval [low, low + freq). */
-  interval(symbol: number, low: number, freq: number): this {
+  /** Only the intervals [low, low + freq) of `symbol` and of `other`. */
+  interval(symbol: number, low: number, freq: number, other: number, low2: number, freq2: number): this {
     this.cum = undefined;
     this.symbol = symbol;
     this.low = low;
     this.high = low + freq;
+    this.other = other;
+    this.low2 = low2;
+    this.high2 = low2 + freq2;
     return this;
   }
 
@@ -115,7 +123,9 @@ export class LmRow {
     if (this.cum) return s > 0 ? this.cum[this.at + s - 1] : 0;
     if (s === this.symbol) return this.low;
     if (s === this.symbol + 1) return this.high;
-    throw new Error(`internal: the LM row holds only token ${this.symbol}'s interval, not the sum below ${s}`);
+    if (s === this.other) return this.low2;
+    if (s === this.other + 1) return this.high2;
+    throw new Error(`internal: the LM row holds only tokens ${this.symbol} and ${this.other}, not the sum below ${s}`);
   }
 
   /** The LM's frequency of `token` (the last token's interval ends at T). */
@@ -162,6 +172,13 @@ export class MixPredictor {
   private lmFactor = 0;
   private unigramFactor = 0;
   private readonly factors: Float64Array;
+  private readonly apm = new Apm(MATCH_BUCKETS * LM_BUCKETS);
+  private refined = false;
+  private refToken = -1;
+  private refRatio = 1;
+  private refBelow = 0;
+  private refAbove = 0;
+  private refJump = 0;
   private readonly p: Float64Array;
   /** This step's effective weights (after lending), and per context (then match) whom it lent to. */
   private readonly cw: Float64Array;
@@ -267,6 +284,44 @@ export class MixPredictor {
     this.lmFactor = cw[0] / T;
     this.unigramFactor = n0 > 0 ? cw[1] / n0 : 0;
     for (let c = 0; c < C; c++) this.factors[c] = e[c] >= 0 ? cw[2 + c] / totalOf(t, e[c]) : 0;
+    this.refined = false;
+    if (mb > 0) this.refineMatch(mb * LM_BUCKETS + lb);
+  }
+
+  /** The token the longest predicting match expects, or −1: the APM's event, and the encoder's second LM read (known before the LM's step). */
+  matchToken(): number {
+    for (let j = this.matches.length - 1; j >= 0; j--) {
+      const x = this.matches[j].predicted();
+      if (x >= 0) return x;
+    }
+    return -1;
+  }
+
+  /**
+   * The APM stage (apm.ts) on "the next token is x*", x* the longest match's token, under match
+   * length × LM confidence: x*'s mass p becomes the refined p', every other token's is scaled by
+   * (1 − p')/(1 − p). As a cumulative: G'(s) = r·G(s) up to x*, then a jump of p', then r·(G(s) −
+   * G(x* + 1)) on top, r = (1 − p')/(1 − p); built from G's own values at x* and x* + 1, so G'
+   * never falls either. Skipped where 1 − p < 2⁻²⁰ (r stays ≤ 2²⁰, its rounding far inside the margin).
+   */
+  private refineMatch(context: number): void {
+    const x = this.matchToken();
+    if (x < 0) return;
+    const a = this.massBelow(x);
+    const b = this.massBelow(x + 1);
+    const p = b - a;
+    const u = 1 - p;
+    if (!(u >= 2 ** -20 && u <= 1)) return;
+    let v = this.apm.refine(u, context);
+    v = (u + 3 * v) / 4; // the map's and the mixture's, as paq averages its SSE stages
+    if (v < 2 ** -20) v = 2 ** -20;
+    if (v > 1 - 2 ** -20) v = 1 - 2 ** -20;
+    this.refined = true;
+    this.refToken = x;
+    this.refRatio = v / u;
+    this.refBelow = a;
+    this.refAbove = b;
+    this.refJump = this.refRatio * a + (1 - v);
   }
 
   /**
@@ -297,7 +352,10 @@ export class MixPredictor {
    * what rounding and the margin leave over belongs to the last token, as in the LM's tables.
    */
   cumulative(s: number): number {
-    return s >= this.vocabSize ? T : s + Math.floor(this.massBelow(s) * this.scale);
+    if (s >= this.vocabSize) return T;
+    let g = this.massBelow(s);
+    if (this.refined) g = s <= this.refToken ? this.refRatio * g : this.refJump + this.refRatio * (g - this.refAbove);
+    return s + Math.floor(g * this.scale);
   }
 
   /** The decoder's token: the one whose interval [C(s), C(s + 1)) holds `target`, by bisection (O(log V) evaluations of C). */
@@ -314,6 +372,11 @@ export class MixPredictor {
 
   /** The mixture's probability of `token` before quantization (the ideal column; statistics only). */
   probability(token: number): number {
+    if (this.refined) return token === this.refToken ? this.refJump - this.refRatio * this.refBelow : this.refRatio * this.rawProbability(token);
+    return this.rawProbability(token);
+  }
+
+  private rawProbability(token: number): number {
     let q = this.lmFactor * this.lm.freq(token) + this.unigramFactor * this.unigram.counts[token];
     const t = this.table.t;
     for (let c = 0; c < this.C; c++) if (this.entries[c] >= 0) q += this.factors[c] * countOf(t, this.entries[c], token);
@@ -323,6 +386,7 @@ export class MixPredictor {
 
   /** Learn the coded token: mixer weights first (from this step's prediction), then every model. */
   learn(token: number): void {
+    if (this.refined) this.apm.update(token === this.refToken);
     const C = this.C;
     const p = this.p;
     p[0] = this.lm.freq(token) / T;

@@ -12,8 +12,8 @@ import { MixSettingsError } from './settings-error.js';
 
 /**
  * 4: the mixed table as a cumulative C(s) = s + ⌊G(s)·scale⌋ read in O(contexts) from the LM's
- * cumulative table (version 3 built the whole table per token, O(V) in JavaScript); the name
- * of the default settings shortened to `mix/4`.
+ * cumulative table (version 3 built the whole table per token, O(V) in JavaScript); an APM on
+ * the longest match's token; the name of the default settings shortened to `mix/4`.
  * 3: fixed-size hashed tables under a memory budget (version 2's grew with the input), and the
  * LM's tables from the static-KV graph where the model has one.
  */

@@ -114,11 +114,12 @@ export interface TableBatch {
   /** The step that made the tables, as archives record it (`onnx-graph-static-kv-cum/1`, `js-quantizer/1`). */
   readonly codingStep: string;
   /**
-   * `symbols` (the encoder's, per row): the step may return each row's interval for its symbol
-   * (`low`/`freq`) instead of whole rows, which is all an encoder reads; without them (the
-   * decoder) it returns whole rows (`cum`). Either from the same tables.
+   * `reads` (the encoder's: per row its symbol and one other token ≥ 0): the step may return
+   * only those two intervals per row (`low`/`freq`, `low2`/`freq2`) instead of whole rows, which
+   * is all an encoder reads; without them (the decoder) it returns whole rows (`cum`). Either
+   * from the same tables.
    */
-  forward(tokens: Int32Array, n: number, reset: boolean, symbols?: Int32Array): Promise<TableRows>;
+  forward(tokens: Int32Array, n: number, reset: boolean, reads?: TableReads): Promise<TableRows>;
   /** Seconds inside the runtime's own call. */
   readonly runSeconds?: number;
   dispose?(): void;
@@ -129,7 +130,7 @@ export interface TableBatch {
  * i ≤ s, s < V (stride ≥ V); the last symbol's interval always ends at FREQUENCY_TOTAL
  * (rounding's leftover is its own, whatever `cum` holds there), so below(s) = s > 0 ? cum[s − 1]
  * : 0 in O(1). Or, for given symbols, per row `low` = below(symbol) and its `freq` (the last
- * symbol's with the leftover). `max`: per row, the LM's confidence (about its largest frequency;
+ * symbol's with the leftover), and `low2`/`freq2` of the other token read. `max`: per row, the LM's confidence (about its largest frequency;
  * each step says how it takes it).
  */
 export interface TableRows {
@@ -138,6 +139,14 @@ export interface TableRows {
   stride?: number;
   low?: Int32Array;
   freq?: Int32Array;
+  low2?: Int32Array;
+  freq2?: Int32Array;
+}
+
+/** The encoder's reads of a `TableBatch.forward`: per row its symbol, and one other token. */
+export interface TableReads {
+  symbols: Int32Array;
+  others: Int32Array;
 }
 
 export interface ModelIdentity {

@@ -1,8 +1,8 @@
 /** The ONNX backend's batch kinds: the coding step in a derived graph, its whole tables (for the mix), and the logits for the JS quantizer. */
 import type { Tensor } from 'onnxruntime-common';
 import type { InferenceSession } from 'onnxruntime-common';
-import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch, TableBatch, TableRows } from '../../step/language-model.js';
-import { CODING_INPUTS, CODING_OUTPUTS, CUM_OUTPUT, TABLE_MAX_OUTPUT } from './coding-graph.js';
+import type { CodingAnswer, CodingQuery, LogitsBatch, ModelBatch, TableBatch, TableReads, TableRows } from '../../step/language-model.js';
+import { CODING_INPUTS, CODING_OUTPUTS, CUM_INPUTS, CUM_OUTPUT, CUM_OUTPUTS, TABLE_MAX_OUTPUT } from './coding-graph.js';
 import { OnnxFeeds, int64Tensor, type FeedLayout, type StepFeeds } from './kv-feeds.js';
 
 /** What the logits batch reads of its model (model.ts's `OnnxLanguageModel`). */
@@ -55,13 +55,15 @@ export class GraphBatch implements ModelBatch {
  * `onnx-graph-static-kv-cum/1`: one `session.run` of the static-KV coding graph per step. The
  * decoder fetches every row's whole cumulative table (V numbers per row out of onnxruntime and
  * copied into JavaScript: at 4 rows of the 7m that copy cost as much again as the model's own
- * step); the encoder feeds its symbols and fetches only their intervals, out of the same tables.
+ * step); the encoder feeds its symbols and the mix's match tokens and fetches only their
+ * intervals, out of the same tables.
  */
 export class TableGraphBatch implements TableBatch {
   runSeconds = 0;
   private readonly zeros: Int32Array;
   private readonly words: Int32Array;
   private readonly targetWords: Int32Array;
+  private readonly otherWords: Int32Array;
   /** Every output but the whole tables: the encoder's fetch. */
   private intervalFetches?: string[];
 
@@ -74,23 +76,28 @@ export class TableGraphBatch implements TableBatch {
     this.zeros = new Int32Array(batch);
     this.words = new Int32Array(2 * batch);
     this.targetWords = new Int32Array(2 * batch);
+    this.otherWords = new Int32Array(2 * batch);
   }
 
-  async forward(tokens: Int32Array, n: number, reset: boolean, symbols?: Int32Array): Promise<TableRows> {
+  async forward(tokens: Int32Array, n: number, reset: boolean, reads?: TableReads): Promise<TableRows> {
     const B = this.batch;
     const feeds = this.feeds.make(tokens, n, reset);
-    feeds[CODING_INPUTS.symbol] = int64Tensor(this.words, symbols ?? this.zeros, [B, 1]);
+    feeds[CODING_INPUTS.symbol] = int64Tensor(this.words, reads?.symbols ?? this.zeros, [B, 1]);
     feeds[CODING_INPUTS.target] = int64Tensor(this.targetWords, this.zeros, [B, 1]);
+    feeds[CUM_INPUTS.symbol2] = int64Tensor(this.otherWords, reads?.others ?? this.zeros, [B, 1]);
     const session = await this.session;
     this.intervalFetches ??= session.outputNames.filter((name) => name !== CUM_OUTPUT);
     const t0 = performance.now();
-    const out = await (symbols ? session.run(feeds, this.intervalFetches) : session.run(feeds));
+    const out = await (reads ? session.run(feeds, this.intervalFetches) : session.run(feeds));
     this.runSeconds += (performance.now() - t0) / 1000;
     this.feeds.keep(out);
     // Every entry lies in [0, T]: the same bits read unsigned.
     const unsigned = (x: Int32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
     const max = unsigned(out[TABLE_MAX_OUTPUT].data as Int32Array);
-    if (symbols) return { max, low: out[CODING_OUTPUTS.low].data as Int32Array, freq: out[CODING_OUTPUTS.freq].data as Int32Array };
+    if (reads) {
+      const ints = (name: string) => out[name].data as Int32Array;
+      return { max, low: ints(CODING_OUTPUTS.low), freq: ints(CODING_OUTPUTS.freq), low2: ints(CUM_OUTPUTS.low2), freq2: ints(CUM_OUTPUTS.freq2) };
+    }
     const cum = out[CUM_OUTPUT];
     return { max, cum: unsigned(cum.data as Int32Array), stride: Number(cum.dims[1]) };
   }

@@ -61,6 +61,9 @@ export const CODING_OUTPUTS = { symbol: 'coding_symbol_out', low: 'coding_low', 
  * likeliest), leftover aside: the mix's LM-confidence context, at no pass over the table.
  */
 export const CUM_OUTPUT = 'coding_cum';
+/** And a second given symbol per row (≥ 0), whose interval comes back beside the first's: the encoder's other read (the mix's match token). */
+export const CUM_INPUTS = { symbol2: 'coding_symbol2' } as const;
+export const CUM_OUTPUTS = { low2: 'coding_low2', freq2: 'coding_freq2' } as const;
 export const TABLE_MAX_OUTPUT = 'coding_table_max';
 
 const T = onnx.TensorProto.DataType;
@@ -190,6 +193,19 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   const log2p = b.node('Mul', [b.node('Sub', [xs, lnSum]), b.f32('log2e', [Math.LOG2E], [])]);
   b.node('Cast', [log2p], { to: T.DOUBLE }, CODING_OUTPUTS.log2p);
   if (options.cum) {
+    // A second given symbol per row (the mix's match token): its interval in the same table.
+    b.input(CUM_INPUTS.symbol2, T.INT64);
+    const given2 = b.node('Max', [CUM_INPUTS.symbol2, b.i64('zero3', [0], [])]);
+    const block2 = b.node('Div', [given2, kConst]);
+    const start2 = b.node('Sub', [b.node('GatherElements', [blockCum, block2], { axis: 1 }), b.node('GatherElements', [blockFreq, block2], { axis: 1 })]);
+    const rowIndex2 = b.node('Expand', [b.node('Reshape', [block2, b.i64('b11b', [-1, 1, 1])]), b.i64('expand2', [1, 1, K])]);
+    const row2 = b.node('Reshape', [b.node('GatherElements', [freq, rowIndex2], { axis: 1 }), b.i64('bk2', [-1, K])]);
+    const inner2 = b.node('Mod', [given2, kConst]);
+    const own2 = b.node('GatherElements', [row2, inner2], { axis: 1 });
+    const rowCum2 = b.node('CumSum', [row2, b.i64('cumaxis4', [1], [])]);
+    b.node('Sub', [b.node('Add', [start2, b.node('GatherElements', [rowCum2, inner2], { axis: 1 })]), own2], {}, CUM_OUTPUTS.low2);
+    const isLast2 = b.node('Equal', [given2, b.i64('last2', [V - 1], [])]);
+    b.node('Where', [isLast2, b.node('Add', [own2, leftover]), own2], {}, CUM_OUTPUTS.freq2);
     // One CumSum over the padded row, nothing sliced or copied: the caller reads the first V.
     b.node('CumSum', [b.node('Reshape', [freq, b.i64('flatfreq', [-1, nb * K])]), b.i64('cumaxis3', [1], [])], {}, CUM_OUTPUT);
     b.node('Reshape', [b.node('Add', [b.node('Cast', [scale], { to: T.INT32 }), b.i32('one3', [1], [])]), b.i64('b1max', [-1, 1])], {}, TABLE_MAX_OUTPUT);
@@ -203,6 +219,8 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   b.output(CODING_OUTPUTS.log2p, T.DOUBLE);
   if (options.cum) {
     b.output(CUM_OUTPUT, T.INT32, nb * K);
+    b.output(CUM_OUTPUTS.low2, T.INT32);
+    b.output(CUM_OUTPUTS.freq2, T.INT32);
     b.output(TABLE_MAX_OUTPUT, T.INT32);
   }
   return { bytes: onnx.ModelProto.encode(model).finish(), headSlice, externalData: externalDataFiles(graph) };
