@@ -94,7 +94,8 @@ describe('the mixed table', () => {
     // A skewed LM row (cumulative, the leftover the last token's) and a text with repeats, so
     // every expert has counts: contexts, order 0, matches.
     const lmCum = new Uint32Array(V);
-    const text = Array.from({ length: 400 }, (_, i) => ((i % 37) * 7) % V);
+    // Token V − 1 in the cycle too: its interval ends at T, whichever view the LM row comes in.
+    const text = Array.from({ length: 400 }, (_, i) => (i % 37 === 5 ? V - 1 : ((i % 37) * 7) % V));
     const whole = new LmRow(V);
     const part = new LmRow(V);
     let bits = 0;

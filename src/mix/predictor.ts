@@ -118,8 +118,9 @@ export class LmRow {
     return this;
   }
 
-  /** Σ freq(i) for i < s (0 ≤ s < V). */
+  /** Σ freq(i) for i < s (0 ≤ s ≤ V; below(V) = T, whatever `cum` holds at V − 1). */
   below(s: number): number {
+    if (s >= this.vocabSize) return T;
     if (this.cum) return s > 0 ? this.cum[this.at + s - 1] : 0;
     if (s === this.symbol) return this.low;
     if (s === this.symbol + 1) return this.high;
@@ -130,8 +131,7 @@ export class LmRow {
 
   /** The LM's frequency of `token` (the last token's interval ends at T). */
   freq(token: number): number {
-    if (!this.cum) return this.below(token + 1) - this.below(token);
-    return (token === this.vocabSize - 1 ? T : this.cum[this.at + token]) - (token > 0 ? this.cum[this.at + token - 1] : 0);
+    return this.below(token + 1) - this.below(token);
   }
 }
 
