@@ -2,12 +2,13 @@
  * `mix:<model>`: a `LanguageModel` whose next-token table mixes the wrapped LM's distribution
  * with online models (matches, order 0, hashed token contexts, record contexts over the
  * tokens' bytes; predictor.ts) that learn the segment as it is coded. It plugs into the
- * unchanged LM codec and container: its coding step is named `mix/3:…:mem<MB>+<the LM's table
- * step>` (settings.ts), so a mix archive records the mixer, its memory and how the LM's tables
- * were made, beside the LM's identity as usual; decoding with another model, mixer, budget or
- * step is refused.
+ * unchanged LM codec and container: its coding step is named `mix/4+<the LM's table step>`
+ * (`mix/4:o…:m…:r…:mem<MB>+…` under other settings; settings.ts), so a mix archive records the
+ * mixer, its memory and how the LM's tables were made, beside the LM's identity as usual;
+ * decoding with another model, mixer, budget or step is refused.
  *
- * The LM's whole table is needed per row, as cumulative sums. Where the model has one (ONNX
+ * The LM's table is read per row as cumulative sums (the decoder's whole rows, the encoder's
+ * two intervals: its token's and its match token's). Where the model has one (ONNX
  * models whose attention the static-KV rewrite knows), it comes from the
  * `onnx-graph-static-kv-cum/1` graph: the pure model's fast static-KV step, with the integer
  * table and its cumulative sums computed in onnxruntime. Otherwise (GGUF on llama.cpp, order-k,

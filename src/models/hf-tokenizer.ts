@@ -138,7 +138,7 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
   }
 
   encode(bytes: Uint8Array): Int32Array {
-    const ids: number[] = [];
+    const ids = new TokenBuffer(bytes.length);
     this.fallback = 0;
     for (const run of utf8Runs(bytes)) {
       const span = bytes.subarray(run.start, run.end);
@@ -146,7 +146,7 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
       else this.pushBytes(span, ids);
     }
     this.lastStats = { bytes: bytes.length, tokens: ids.length, byteFallbackBytes: this.fallback };
-    return Int32Array.from(ids);
+    return ids.array();
   }
 
   decode(ids: Int32Array): Uint8Array {
@@ -168,7 +168,7 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
     return b;
   }
 
-  private pushBytes(span: Uint8Array, ids: number[]): void {
+  private pushBytes(span: Uint8Array, ids: TokenBuffer): void {
     for (const b of span) ids.push(this.byteToken[b]);
     this.fallback += span.length;
   }
@@ -194,7 +194,7 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
    * lines, then space-separated words, so one normalizer rewrite (NFC, an unknown
    * character) costs single bytes for that word only.
    */
-  private encodeText(span: Uint8Array, ids: number[]): void {
+  private encodeText(span: Uint8Array, ids: TokenBuffer): void {
     for (const piece of splitAt(span, CHUNK_BYTES, true)) {
       if (this.tryText(piece, ids)) continue;
       for (const line of splitAt(piece, 1)) {
@@ -204,7 +204,7 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
     }
   }
 
-  private tryText(span: Uint8Array, ids: number[]): boolean {
+  private tryText(span: Uint8Array, ids: TokenBuffer): boolean {
     const got = this.text.encode(this.decoder.decode(span), { add_special_tokens: false });
     const want = this.prefix.length ? Buffer.concat([this.prefix, span]) : span;
     let at = 0;
@@ -232,7 +232,7 @@ export class HfLosslessTokenizer implements LosslessTokenizer {
   }
 
   /** Greedy longest match over the vocabulary's pieces; single bytes only where none fits. */
-  private pushPieces(bytes: Uint8Array, ids: number[]): void {
+  private pushPieces(bytes: Uint8Array, ids: TokenBuffer): void {
     const index = (this.pieceIndex ??= this.buildPieceIndex());
     let at = 0;
     while (at < bytes.length) {
@@ -288,6 +288,30 @@ function* words(line: Uint8Array): Generator<Uint8Array> {
  * Pieces of at least `min` bytes, cut just after a newline (UTF-8 safe: '\n' is never inside
  * a sequence); with `beforeText`, only where the next byte is not whitespace.
  */
+/**
+ * The token ids of one `encode`, in an Int32Array that grows by halves: a JavaScript number[]
+ * takes 8 bytes a token and twice that while it grows, which for an 8 MB `--chunk` (≈ 5M tokens)
+ * was most of the run's peak memory above the model and the mix's tables.
+ */
+class TokenBuffer {
+  private data: Int32Array;
+  length = 0;
+  constructor(bytes: number) {
+    this.data = new Int32Array(Math.max(16, bytes >> 2));
+  }
+  push(id: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length + (this.data.length >> 1) + 16);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = id;
+  }
+  array(): Int32Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
 function* splitAt(span: Uint8Array, min: number, beforeText = false): Generator<Uint8Array> {
   const space = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0x0b || b === 0x0c;
   let start = 0;
