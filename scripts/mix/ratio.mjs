@@ -1,7 +1,7 @@
 // usage: node scripts/mix/ratio.mjs FILE SEGMENTS [MODEL] [REPS]
 // The mix's encode (and decode) time beside the pure model's at the same segments, in one process,
-// interleaved (lm, mix, lm, mix, …) on one loaded model, so that a noisy machine slows both alike:
-// prints each run and the ratio of the medians. Needs a build (dist/); models from
+// interleaved (lm, mix, lm, mix, …) on one loaded model after an untimed warm-up of each, so that a
+// noisy machine slows both alike: prints each run and the ratio of the medians (use odd REPS). Needs a build (dist/); models from
 // COMPRESS_BENCH_MODEL_DIR (default ../shared/models).
 import { readFileSync } from 'node:fs';
 import { loadModel } from '../../dist/models/lookup.js';
@@ -14,6 +14,8 @@ const data = new Uint8Array(readFileSync(file));
 const inner = await loadModel({ model, modelDirs: [process.env.COMPRESS_BENCH_MODEL_DIR ?? '../shared/models'], offline: true, codingStep: STATIC_KV_CUM_KIND });
 const mix = new MixModel(inner);
 const runs = { lm: { enc: [], dec: [] }, mix: { enc: [], dec: [] } };
+// Untimed first: each kind's graph session is created on its first use.
+for (const m of [inner, mix]) await new LmCompressor(m, { segments: Number(segs) }).compress(data.subarray(0, 256));
 for (let i = 0; i < Number(reps); i++) {
   for (const kind of ['lm', 'mix']) {
     const c = new LmCompressor(kind === 'lm' ? inner : mix, { segments: Number(segs) });

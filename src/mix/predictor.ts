@@ -11,10 +11,10 @@
  * the LM's confidence × how much orders 2 and 6 have seen; how sure four contexts are; the
  * last token; the column within the record — and a final mixer weighs their mixtures. All are
  * linear, so the final distribution is one weighted sum of the experts', and so is its
- * cumulative: the mixed table is never built. An APM then refines the probability of the
- * longest match's token (refineMatch). Its cumulative frequency below a token is read
+ * cumulative: the mixed table is never built. Its cumulative frequency below a token is read
  * from the LM's cumulative table, order 0's Fenwick tree and a few context slots (O(contexts ×
  * slots)); the decoder bisects it (O(log V) such reads). No pass over the vocabulary per token.
+ * An APM then refines the probability of the longest match's token (refineMatch).
  *
  * Memory: the context counts and the match tables are fixed-size tables shared by the rows
  * (`MixTables`, sized by memory.ts); a row keys its contexts with its own salt. The row's own
