@@ -175,17 +175,25 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
   const target = b.node('Min', [b.node('Cast', [CODING_INPUTS.target], { to: T.INT32 }), b.node('Sub', [used, b.i32('one2', [1], [])])]);
   const countAtMost = (cum: string, t: string) =>
     b.node('Cast', [b.reduce('ReduceSum', b.node('Cast', [b.node('LessOrEqual', [cum, t])], { to: T.INT32 }), [1], 1, opsetVersion)], { to: T.INT64 });
+  // A block's entries: where it starts in the table, its K frequencies and their running sums.
+  const blockRow = (block: string) => {
+    const start = b.node('Sub', [b.node('GatherElements', [blockCum, block], { axis: 1 }), b.node('GatherElements', [blockFreq, block], { axis: 1 })]);
+    const rowIndex = b.node('Expand', [b.node('Reshape', [block, b.i64('b11', [-1, 1, 1])]), b.i64('expand', [1, 1, K])]);
+    const row = b.node('Reshape', [b.node('GatherElements', [freq, rowIndex], { axis: 1 }), b.i64('bk', [-1, K])]); // [B, K]
+    return { start, row, rowCum: b.node('CumSum', [row, b.i64('cumaxis', [1], [])]) };
+  };
+  // Entry `inner` of that block (symbol `symbol`): its interval [low, low + freq), the leftover the last symbol's.
+  const interval = ({ start, row, rowCum }: ReturnType<typeof blockRow>, inner: string, symbol: string, names: { low: string; freq: string }) => {
+    const own = b.node('GatherElements', [row, inner], { axis: 1 });
+    b.node('Sub', [b.node('Add', [start, b.node('GatherElements', [rowCum, inner], { axis: 1 })]), own], {}, names.low);
+    const isLast = b.node('Equal', [symbol, b.i64('last', [V - 1], [])]);
+    b.node('Where', [isLast, b.node('Add', [own, leftover]), own], {}, names.freq);
+  };
   const block = b.node('Where', [decoding, countAtMost(blockCum, target), b.node('Div', [given, kConst])]); // [B,1]
-  const start = b.node('Sub', [b.node('GatherElements', [blockCum, block], { axis: 1 }), b.node('GatherElements', [blockFreq, block], { axis: 1 })]);
-  const rowIndex = b.node('Expand', [b.node('Reshape', [block, b.i64('b11', [-1, 1, 1])]), b.i64('expand', [1, 1, K])]);
-  const row = b.node('Reshape', [b.node('GatherElements', [freq, rowIndex], { axis: 1 }), b.i64('bk', [-1, K])]); // [B, K]
-  const rowCum = b.node('CumSum', [row, b.i64('cumaxis2', [1], [])]);
-  const inner = b.node('Where', [decoding, countAtMost(rowCum, b.node('Sub', [target, start])), b.node('Mod', [given, kConst])]);
+  const entries = blockRow(block);
+  const inner = b.node('Where', [decoding, countAtMost(entries.rowCum, b.node('Sub', [target, entries.start])), b.node('Mod', [given, kConst])]);
   const symbol = b.node('Add', [b.node('Mul', [block, kConst]), inner], {}, CODING_OUTPUTS.symbol);
-  const own = b.node('GatherElements', [row, inner], { axis: 1 });
-  b.node('Sub', [b.node('Add', [start, b.node('GatherElements', [rowCum, inner], { axis: 1 })]), own], {}, CODING_OUTPUTS.low);
-  const isLast = b.node('Equal', [symbol, b.i64('last', [V - 1], [])]);
-  b.node('Where', [isLast, b.node('Add', [own, leftover]), own], {}, CODING_OUTPUTS.freq);
+  interval(entries, inner, symbol, CODING_OUTPUTS);
   // log2 p = (x_s − max)·log2 e − log2 Σe, exact even where exp(x_s − max) underflows.
   const flat = b.node('Reshape', [x3, b.i64('flat', [-1, nb * K])]);
   const xs = b.node('Sub', [b.node('GatherElements', [flat, symbol], { axis: 1 }), b.node('Reshape', [max, b.i64('b1', [-1, 1])])]);
@@ -196,16 +204,7 @@ export function deriveCodingGraph(modelBytes: Uint8Array, frequencyTotal: number
     // A second given symbol per row (the mix's match token): its interval in the same table.
     b.input(CUM_INPUTS.symbol2, T.INT64);
     const given2 = b.node('Max', [CUM_INPUTS.symbol2, b.i64('zero3', [0], [])]);
-    const block2 = b.node('Div', [given2, kConst]);
-    const start2 = b.node('Sub', [b.node('GatherElements', [blockCum, block2], { axis: 1 }), b.node('GatherElements', [blockFreq, block2], { axis: 1 })]);
-    const rowIndex2 = b.node('Expand', [b.node('Reshape', [block2, b.i64('b11b', [-1, 1, 1])]), b.i64('expand2', [1, 1, K])]);
-    const row2 = b.node('Reshape', [b.node('GatherElements', [freq, rowIndex2], { axis: 1 }), b.i64('bk2', [-1, K])]);
-    const inner2 = b.node('Mod', [given2, kConst]);
-    const own2 = b.node('GatherElements', [row2, inner2], { axis: 1 });
-    const rowCum2 = b.node('CumSum', [row2, b.i64('cumaxis4', [1], [])]);
-    b.node('Sub', [b.node('Add', [start2, b.node('GatherElements', [rowCum2, inner2], { axis: 1 })]), own2], {}, CUM_OUTPUTS.low2);
-    const isLast2 = b.node('Equal', [given2, b.i64('last2', [V - 1], [])]);
-    b.node('Where', [isLast2, b.node('Add', [own2, leftover]), own2], {}, CUM_OUTPUTS.freq2);
+    interval(blockRow(b.node('Div', [given2, kConst])), b.node('Mod', [given2, kConst]), given2, { low: CUM_OUTPUTS.low2, freq: CUM_OUTPUTS.freq2 });
     // One CumSum over the padded row, nothing sliced or copied: the caller reads the first V.
     b.node('CumSum', [b.node('Reshape', [freq, b.i64('flatfreq', [-1, nb * K])]), b.i64('cumaxis3', [1], [])], {}, CUM_OUTPUT);
     b.node('Reshape', [b.node('Add', [b.node('Cast', [scale], { to: T.INT32 }), b.i32('one3', [1], [])]), b.i64('b1max', [-1, 1])], {}, TABLE_MAX_OUTPUT);
